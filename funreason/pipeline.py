@@ -1,0 +1,112 @@
+"""Run a recipe end to end, stage by stage, in one run dir; stages whose outputs are complete are skipped.
+
+    funreason run --config recipes/smoke.yaml
+    funreason run --config recipes/smoke.yaml --stages synth,sft sft.max_steps=20
+    funreason run --config recipes/smoke.yaml --force eval      # redo a stage even if complete
+
+Each stage writes `<run_dir>/<stage>/DONE.json` (atomically, last) when its outputs are complete; that file is
+what "complete" means here. Training stages are launched as `accelerate launch` subprocesses with the recipe's
+accelerate config, exactly as a user would type them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import time
+from pathlib import Path
+
+from funreason.errors import UserError
+from funreason.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
+
+STAGES = ["synth", "sft", "grpo", "eval", "report"]
+
+
+def stage_dir(recipe: Recipe, stage: str) -> Path:
+    return recipe.run_path / stage
+
+
+def is_done(recipe: Recipe, stage: str) -> bool:
+    return (stage_dir(recipe, stage) / "DONE.json").is_file()
+
+
+def mark_done(directory: str | Path, summary: dict) -> Path:
+    """Write DONE.json atomically: the last thing a stage does."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / "DONE.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=str))
+    tmp.replace(directory / "DONE.json")
+    return directory / "DONE.json"
+
+
+def ensure_model(recipe: Recipe) -> None:
+    """Build the tiny model at `recipe.model` when the recipe asks for it and it is not there yet."""
+    model = Path(recipe.model)
+    if (model / "config.json").is_file():
+        return
+    if recipe.tiny is None:
+        raise UserError(
+            f"model directory {model} has no config.json; point `model` at a local model "
+            "(nothing is downloaded) or add a `tiny:` section to build one"
+        )
+    from funreason.tiny import build
+
+    print(f"[run] building {recipe.tiny.shape} model at {model}")
+    build(model, seed=recipe.tiny.seed, shape=recipe.tiny.shape, vocab_size=recipe.tiny.vocab_size)
+
+
+def _stage_runner(stage: str):
+    """Each stage's entry point, `run_stage(recipe, resolved_recipe_path) -> dict summary`, lives with its code."""
+    module = {
+        "synth": "synth.pipeline",
+        "sft": "train.launch",
+        "grpo": "train.launch",
+        "eval": "eval.pipeline",
+        "report": "eval.report",
+    }[stage]
+    mod = importlib.import_module(module)
+    return getattr(mod, f"run_{stage}_stage")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="funreason run", description=__doc__.split("\n\n")[0])
+    add_recipe_arguments(parser)
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"Comma-separated subset of {','.join(STAGES)}.")
+    parser.add_argument("--force", default="", help="Comma-separated stages to redo even if complete.")
+    parser.add_argument("--dry-run", action="store_true", help="Validate the recipe, print the plan, run nothing.")
+    args = parser.parse_args(argv)
+    recipe = recipe_from_args(args)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    force = {s.strip() for s in args.force.split(",") if s.strip()}
+    for s in stages + sorted(force):
+        if s not in STAGES:
+            raise UserError(f"unknown stage {s!r}; stages are {', '.join(STAGES)}")
+    if args.dry_run:
+        for stage in stages:
+            state = "no section" if getattr(recipe, stage) is None else ("complete" if is_done(recipe, stage) else "to run")
+            print(f"[run] {stage}: {state}")
+        print(f"[run] recipe {recipe.source} is valid")
+        return 0
+    ensure_model(recipe)
+    resolved = save_resolved(recipe)
+    t0 = time.time()
+    for stage in stages:
+        if getattr(recipe, stage) is None:
+            print(f"[run] {stage}: no `{stage}:` section in {recipe.source}, skipped")
+            continue
+        if is_done(recipe, stage) and stage not in force:
+            print(f"[run] {stage}: complete ({stage_dir(recipe, stage) / 'DONE.json'}), skipped")
+            continue
+        print(f"[run] {stage}: starting")
+        t = time.time()
+        summary = _stage_runner(stage)(recipe, resolved)
+        summary = {"stage": stage, "seconds": round(time.time() - t, 1), **(summary or {})}
+        mark_done(stage_dir(recipe, stage), summary)
+        print(f"[run] {stage}: done in {summary['seconds']} s")
+    print(f"[run] finished in {time.time() - t0:.0f} s; outputs in {recipe.run_path}")
+    report = recipe.run_path / "report" / "report.md"
+    if report.is_file():
+        print(f"[run] report: {report}")
+    return 0

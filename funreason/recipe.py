@@ -1,0 +1,123 @@
+"""One recipe YAML per experiment: shared keys plus one section per stage (synth, sft, grpo, eval, report).
+
+    from funreason.recipe import load_recipe
+    recipe = load_recipe("recipes/smoke.yaml", overrides=["sft.max_steps=5", "eval.limit=4"])
+
+Loading validates the whole file before any model is loaded (unknown keys, types, required keys; see
+`funreason.config`). Overrides are `dotted.key=value` strings; the value is read as YAML (`5`, `true`, `[a, b]`).
+Relative paths in a recipe are relative to the working directory the command runs in (the repo root for
+`make demo`). `save_resolved` writes the recipe as it was really used into the run dir.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from chat.options import ChatOptions
+from eval.config import EvalSection, ReportSection
+from funreason.config import Where, build, to_dict
+from funreason.errors import RecipeError
+from funreason.tiny import TinySection
+from synth.config import SynthConfig
+from train.config import GRPOSection, SFTSection
+
+
+@dataclass
+class Recipe:
+    model: str = field(metadata={"help": "Local path of the base model directory (nothing is ever downloaded)."})
+    run_dir: str = field(metadata={"help": "Directory that receives every stage's outputs."})
+    seed: int = field(default=0, metadata={"help": "Seed for synthesis, training and sampling."})
+    chat: ChatOptions = field(
+        default_factory=ChatOptions, metadata={"help": "How conversations become text: shared by SFT, RL and eval."}
+    )
+    tiny: TinySection | None = field(
+        default=None, metadata={"help": "Build a tiny local model at `model` if it is missing (tests, demo)."}
+    )
+    synth: SynthConfig | None = field(default=None, metadata={"help": "Data synthesis (funreason synth)."})
+    sft: SFTSection | None = field(default=None, metadata={"help": "Supervised fine-tuning (train/sft.py)."})
+    grpo: GRPOSection | None = field(default=None, metadata={"help": "RL with environment rewards (train/grpo.py)."})
+    eval: EvalSection | None = field(default=None, metadata={"help": "BFCL multi-turn evaluation (funreason eval)."})
+    report: ReportSection | None = field(default=None, metadata={"help": "Leaderboard report (funreason report)."})
+
+    source: str = field(default="", metadata={"help": "The recipe file this was loaded from (set by the loader)."})
+
+    @property
+    def run_path(self) -> Path:
+        return Path(self.run_dir)
+
+
+def apply_overrides(raw: dict, overrides: list[str], file: str) -> dict:
+    """Return a copy of `raw` with `a.b.c=value` overrides applied (value parsed as YAML)."""
+    out = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise RecipeError(f"override {item!r} is not of the form section.key=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise RecipeError(f"override {item!r}: '{part}' in {file} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a recipe file into a dict, with clear errors for a missing, empty or malformed file."""
+    p = Path(path)
+    if not p.is_file():
+        raise RecipeError(f"recipe file not found: {p}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise RecipeError(f"YAML syntax error in {p}{where}: {problem}") from None
+    if data is None:
+        raise RecipeError(f"recipe file is empty: {p}")
+    if not isinstance(data, dict):
+        raise RecipeError(f"recipe {p} must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    raw = apply_overrides(read_yaml(path), overrides or [], str(path))
+    raw.pop("source", None)
+    recipe = build(Recipe, raw, Where(str(path)))
+    recipe.source = str(path)
+    return recipe
+
+
+def save_resolved(recipe: Recipe, directory: str | Path | None = None) -> Path:
+    """Write the recipe as resolved (defaults filled, overrides applied) to `<run_dir>/recipe.yaml`."""
+    out = Path(directory or recipe.run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dest = out / "recipe.yaml"
+    tmp = dest.with_suffix(".yaml.tmp")
+    tmp.write_text(f"# resolved from {recipe.source}\n" + yaml.safe_dump(to_dict(recipe), sort_keys=False))
+    tmp.replace(dest)
+    return dest
+
+
+def add_recipe_arguments(parser) -> None:
+    """`--config FILE` plus trailing `section.key=value` overrides, for every recipe-driven command."""
+    parser.add_argument("--config", required=True, help="Recipe YAML (see recipes/).")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Overrides, e.g. sft.max_steps=10.")
+
+
+def recipe_from_args(args) -> Recipe:
+    return load_recipe(args.config, args.overrides)

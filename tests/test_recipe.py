@@ -1,0 +1,112 @@
+"""Recipes: every shipped recipe validates; each kind of bad recipe gives one clear error and a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from funreason.errors import RecipeError
+from funreason.recipe import load_recipe, save_resolved
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPES = sorted((REPO / "recipes").glob("*.yaml"))
+GOOD = """\
+model: m
+run_dir: r
+chat:
+  tool_format: hermes
+eval:
+  limit: 3
+"""
+
+
+def test_recipes_exist():
+    names = {p.name for p in RECIPES}
+    assert {"smoke.yaml", "qwen3_4b_funreason_mt.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_shipped_recipe_validates_and_shows_its_command(path):
+    recipe = load_recipe(path)
+    assert recipe.model and recipe.run_dir
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("#"), "each recipe starts with a comment showing how to run it"
+    assert "funreason" in path.read_text().split("\nmodel:")[0] or "accelerate launch" in path.read_text()
+
+
+def _write(tmp_path, text, name="r.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_overrides_and_resolved_copy(tmp_path):
+    p = _write(tmp_path, GOOD)
+    recipe = load_recipe(p, ["eval.limit=7", "chat.think_prefill=true", f"run_dir={tmp_path / 'run'}"])
+    assert recipe.eval.limit == 7 and recipe.chat.think_prefill is True and recipe.chat.tool_format == "hermes"
+    out = save_resolved(recipe)
+    again = load_recipe(out)
+    assert again.eval.limit == 7 and again.chat.think_prefill is True
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (GOOD + "colour: blue\n", "unknown key 'colour' in section '<top level>'"),
+        (GOOD.replace("limit: 3", "limt: 3"), "unknown key 'limt' in section 'eval'"),
+        (GOOD.replace("limit: 3", "limit: three"), "'eval.limit'"),
+        (GOOD.replace("tool_format: hermes", "tool_format: hermez"), "did you mean 'hermes'"),
+        ("run_dir: r\n", "missing required key 'model'"),
+        (GOOD + "sft:\n  learning_rat: 0.1\n", "did you mean 'learning_rate'"),
+        (GOOD + "sft:\n  num_train_epochs: many\n", "'sft.num_train_epochs'"),
+    ],
+    ids=["unknown", "typo", "wrong-type", "bad-literal", "missing-required", "trl-typo", "trl-type"],
+)
+def test_bad_recipe_errors_name_the_problem(tmp_path, text, expected):
+    p = _write(tmp_path, text)
+    with pytest.raises(RecipeError) as e:
+        load_recipe(p)
+    assert expected in str(e.value)
+    assert str(p) in str(e.value)
+
+
+def test_typo_suggests_closest_key(tmp_path):
+    with pytest.raises(RecipeError, match="did you mean 'limit'"):
+        load_recipe(_write(tmp_path, GOOD.replace("limit: 3", "limt: 3")))
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "recipe file not found"),
+        ("", "recipe file is empty"),
+        ("model: [unclosed\n", "YAML syntax error"),
+        (GOOD + "colour: blue\n", "unknown key 'colour'"),
+        (GOOD.replace("limit: 3", "limit: 1.5"), "expected an integer"),
+    ],
+    ids=["missing-file", "empty-file", "yaml-syntax", "unknown-key", "wrong-type"],
+)
+def test_cli_reports_bad_recipe_without_traceback(tmp_path, content, expected):
+    path = tmp_path / "bad.yaml"
+    if content is not None:
+        path.write_text(content)
+    res = subprocess.run(
+        [sys.executable, "-m", "funreason", "run", "--config", str(path), "--dry-run"], capture_output=True, text=True
+    )
+    assert res.returncode != 0
+    assert expected in res.stderr
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_cli_override_error(tmp_path):
+    p = _write(tmp_path, GOOD)
+    res = subprocess.run(
+        [sys.executable, "-m", "funreason", "run", "--config", str(p), "--dry-run", "eval.limt=3"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2 and "did you mean 'limit'" in res.stderr

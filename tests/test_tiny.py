@@ -1,0 +1,70 @@
+"""funreason tiny: deterministic, loads back with Auto classes, carries Qwen3's tokens and template."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+from funreason.tiny import ADDED_TOKENS, SPECIAL_TOKENS, TEMPLATE_PATH, build
+
+
+def _digest(directory):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(tmp_path, tiny_model_dir):
+    again = build(tmp_path / "again", seed=0)
+    assert _digest(again) == _digest(tiny_model_dir)
+    other = build(tmp_path / "other", seed=1)
+    assert _digest(other)["model.safetensors"] != _digest(tiny_model_dir)["model.safetensors"]
+
+
+def test_reloads_with_auto_classes_and_generates(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    assert type(model).__name__ == "Qwen3ForCausalLM"
+    n_params = sum(p.numel() for p in model.parameters())
+    assert 100_000 < n_params < 1_000_000
+    assert model.config.head_dim >= 32  # vLLM's CPU attention rejects smaller heads
+    assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|endoftext|>"
+    for t in SPECIAL_TOKENS + ADDED_TOKENS:
+        ids = tok(t, add_special_tokens=False)["input_ids"]
+        assert len(ids) == 1, t
+    # Added tool/think tokens are not special, as in real Qwen3: they survive skip_special_tokens.
+    ids = tok("<tool_call>x</tool_call><|im_end|>", add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids, skip_special_tokens=True) == "<tool_call>x</tool_call>"
+    assert tok.chat_template == TEMPLATE_PATH.read_text()
+    prompt = tok.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False)
+    assert prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    out = model.generate(**tok(prompt, return_tensors="pt"), max_new_tokens=5, do_sample=False)
+    assert out.shape[1] > len(tok(prompt)["input_ids"])
+    assert torch.isfinite(model(out).logits).all()
+
+
+def test_trl_recognises_the_template_and_masks_assistant_tokens(tiny_tokenizer):
+    from trl.chat_template_utils import get_training_chat_template
+
+    training = get_training_chat_template(tiny_tokenizer)
+    assert training is not None and "{% generation %}" in training.replace("{%- generation %}", "{% generation %}")
+    messages = [
+        {"role": "user", "content": "add 2 and 3"},
+        {"role": "assistant", "content": "5"},
+    ]
+    out = tiny_tokenizer.apply_chat_template(
+        messages, chat_template=training, return_dict=True, return_assistant_tokens_mask=True, tokenize=True
+    )
+    masked = [i for i, m in zip(out["input_ids"], out["assistant_masks"]) if m]
+    assert tiny_tokenizer.decode(masked) == "5<|im_end|>\n"
+
+
+def test_cli_builds(tmp_path):
+    out = tmp_path / "m"
+    res = subprocess.run(
+        [sys.executable, "-m", "funreason", "tiny", "--out", str(out), "--seed", "3"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
