@@ -23,9 +23,9 @@ from funreason.errors import UserError
 COMMANDS = {
     "tiny": ("funreason.tiny", "main", "build a local Qwen3-architecture model and tokenizer (no download)"),
     "synth": ("synth.cli", "main", "synthesize a multi-turn function-calling dataset (FunReason-MT phases I-III)"),
-    "eval": ("eval.cli", "main_eval", "replay BFCL multi-turn tasks against a model and score them"),
-    "score": ("eval.cli", "main_score", "score BFCL-format result files (ours or the official `bfcl generate`)"),
-    "report": ("eval.cli", "main_report", "write report.md / report.png comparing evaluated runs"),
+    "eval": ("eval.cli", "main", "replay BFCL multi-turn tasks against a model and score them"),
+    "score": ("eval.score", "main", "score BFCL-format result files (ours or the official `bfcl generate`)"),
+    "report": ("eval.report", "main", "write report.md / report.png comparing evaluated runs"),
     "run": ("funreason.pipeline", "main", "run a recipe's stages in order: synth, sft, grpo, eval, report"),
     "config-reference": ("funreason.reference", "main", "print the recipe configuration reference (Markdown)"),
 }

@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"unknown stage {s!r}; stages are {', '.join(STAGES)}")
     if args.dry_run:
         for stage in stages:
-            state = "no section" if getattr(recipe, stage) is None else ("complete" if is_done(recipe, stage) else "to run")
+            state = (
+                "no section" if getattr(recipe, stage) is None else ("complete" if is_done(recipe, stage) else "to run")
+            )
             print(f"[run] {stage}: {state}")
         print(f"[run] recipe {recipe.source} is valid")
         return 0

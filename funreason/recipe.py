@@ -23,7 +23,8 @@ from funreason.config import Where, build, to_dict
 from funreason.errors import RecipeError
 from funreason.tiny import TinySection
 from synth.config import SynthConfig
-from train.config import GRPOSection, SFTSection
+from train.grpo_config import GRPOSection
+from train.sft_config import SFTSection
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Print the recipe configuration reference, generated from the config dataclasses (README §Configuration).
 
-    funreason config-reference > docs/configuration.md
+funreason config-reference > docs/configuration.md
 """
 
 from __future__ import annotations

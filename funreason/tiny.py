@@ -141,7 +141,10 @@ def generate_corpus(seed: int, n_docs: int = 6000) -> list[str]:
                 "parameters": {
                     "type": rng.choice(["dict", "object"]),
                     "properties": {
-                        _word(rng): {"type": rng.choice(["string", "integer", "float", "array"]), "description": _sentence(rng)}
+                        _word(rng): {
+                            "type": rng.choice(["string", "integer", "float", "array"]),
+                            "description": _sentence(rng),
+                        }
                         for _ in range(rng.randint(1, 3))
                     },
                     "required": [_word(rng)],
@@ -151,7 +154,8 @@ def generate_corpus(seed: int, n_docs: int = 6000) -> list[str]:
         elif kind < 0.75:
             docs.append("[" + ", ".join(_call(rng) for _ in range(rng.randint(1, 3))) + "]")
         elif kind < 0.9:
-            docs.append('{"name": "%s", "arguments": %s}' % (_word(rng), json.dumps({_word(rng): _value(rng)})))
+            name = _word(rng)
+            docs.append(f'{{"name": "{name}", "arguments": {json.dumps({_word(rng): _value(rng)})}}}')
         else:
             docs.append(json.dumps({_word(rng): _value(rng) for _ in range(rng.randint(1, 4))}))
     return docs

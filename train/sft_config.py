@@ -1,4 +1,4 @@
-"""The `sft` and `grpo` recipe sections. Any TRL SFTConfig / GRPOConfig field may also be set in them."""
+"""The `sft` recipe section. Any TRL `SFTConfig` field may also be set in it (validated against TRL)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,3 @@ class SFTSection:
 
     layout: str = field(default="per_turn", metadata={"help": "per_turn (one example per assistant turn) or full."})
     extra: dict[str, Any] = field(default_factory=dict, metadata={"help": "TRL SFTConfig fields."})
-
-
-@dataclass
-class GRPOSection:
-    passthrough = "trl:GRPOConfig"
-
-    extra: dict[str, Any] = field(default_factory=dict, metadata={"help": "TRL GRPOConfig fields."})

@@ -1,0 +1,31 @@
+"""What every teacher (LLM client) offers the synthesis agents: one async call per agent request.
+
+The agents (synth/agents.py) build both an LLM prompt (`messages`) and the structured facts behind it
+(`payload`: the executed trace, the advanced tool, the failed calls...). LLM teachers answer from `messages`;
+the deterministic `template` teacher answers from `payload`. Either way the agent validates the text it gets.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+Role = Literal["tooling", "querying", "reasoning", "critic", "closing"]
+
+
+class TeacherError(Exception):
+    """A teacher request failed for good (after retries). `kind` is counted in stats: timeout, http_5xx,
+    http_4xx, connection, too_large, empty, ..."""
+
+    def __init__(self, kind: str, message: str = ""):
+        super().__init__(f"{kind}: {message}" if message else kind)
+        self.kind = kind
+
+
+class Teacher(Protocol):
+    name: str  # recorded in every trajectory's metadata ("template" marks the offline baseline)
+
+    async def generate(self, role: Role, messages: list[dict], payload: dict) -> str:
+        """Return the teacher's text for one agent request, or raise TeacherError."""
+        ...
+
+    async def aclose(self) -> None: ...
