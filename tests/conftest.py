@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 # deepspeed (installed for the ZeRO tests) otherwise warns "Setting accelerator to CPU" on every import.
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
+# bfcl_eval creates result/, score/ and .file_locks/ under its project root on import: keep them out of $HOME.
+os.environ.setdefault("BFCL_PROJECT_ROOT", tempfile.mkdtemp(prefix="funreason-bfcl-"))
 
 
 @pytest.fixture(scope="session")

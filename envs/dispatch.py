@@ -1,0 +1,180 @@
+"""The safe call dispatcher: runs a tool call against environment instances without ever `eval`-ing it.
+
+    from envs.dispatch import Dispatcher, parse_call
+    dispatcher = Dispatcher({"GorillaFileSystem": fs})      # class name -> instance (e.g. envs.bfcl.make_instances)
+    dispatcher.execute("cd(folder='document')")             # '{"current_working_directory": "document"}'
+    dispatcher.execute(ToolCall("ls", {"a": True}))         # same path for already-parsed calls
+    dispatcher.execute("__import__('os').system('ls')")     # 'Error during execution: ...' and nothing runs
+
+It stands in for BFCL's `execute_multi_turn_func_call`, which prefixes method names with a regex and calls
+`eval()` on model text. A call here is one `name(args)` expression where `name` is a public method of one of the
+instances and every argument (positional or keyword) is a Python literal (`ast.literal_eval`). Results are
+stringified exactly as BFCL does (`format_result`) and every failure, of parsing, lookup or execution, is a result
+string `"Error during execution: <message>"`, never an exception.
+
+Parity with BFCL (checked on all 800 multi-turn ground truths by tests/test_envs_bfcl_parity.py):
+- argument values are not type-checked: anything BFCL's eval would pass to the method is passed (ints where a
+  float is documented, extra positional arguments, ...), and the method's own TypeError is the result;
+- an unknown name gives Python's own NameError text, `name 'x' is not defined`, as BFCL's eval would;
+- a syntax error gives Python's SyntaxError text for a `<string>` source, as BFCL's eval would;
+- when two instances share a method name, the later class wins, as in BFCL's name mapping;
+- BFCL's name blacklist (kill, exit, quit, remove, unlink, popen, Popen, run) is not reproduced: no BFCL class
+  has a public method with one of those names, so it never changes a result; here they are simply unknown.
+Deliberate differences, all on inputs BFCL would execute as code: arguments that are expressions (`1+2`,
+`f(x)`, names) are refused instead of evaluated, and BFCL's rewrite of method names inside string arguments
+(`echo(content='ls()')` gets its instance prefix spliced into the text) does not happen.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+from typing import Any
+
+from chat.calls import ToolCall
+from envs.base import tool_names
+
+__all__ = ["ERROR_PREFIX", "Dispatcher", "format_result", "parse_call"]
+
+ERROR_PREFIX = "Error during execution: "
+_SHOWN_CHARS = 200  # how much of an offending expression an error message quotes
+
+
+def _error(message: str) -> str:
+    return f"{ERROR_PREFIX}{message}"
+
+
+def _exception_text(exc: BaseException) -> str:
+    """`str(exc)` as BFCL formats it, or the type name when even that fails (a hostile or broken __str__)."""
+    try:
+        return str(exc)
+    except Exception:
+        return type(exc).__name__
+
+
+def _show(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # RecursionError on absurd nesting
+        text = type(node).__name__
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
+
+
+def format_result(value: Any) -> str:
+    """BFCL's stringification of a tool's return value: a `str` as is, a `dict` as `json.dumps` (falling back to
+    `str` when not serializable), anything else `str()`. Exact types, as BFCL checks them: a str/dict subclass
+    goes through `str()`. May raise whatever `str()` raises; `Dispatcher.execute` turns that into an error."""
+    if type(value) is str:
+        return value
+    if type(value) is dict:
+        try:
+            return json.dumps(value)
+        except Exception:
+            return str(value)
+    return str(value)
+
+
+def _literal(node: ast.expr, what: str, name: str) -> tuple[Any, str | None]:
+    """(value, None) for a literal argument, (None, error result) otherwise."""
+    if isinstance(node, ast.Name):  # the NameError BFCL's eval would raise for a bare word
+        return None, _error(f"name {node.id!r} is not defined")
+    if isinstance(node, ast.Starred):
+        return None, _error(f"{what} of {name}() is a starred expression; only literal arguments are allowed")
+    try:
+        return ast.literal_eval(node), None
+    except Exception:  # ValueError/TypeError for non-literals; RecursionError/MemoryError for absurd nesting
+        return None, _error(f"{what} of {name}() is not a literal: {_show(node)}; only literal arguments are allowed")
+
+
+def parse_call(text: str) -> ToolCall | str:
+    """Parse one BFCL call string, `name(arg, ..., key=value, ...)`, into a `ToolCall`; never evaluates anything.
+
+    The expression must be a single call whose callee is a bare name and whose arguments are all literals
+    (strings, numbers, booleans, None, and lists/tuples/dicts/sets of them). On anything else the result is a
+    `str`: the error, already formatted as the tool result (`"Error during execution: ..."`).
+    """
+    if not isinstance(text, str):
+        return _error(f"a call must be a string, got {type(text).__name__}")
+    try:
+        # eval() strips surrounding spaces and tabs before compiling; "<string>" makes messages read as eval's do.
+        tree = ast.parse(text.strip(" \t"), filename="<string>", mode="eval")
+    except SyntaxError as exc:
+        return _error(_exception_text(exc))
+    except Exception as exc:  # ValueError (null bytes), RecursionError/MemoryError (absurd nesting)
+        return _error(f"cannot parse the call: {_exception_text(exc)}")
+    node = tree.body
+    if not isinstance(node, ast.Call):
+        return _error(f"expected a single function call like name(arg=value), got: {_show(node)}")
+    if not isinstance(node.func, ast.Name):
+        return _error(f"only a plain tool name can be called, got: {_show(node.func)}")
+    name = node.func.id
+    positional = []
+    for index, arg in enumerate(node.args):
+        value, error = _literal(arg, f"positional argument {index + 1}", name)
+        if error is not None:
+            return error
+        positional.append(value)
+    arguments = {}
+    for keyword in node.keywords:
+        if keyword.arg in arguments:  # the parser accepts it; Python's compiler (and so BFCL's eval) does not
+            return _error(f"keyword argument repeated: {keyword.arg} (<string>, line 1)")
+        if keyword.arg is None:
+            return _error(f"**{_show(keyword.value)} in {name}() is not allowed; name every argument")
+        value, error = _literal(keyword.value, f"argument {keyword.arg!r}", name)
+        if error is not None:
+            return error
+        arguments[keyword.arg] = value
+    return ToolCall(name=name, arguments=arguments, positional=tuple(positional))
+
+
+class Dispatcher:
+    """Executes calls against a fixed set of environment instances (`{class name: instance}`).
+
+    The allowed names are the instances' public methods (`envs.base.tool_names`: no `_private`, no dunder, only
+    methods the environment's class defines). `max_result_chars` (default: no limit, as BFCL) truncates long
+    results with a marker, for callers that feed results to a model with a small context.
+    """
+
+    def __init__(self, instances: dict[str, Any], max_result_chars: int | None = None) -> None:
+        self.instances = instances
+        self.max_result_chars = max_result_chars
+        self._owner: dict[str, Any] = {}
+        for instance in instances.values():
+            for name in tool_names(instance):
+                self._owner[name] = instance  # later classes win, as in BFCL's name mapping
+
+    @property
+    def tool_names(self) -> list[str]:
+        """Every callable tool name, sorted."""
+        return sorted(self._owner)
+
+    def execute(self, call: ToolCall | str) -> str:
+        """Run one call (a `ToolCall` or a call string) and return its result string; never raises."""
+        if isinstance(call, str):
+            parsed = parse_call(call)
+            if isinstance(parsed, str):
+                return parsed
+            call = parsed
+        try:
+            name = call.name
+            if not isinstance(name, str) or name not in self._owner:
+                return _error(
+                    f"name {name!r} is not defined" if isinstance(name, str) else "the tool name is not a string"
+                )
+            # Fresh copies, as BFCL's eval builds fresh objects: an instance must never alias the caller's
+            # arguments (the same ToolCall is often replayed on model and ground-truth instances).
+            args = copy.deepcopy(tuple(call.positional))
+            kwargs = copy.deepcopy(dict(call.arguments))
+            method = getattr(self._owner[name], name)
+            result = format_result(method(*args, **kwargs))
+        except (Exception, SystemExit) as exc:
+            result = _error(_exception_text(exc))
+        if self.max_result_chars is not None and len(result) > self.max_result_chars:
+            omitted = len(result) - self.max_result_chars
+            result = f"{result[: self.max_result_chars]}... [truncated {omitted} characters]"
+        return result
+
+    def execute_all(self, calls: list[ToolCall | str]) -> list[str]:
+        """`execute` each call in order (state carries over from one call to the next)."""
+        return [self.execute(call) for call in calls]
