@@ -1,0 +1,167 @@
+"""BFCL's multi-turn checker (bfcl.md §5), executed only through our safe dispatcher.
+
+    from eval.checker import check_entry
+    verdict = check_entry(decoded_turns, ground_truth, entry)   # decoded_turns: list[turn][step] -> list[ToolCall | str]
+    verdict["valid"], verdict["error_type"], verdict["error_message"], verdict["details"]
+    verdict["error"]          # the BFCL-shaped `error` object written into score files
+    verdict["turns"]          # per-turn status for diagnostics: "pass", an error type, or None (turn not checked)
+    verdict["first_failing_turn"]
+
+Reproduces `_evaluate_single_multi_turn_entry` + `multi_turn_checker`: a non-list result is an inference error;
+a turn-count mismatch is a force-termination; then, turn by turn, every decoded model step runs on its own fresh
+instances and the ground truth on separate fresh instances; a turn whose ground truth is non-empty fails if the
+model made no calls in it; turns with empty ground truth are not checked (their calls still run); otherwise the
+state check, then the response check (`envs.verify`). The verdict is the first failure; unlike BFCL we keep
+replaying the remaining turns (they cannot change the verdict) so diagnostics can say which turns pass.
+Model text never reaches `eval`: calls are `ToolCall`s or call strings parsed by `envs.dispatch`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envs.verify import compare_turn
+
+INFERENCE_ERROR = "multi_turn:inference_error"
+FORCE_TERMINATED = "multi_turn:force_terminated"
+EMPTY_TURN = "multi_turn:empty_turn_model_response"
+PASS = "pass"
+
+
+def is_long_context(entry_id: str) -> bool:
+    """BFCL derives the category from the id (`multi_turn_long_context_3` -> long context backends)."""
+    category = entry_id.rsplit("_", 1)[0]
+    return "long_context" in category or "composite" in category
+
+
+def is_empty_turn(steps: list) -> bool:
+    """BFCL's `is_empty_execute_response` applied to a turn's list of decoded steps."""
+    return len(steps) == 0 or (len(steps) == 1 and len(steps[0]) == 0)
+
+
+def is_empty_step(step: list) -> bool:
+    """BFCL's `is_empty_execute_response` applied to one decoded step: `[]` or `[""]`."""
+    return len(step) == 0 or (len(step) == 1 and isinstance(step[0], str) and step[0] == "")
+
+
+def jsonable(value: Any) -> Any:
+    """What BFCL's `make_json_serializable` writes: containers kept, anything else that JSON can't hold -> str.
+
+    Applied when a failure is recorded, so the details are a snapshot even though replay continues.
+    """
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {
+            k if isinstance(k, (str, int, float, bool)) or k is None else str(k): jsonable(v) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def call_text(call: Any) -> str:
+    """A decoded call as BFCL shows it in `model_result_decoded`."""
+    return call if isinstance(call, str) else call.to_python()
+
+
+def _snapshot(execution_results: list[dict]) -> list[dict]:
+    return [
+        {"model": [list(step) for step in t["model"]], "ground_truth": list(t["ground_truth"])}
+        for t in execution_results
+    ]
+
+
+def _verdict(error_type: str, message: str, details: dict, error: dict, turns: list, first: int | None) -> dict:
+    return {
+        "valid": False,
+        "error_type": error_type,
+        "error_message": message,
+        "details": details,
+        "error": error,
+        "turns": turns,
+        "first_failing_turn": first,
+    }
+
+
+def check_entry(
+    decoded_model_turns: Any,
+    ground_truth: list[list[str]],
+    entry: dict,
+    category: str | None = None,
+    *,
+    all_turns: bool = True,
+) -> dict:
+    """Check one entry; see the module docstring for the verdict's keys.
+
+    `decoded_model_turns` is `list[turn][step] -> list[ToolCall | str]` with undecodable / empty steps already
+    dropped as BFCL's evaluator drops them (any left are dropped here too), or any non-list (e.g. the runner's "Error during inference: ..."
+    string). `category` is informational: like BFCL, the long-context switch is read from the entry id.
+    With `all_turns=False` replay stops at the first failure, exactly where BFCL stops.
+    """
+    from envs.bfcl import make_instances
+    from envs.dispatch import Dispatcher
+
+    if not isinstance(decoded_model_turns, list):
+        message = "Error during inference phase. Model did not output a list of model responses."
+        error = {"error_message": [message], "error_type": INFERENCE_ERROR}
+        return _verdict(INFERENCE_ERROR, message, {}, error, [], None)
+    if len(decoded_model_turns) != len(ground_truth):
+        message = (
+            "Model was force-terminated during inference phase. The length of the model result turns "
+            f"({len(decoded_model_turns)}) does not match the length of the ground truth turns ({len(ground_truth)})."
+        )
+        error = {"error_message": [message], "error_type": FORCE_TERMINATED}
+        return _verdict(FORCE_TERMINATED, message, {}, error, [], None)
+
+    long_context = is_long_context(entry["id"])
+    model_instances = make_instances(entry["initial_config"], entry["involved_classes"], long_context=long_context)
+    gt_instances = make_instances(entry["initial_config"], entry["involved_classes"], long_context=long_context)
+    model_dispatch, gt_dispatch = Dispatcher(model_instances), Dispatcher(gt_instances)
+
+    execution_results: list[dict] = []
+    all_model_results: list[str] = []
+    turns: list[str | None] = []
+    failure: dict | None = None
+    for turn_index, gt_calls in enumerate(ground_truth):
+        # BFCL's evaluator drops steps that decode to nothing ([] or [""]) before checking; idempotent here
+        steps = [step for step in decoded_model_turns[turn_index] if not is_empty_step(step)]
+        per_step = [model_dispatch.execute_all(list(step)) for step in steps]
+        gt_results = gt_dispatch.execute_all(list(gt_calls))
+        all_model_results.extend(r for step in per_step for r in step)
+        execution_results.append({"model": per_step, "ground_truth": gt_results})
+
+        if not gt_calls:
+            turns.append(None)  # "cannot do it yet" turns are not checked; the calls above still changed state
+            continue
+        if is_empty_turn(steps):
+            turns.append(EMPTY_TURN)
+            if failure is None:
+                message = f"Model response list is empty for turn {turn_index}"
+                details = {"execution_result": _snapshot(execution_results)}
+                error = {"error_message": message, "error_type": EMPTY_TURN, "details": details}
+                failure = _verdict(EMPTY_TURN, message, details, error, turns, turn_index)
+        else:
+            verdict = compare_turn(model_instances, gt_instances, all_model_results, gt_results, turn_index)
+            turns.append(PASS if verdict.ok else verdict.error_type)
+            if not verdict.ok and failure is None:
+                details = jsonable(verdict.details)
+                error = {"error_message": verdict.error_message, "error_type": verdict.error_type, "details": details}
+                if verdict.error_type == "multi_turn:instance_state_mismatch":
+                    error["execution_result"] = _snapshot(execution_results)  # BFCL attaches it to state failures only
+                failure = _verdict(verdict.error_type, verdict.error_message, details, error, turns, turn_index)
+        if failure is not None and not all_turns:
+            break
+
+    if failure is not None:
+        failure["turns"] = turns
+        return failure
+    return {
+        "valid": True,
+        "error_type": None,
+        "error_message": None,
+        "details": {},
+        "error": None,
+        "turns": turns,
+        "first_failing_turn": None,
+    }

@@ -1,0 +1,146 @@
+"""BFCL's leaderboard CSVs (`data_multi_turn.csv`, `data_overall.csv`), with BFCL's columns and formatting.
+
+    from eval.csvs import write_leaderboard_csvs
+    table = {"my-model": {"multi_turn_base": {"accuracy": 0.5, "total_count": 200}, "latency": [1.2, 0.8]}}
+    notes = write_leaderboard_csvs(table, out_dir)
+
+Mirrors `bfcl_eval.eval_checker.eval_runner_helper.generate_leaderboard_csv` (rows sorted by the summary column
+descending, "N/A" rows last, Rank from 1, accuracies as "xx.xx%", cost and latency raw, a plain `",".join`).
+One deliberate difference (bfcl.md §11.7): BFCL shows a group total (and the v4 Overall) computed with missing
+categories counted as 0, a real-looking deflated number; here a group with a missing category is "N/A", and
+`write_leaderboard_csvs` returns a note per model that states what is missing and what BFCL would have shown.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+NA = "N/A"
+MULTI_TURN = ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context"]
+NON_LIVE = ["simple_python", "simple_java", "simple_javascript", "multiple", "parallel", "parallel_multiple"]
+LIVE = ["live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"]
+IRRELEVANCE = ["irrelevance", "live_irrelevance"]
+WEB = ["web_search_base", "web_search_no_snippet"]
+MEMORY = ["memory_kv", "memory_vector", "memory_rec_sum"]
+H100_X8_PRICE_PER_HOUR = 23.92  # bfcl_eval.constants.eval_config
+LOCAL_SERVER_MAX_CONCURRENT_REQUEST = 100
+OVERALL_WEIGHTS = {"Non-Live": 10, "Live": 10, "Irrelevance": 10, "Multi-Turn": 30, "Agentic": 40}
+
+COLUMNS_MULTI_TURN = ["Rank", "Model", "Multi Turn Overall Acc", "Base", "Miss Func", "Miss Param", "Long Context"]
+COLUMNS_OVERALL = [
+    "Rank", "Overall Acc", "Model", "Model Link", "Total Cost ($)", "Latency Mean (s)",
+    "Latency Standard Deviation (s)", "Latency 95th Percentile (s)", "Non-Live AST Acc", "Non-Live Simple AST",
+    "Non-Live Multiple AST", "Non-Live Parallel AST", "Non-Live Parallel Multiple AST", "Live Acc", "Live Simple AST",
+    "Live Multiple AST", "Live Parallel AST", "Live Parallel Multiple AST", "Multi Turn Acc", "Multi Turn Base",
+    "Multi Turn Miss Func", "Multi Turn Miss Param", "Multi Turn Long Context", "Web Search Acc", "Web Search Base",
+    "Web Search No Snippet", "Memory Acc", "Memory KV", "Memory Vector", "Memory Recursive Summarization",
+    "Relevance Detection", "Irrelevance Detection", "Format Sensitivity Max Delta",
+    "Format Sensitivity Standard Deviation", "Organization", "License",
+]  # fmt: skip
+
+
+def _score(value: dict, category: str) -> dict:
+    if category in value:
+        s = value[category]
+        return {"accuracy": s["accuracy"], "total_count": s["total_count"], "display": s["accuracy"]}
+    return {"accuracy": 0.0, "total_count": 0, "display": NA}
+
+
+def _combine(scores: list[dict], weights: list[float] | None = None, by_count: bool = False) -> dict:
+    """BFCL's unweighted / count-weighted / fixed-weight means; "N/A" whenever a part is N/A (never deflated)."""
+    total = sum(s["total_count"] for s in scores)
+    if by_count:
+        acc = sum(s["accuracy"] * s["total_count"] for s in scores) / total if total else 0.0
+    elif weights:
+        acc = sum(s["accuracy"] * w for s, w in zip(scores, weights)) / sum(weights)
+    else:
+        acc = sum(s["accuracy"] for s in scores) / len(scores)
+    missing = any(s["display"] == NA for s in scores)
+    return {"accuracy": acc, "total_count": total, "display": NA if missing else acc}
+
+
+def cost_latency(latencies: list[float]) -> tuple:
+    """BFCL's local-model cost (Σ latency on 8×H100 at 100 concurrent requests) and latency statistics."""
+    data = [x for x in latencies if isinstance(x, (int, float)) and x != 0]
+    if not data:
+        return NA, NA, NA, NA
+    cost = round(sum(data) / 3600 * H100_X8_PRICE_PER_HOUR / LOCAL_SERVER_MAX_CONCURRENT_REQUEST, 2)
+    std = round(statistics.stdev(data), 2) if len(data) > 1 else NA
+    return cost, round(statistics.mean(data), 2), std, round(float(np.percentile(data, 95)), 2)
+
+
+def groups(value: dict) -> dict[str, dict]:
+    """Every leaf and group score BFCL's overall table shows, for one model."""
+    g = {c: _score(value, c) for c in NON_LIVE + LIVE + IRRELEVANCE + MULTI_TURN + WEB + MEMORY + ["live_relevance"]}
+    g["simple"] = _combine([g["simple_python"], g["simple_java"], g["simple_javascript"]])
+    g["Non-Live"] = _combine([g["simple"], g["multiple"], g["parallel"], g["parallel_multiple"]])
+    g["Live"] = _combine([g[c] for c in LIVE], by_count=True)
+    g["Irrelevance"] = _combine([g[c] for c in IRRELEVANCE])
+    g["Multi-Turn"] = _combine([g[c] for c in MULTI_TURN])
+    g["Web Search"] = _combine([g[c] for c in WEB])
+    g["Memory"] = _combine([g[c] for c in MEMORY])
+    g["Agentic"] = _combine([g["Web Search"], g["Memory"]])
+    g["Overall"] = _combine([g[k] for k in OVERALL_WEIGHTS], weights=list(OVERALL_WEIGHTS.values()))
+    return g
+
+
+def overall_note(value: dict) -> str:
+    """Say plainly why Overall is or is not shown, and what BFCL's missing-as-zero formula would give."""
+    g = groups(value)
+    missing = [k for k in OVERALL_WEIGHTS if g[k]["display"] == NA]
+    if not missing:
+        return f"Overall (v4 weights 10/10/10/30/40) = {g['Overall']['accuracy'] * 100:.2f}%"
+    return (
+        f"Overall Acc is N/A: groups not (fully) run: {', '.join(missing)}. BFCL's formula counts missing "
+        f"categories as 0 and would show a deflated {g['Overall']['accuracy'] * 100:.2f}%."
+    )
+
+
+def _write(rows: list[list], path: Path, header: list[str], sort_index: int, raw_numeric: tuple[int, ...] = ()) -> None:
+    rows.sort(key=lambda r: r[sort_index] if r[sort_index] != NA else -1, reverse=True)
+    for i, row in enumerate(rows):
+        row[0] = str(i + 1)
+        for j in range(1, len(row)):
+            if isinstance(row[j], str):
+                continue
+            row[j] = str(row[j]) if j in raw_numeric else f"{row[j] * 100:.2f}%"
+    lines = [",".join(header)] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines))
+
+
+def write_leaderboard_csvs(
+    table: dict[str, dict], out_dir: str | Path, info: dict[str, dict] | None = None
+) -> dict[str, str]:
+    """Write `data_multi_turn.csv` and `data_overall.csv`; return `{model: overall note}`.
+
+    `table[model]` maps BFCL category names to `{"accuracy", "total_count"}` and may hold `"latency"` (a flat
+    list of per-step seconds). `info[model]` may give `display_name`, `url`, `org`, `license` (default "N/A").
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    info = info or {}
+    multi_rows, overall_rows, notes = [], [], {}
+    for model, value in table.items():
+        meta = info.get(model, {})
+        name = meta.get("display_name", model)
+        g = groups(value)
+        d = {k: v["display"] for k, v in g.items()}
+        multi_rows.append([NA, name, d["Multi-Turn"], *(d[c] for c in MULTI_TURN)])
+        cost, mean, std, p95 = cost_latency(value.get("latency", []))
+        overall_rows.append(
+            [
+                NA, d["Overall"], name, meta.get("url", NA), cost, mean, std, p95,
+                d["Non-Live"], d["simple"], d["multiple"], d["parallel"], d["parallel_multiple"],
+                d["Live"], *(d[c] for c in LIVE),
+                d["Multi-Turn"], *(d[c] for c in MULTI_TURN),
+                d["Web Search"], *(d[c] for c in WEB), d["Memory"], *(d[c] for c in MEMORY),
+                d["live_relevance"], d["Irrelevance"], NA, NA, meta.get("org", NA), meta.get("license", NA),
+            ]
+        )  # fmt: skip
+        notes[model] = overall_note(value)
+    _write(multi_rows, out / "data_multi_turn.csv", COLUMNS_MULTI_TURN, 2)
+    _write(overall_rows, out / "data_overall.csv", COLUMNS_OVERALL, 1, raw_numeric=(4, 5, 6, 7, 32, 33))
+    return notes

@@ -1,0 +1,286 @@
+"""Leaderboard-style report over evaluated models: report.md, report.png, CSVs, report.json.
+
+    funreason report runs/smoke                      # writes runs/smoke/report/
+    funreason report runs/a runs/b --out cmp/        # several runs side by side
+    from eval.report import run_report_stage         # what `funreason run` calls for the report stage
+
+Every `<run_dir>/eval/<label>/` that holds a BFCL `score/` tree (written by eval.score) is one row; its
+`metadata.json` (written by eval.pipeline: model, format, sampling, tokens, wall time, provenance) and
+`score/<model_dir>/diagnostics.json` fill the rest. The FunReason-MT paper's rows are printed beside them, marked
+"quoted, not measured". Nothing here re-scores: the report reads what scoring wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from eval.csvs import MULTI_TURN, groups, overall_note, write_leaderboard_csvs
+from eval.paper import PAPER_ROWS, PAPER_SOURCE
+from eval.score import read_score_tables
+from funreason.errors import UserError
+
+SHORT = {"multi_turn_base": "Base", "multi_turn_miss_func": "Miss Func", "multi_turn_miss_param": "Miss Param"}
+SHORT["multi_turn_long_context"] = "Long Ctx"
+ORDER = {"base": 0, "sft": 1, "grpo": 2}
+QUOTED = "quoted, not measured"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+
+
+def collect_labels(run_dirs: list[Path]) -> list[dict]:
+    """One record per evaluated model: `{name, dir, scores: {cat: header}, metadata, diagnostics}`."""
+    labels = []
+    for run_dir in run_dirs:
+        eval_dir = run_dir / "eval"
+        if not eval_dir.is_dir():
+            continue
+        for d in sorted(eval_dir.iterdir(), key=lambda p: (ORDER.get(p.name, 9), p.name)):
+            if not (d / "score").is_dir():
+                continue
+            meta = _read_json(d / "metadata.json") if (d / "metadata.json").is_file() else {}
+            tables = read_score_tables(d / "score")
+            scores = {cat: h for table in tables.values() for cat, h in table.items()}
+            diag_files = sorted((d / "score").glob("*/diagnostics.json"))
+            diagnostics = _read_json(diag_files[0]) if diag_files else {}
+            diagnostics.pop("records", None)
+            labels.append({"name": meta.get("label", d.name), "run": run_dir.name, "dir": str(d), "scores": scores,
+                           "metadata": meta, "diagnostics": diagnostics})  # fmt: skip
+    names = [x["name"] for x in labels]
+    for x in labels:
+        if names.count(x["name"]) > 1:
+            x["name"] = f"{x['run']}/{x['name']}"
+    return labels
+
+
+def _pct(value: Any) -> str:
+    return "N/A" if value is None or value == "N/A" else f"{value * 100:.2f}"
+
+
+def _share(value: Any) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _leaderboard(labels: list[dict]) -> list[str]:
+    head = "| Model | Source | MT Overall | Base | Miss Func | Miss Param | Long Ctx |"
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for x in labels:
+        g = groups(x["scores"])
+        cells = []
+        for cat in MULTI_TURN:
+            h = x["scores"].get(cat)
+            cell = _pct(h["accuracy"]) if h else "N/A"
+            if h and h.get("total_count") not in (None, 200):
+                cell += f" (n={h['total_count']})"
+            cells.append(cell)
+        lines.append(f"| {x['name']} | measured | {_pct(g['Multi-Turn']['display'])} | " + " | ".join(cells) + " |")
+    for name, *values in PAPER_ROWS:
+        lines.append(f"| {name} | {QUOTED} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
+    return lines
+
+
+def _diagnostics(labels: list[dict]) -> list[str]:
+    lines = [
+        "| Model | steps with a decodable call | calls to existing tools | checked turns passed | steps per turn |",
+        "|---|---|---|---|---|",
+    ]
+    for x in labels:
+        o = x["diagnostics"].get("overall", {})
+        spt = o.get("steps_per_turn_mean")
+        lines.append(
+            f"| {x['name']} | {_share(o.get('decodable_call_share'))} ({o.get('decodable_steps', 0)}/{o.get('steps', 0)})"
+            f" | {_share(o.get('existing_tool_share'))} ({o.get('existing_tool_calls', 0)}/{o.get('calls', 0)})"
+            f" | {_share(o.get('turns_passed_share'))} ({o.get('turns_passed', 0)}/{o.get('checked_turns', 0)})"
+            f" | {'–' if spt is None else f'{spt:.2f}'} |"
+        )
+    return lines
+
+
+def _histogram_table(labels: list[dict], key: str, first_col: str) -> list[str]:
+    keys: list[str] = []
+    for x in labels:
+        for k in x["diagnostics"].get("overall", {}).get(key, {}):
+            if k not in keys:
+                keys.append(k)
+    if not keys:
+        return ["(no data)"]
+    lines = [f"| {first_col} | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for x in labels:
+        h = x["diagnostics"].get("overall", {}).get(key, {})
+        lines.append(f"| {x['name']} | " + " | ".join(str(h.get(k, 0)) for k in keys) + " |")
+    return lines
+
+
+def _costs(labels: list[dict]) -> list[str]:
+    lines = [
+        "| Model | format | sampling | max new tokens | prompt tokens | completion tokens | wall time (s) | entries |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for x in labels:
+        m, o = x["metadata"], x["diagnostics"].get("overall", {})
+        tokens = m.get("token_counts", {})
+        prompt = tokens.get("prompt", o.get("input_tokens", "–"))
+        completion = tokens.get("completion", o.get("output_tokens", "–"))
+        sampling = ", ".join(f"{k}={v}" for k, v in (m.get("sampling") or {}).items() if v is not None) or "–"
+        fmt = m.get("tool_format", m.get("format", x["diagnostics"].get("format", "–")))
+        lines.append(
+            f"| {x['name']} | {fmt} | {sampling} | {m.get('max_new_tokens', m.get('max_tokens', '–'))} | {prompt}"
+            f" | {completion} | {m.get('wall_time_s', '–')} | {o.get('entries', '–')} |"
+        )
+    return lines
+
+
+def _provenance_lines(name: str, prov: dict) -> list[str]:
+    if not prov:
+        return [f"- **{name}**: no provenance recorded"]
+    git = prov.get("git") or {}
+    pkgs = ", ".join(f"{k} {v}" for k, v in (prov.get("packages") or {}).items() if v)
+    out = [
+        f"- **{name}**: {pkgs}; git {git.get('commit') or 'unknown'}{' (dirty)' if git.get('dirty') else ''}; "
+        f"python {prov.get('python', '?')}; {prov.get('platform', '?')}; at {prov.get('timestamp', '?')}"
+    ]
+    recipe = prov.get("recipe") or {}
+    if recipe:
+        out.append(
+            f"  - recipe: `{recipe.get('source') or '?'}` (model `{recipe.get('model', '?')}`, seed {recipe.get('seed', '?')})"
+        )
+    for path, digest in (prov.get("data_files") or {}).items():
+        out.append(f"  - data `{Path(path).name}` sha256 `{digest}`")
+    return out
+
+
+def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) -> Path:
+    from envs.bfcl import bfcl_version
+
+    notes = [f"- **{x['name']}**: {overall_note(x['scores'])}" for x in labels]
+    lines = [
+        f"# {title}",
+        "",
+        f"BFCL multi-turn accuracy (%), scored with our checker (parity-tested against bfcl-eval {bfcl_version()}).",
+        f'Rows marked "{QUOTED}" are copied from {PAPER_SOURCE}; BFCL\'s multi-turn data changed between v3 and v4,',
+        "so they are context, not a like-for-like comparison. `(n=…)` marks a category scored on a subset.",
+        "",
+        "## Leaderboard",
+        "",
+        *_leaderboard(labels),
+        "",
+        *notes,
+        "",
+        "## Diagnostics (extras, not leaderboard numbers)",
+        "",
+        *_diagnostics(labels),
+        "",
+        "### Error types",
+        "",
+        *_histogram_table(labels, "error_types", "Model"),
+        "",
+        "### First failing turn",
+        "",
+        *_histogram_table(labels, "first_failing_turn", "Model"),
+        "",
+        "### Steps per turn",
+        "",
+        *_histogram_table(labels, "steps_per_turn_histogram", "Model \\ steps"),
+        "",
+        "## Tokens, time and sampling",
+        "",
+        *_costs(labels),
+        "",
+        "## Provenance",
+        "",
+        *[line for x in labels for line in _provenance_lines(x["name"], x["metadata"].get("provenance", {}))],
+        *_provenance_lines("this report", provenance),
+        "",
+        "Files: `report.png` (bar chart), `data_multi_turn.csv` and `data_overall.csv` (BFCL's columns), `report.json`.",
+        "",
+    ]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def write_chart(labels: list[dict], out: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    cats = ["MT Overall", *(SHORT[c] for c in MULTI_TURN)]
+    series = []
+    for x in labels:
+        g = groups(x["scores"])
+        values = [g["Multi-Turn"]["display"], *(g[c]["display"] for c in MULTI_TURN)]
+        series.append((x["name"], [np.nan if v == "N/A" else v * 100 for v in values], False))
+    for name, *values in PAPER_ROWS[:3]:
+        series.append((f"{name} [{QUOTED}]", list(values), True))
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    width = 0.8 / max(len(series), 1)
+    xs = np.arange(len(cats))
+    for i, (name, values, quoted) in enumerate(series):
+        ax.bar(xs + i * width - 0.4 + width / 2, values, width, label=name, hatch="//" if quoted else None,
+               alpha=0.45 if quoted else 0.9, edgecolor="black", linewidth=0.4)  # fmt: skip
+    ax.set_xticks(xs, cats)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{title}: BFCL multi-turn")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
+    fig.tight_layout()
+    path = out / "report.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def build_report(
+    run_dirs: list[str | Path], out_dir: str | Path, title: str = "FunReason-MT report", recipe=None
+) -> dict:
+    """Write report.md, report.png, the CSVs and report.json into `out_dir`; return a summary."""
+    from funreason.provenance import collect
+
+    run_paths = [Path(p) for p in run_dirs]
+    labels = collect_labels(run_paths)
+    if not labels:
+        where = ", ".join(str(p / "eval") for p in run_paths)
+        raise UserError(f"no evaluated model found: expected <label>/score/ folders under {where} (run the eval stage)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    provenance = collect(recipe=recipe)
+    write_leaderboard_csvs({x["name"]: x["scores"] for x in labels}, out)
+    md = write_markdown(labels, out, title, provenance)
+    png = write_chart(labels, out, title)
+    summary = {
+        "report_md": str(md),
+        "report_png": str(png),
+        "csv": [str(out / "data_multi_turn.csv"), str(out / "data_overall.csv")],
+        "labels": {x["name"]: {"dir": x["dir"], "scores": x["scores"]} for x in labels},
+    }
+    (out / "report.json").write_text(json.dumps({**summary, "provenance": provenance}, indent=2, default=str))
+    return summary
+
+
+def run_report_stage(recipe, resolved_path) -> dict:
+    """`funreason run`'s report stage: `<run_dir>/report/` over the run's evaluated models."""
+    title = recipe.report.title if getattr(recipe, "report", None) else "FunReason-MT report"
+    summary = build_report([recipe.run_path], recipe.run_path / "report", title=title, recipe=recipe)
+    summary["recipe"] = str(resolved_path)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="funreason report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="Run dirs holding eval/<label>/score/.")
+    parser.add_argument("--out", default=None, help="Output dir (default: <first RUN_DIR>/report).")
+    parser.add_argument("--title", default="FunReason-MT report", help="Heading of report.md.")
+    args = parser.parse_args(argv)
+    out = Path(args.out) if args.out else Path(args.run_dirs[0]) / "report"
+    summary = build_report(args.run_dirs, out, title=args.title)
+    print(f"wrote {summary['report_md']} and {summary['report_png']} ({len(summary['labels'])} models)")
+    return 0

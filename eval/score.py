@@ -1,0 +1,296 @@
+"""Score BFCL-format multi-turn result files, ours or the official `bfcl generate`'s, as BFCL's evaluator would.
+
+    funreason score --result-dir runs/x/eval/sft/result --out runs/x/eval/sft/score [--format pythonic|hermes]
+                    [--categories base,miss_func] [--partial-eval]
+
+    from eval.score import score_results
+    summary = score_results(result_dir, out_dir, fmt="hermes", categories=["base"], partial=True)
+
+`--result-dir` is BFCL's result root (holding `<model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json`, JSON
+Lines `{"id", "result", ...}`) or one `<model_dir>` itself. For each model dir this writes, under `--out`:
+  <model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_score.json   line 1 {"accuracy","correct_count","total_count"},
+                                                                then one line per FAILED entry (BFCL's fields)
+  <model_dir>/diagnostics.json                                  eval/diagnostics.py (extras, not leaderboard)
+  data_multi_turn.csv, data_overall.csv                         eval/csvs.py, over every score file under --out
+Each step is decoded as BFCL's handler decodes it (pythonic: `default_decode_execute_prompting`; hermes: QwenFC's
+`decode_execute`), into the very call strings BFCL would execute; steps that fail to decode or decode to no call
+are dropped, as BFCL drops them. The strings run only through `envs.dispatch` (never `eval`).
+Without `--partial-eval` every entry of a category must have a result row, as `bfcl evaluate` requires; the
+library function defaults to partial scoring (the runner's `limit`) and says so in its summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from eval.checker import call_text, check_entry, jsonable
+from eval.csvs import write_leaderboard_csvs
+from eval.diagnostics import entry_record, flat_numbers, summarize
+from funreason.errors import UserError
+
+VERSION_PREFIX = "BFCL_v4"
+GROUP = "multi_turn"
+RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
+FORMATS = ("pythonic", "hermes")
+
+
+def result_file_name(category: str) -> str:
+    return f"{VERSION_PREFIX}_{category}_result.json"
+
+
+def score_file_name(category: str) -> str:
+    return f"{VERSION_PREFIX}_{category}_score.json"
+
+
+def decode_step(raw: Any, fmt: str) -> list[str] | None:
+    """The call strings BFCL's handler would execute for one raw step, or None where BFCL drops the step."""
+    if not isinstance(raw, str):
+        return None  # BFCL's decoders raise on non-text (e.g. .strip on a list): the step is dropped
+    if fmt == "pythonic":
+        from chat.pythonic import parse
+
+        parsed, style = parse(raw, mode="compat"), "bfcl"
+    elif fmt == "hermes":
+        from chat.hermes import parse
+
+        parsed, style = parse(raw), "fc"
+    else:
+        raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+    if not parsed.ok or not parsed.calls:
+        return None
+    calls = [c.to_python(style=style) for c in parsed.calls]
+    return None if calls == [""] else calls
+
+
+def decode_result(result: Any, fmt: str) -> Any:
+    """`list[turn][step] raw text` -> `list[turn][step] call strings` (dropped steps removed); non-lists pass through."""
+    if not isinstance(result, list):
+        return result
+    turns = []
+    for turn in result:
+        steps = turn if isinstance(turn, list) else []
+        turns.append([d for d in (decode_step(raw, fmt) for raw in steps) if d is not None])
+    return turns
+
+
+def _index(entry_id: str) -> tuple:
+    tail = entry_id.split(":")[0].rsplit("_", 1)[-1]
+    return (0, int(tail), entry_id) if tail.isdigit() else (1, 0, entry_id)
+
+
+def read_results(path: Path) -> list[dict]:
+    """Read a result file; any malformed line is a UserError naming the file and line."""
+    rows, seen = [], {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UserError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(row, dict) or "id" not in row or "result" not in row:
+                raise UserError(f'{path}:{lineno}: a result row must be an object with "id" and "result" keys')
+            if not isinstance(row["id"], str):
+                raise UserError(f'{path}:{lineno}: "id" must be a string, got {type(row["id"]).__name__}')
+            if row["id"] in seen:
+                raise UserError(f"{path}:{lineno}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
+            seen[row["id"]] = lineno
+            row["_line"] = lineno
+            rows.append(row)
+    return sorted(rows, key=lambda r: _index(r["id"]))
+
+
+def _tool_names(entry: dict) -> set[str]:
+    names = {f["name"] for f in entry.get("function", [])}
+    for docs in (entry.get("missed_function") or {}).values():
+        names |= {f["name"] for f in docs if isinstance(f, dict)}
+    return names
+
+
+def score_category(
+    path: Path, category: str, fmt: str, model_name: str, partial: bool
+) -> tuple[dict, list[dict], list[dict], list[float]]:
+    """Score one result file: (header, failed entries, diagnostic records, per-step latencies)."""
+    from envs import bfcl
+
+    rows = read_results(path)
+    if not rows:
+        raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
+    entries = {e["id"]: e for e in bfcl.load_entries(category, language_hint=False)}
+    ground_truth = bfcl.load_ground_truth(category)
+    for row in rows:
+        if row["id"] not in entries:
+            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of BFCL {category}")
+    if not partial and len(rows) != len(entries):
+        missing = sorted(set(entries) - {r["id"] for r in rows}, key=_index)
+        raise UserError(
+            f"{path}: {len(rows)} result rows for {len(entries)} entries of {category} (missing e.g. "
+            f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"
+        )
+    failed, records, latencies = [], [], []
+    for row in tqdm(rows, desc=f"score {model_name}/{category}", leave=False):
+        entry, gt, raw = entries[row["id"]], ground_truth[row["id"]], row["result"]
+        decoded = decode_result(raw, fmt)
+        verdict = check_entry(decoded, gt, entry, category)
+        records.append(entry_record(row["id"], category, verdict, raw, decoded, _tool_names(entry), row))
+        latencies += flat_numbers(row.get("latency", []))
+        if verdict["valid"]:
+            continue
+        prompt = {k: v for k, v in entry.items() if k != "function"}
+        item = {
+            "id": row["id"],
+            "model_name": model_name,
+            "test_category": category,
+            "valid": False,
+            "error": verdict["error"],
+            "prompt": prompt,
+        }
+        if verdict["error_type"] in ("multi_turn:inference_error", "multi_turn:force_terminated"):
+            item["model_result"] = raw
+        else:
+            item["model_result_raw"] = raw
+            item["model_result_decoded"] = [[[call_text(c) for c in step] for step in turn] for turn in decoded]
+        item["possible_answer"] = gt
+        item["inference_log"] = row.get("inference_log", "")
+        failed.append(item)
+    correct = len(rows) - len(failed)
+    header = {"accuracy": correct / len(rows) if rows else 0.0, "correct_count": correct, "total_count": len(rows)}
+    return header, failed, records, latencies
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def find_model_dirs(result_dir: Path) -> list[Path]:
+    if (result_dir / GROUP).is_dir():
+        return [result_dir]
+    if not result_dir.is_dir():
+        raise UserError(f"result dir not found: {result_dir}")
+    dirs = sorted(d for d in result_dir.iterdir() if (d / GROUP).is_dir())
+    if not dirs:
+        raise UserError(f"no <model_dir>/{GROUP}/ folder under {result_dir} (expected BFCL's result layout)")
+    return dirs
+
+
+def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, Path]:
+    from envs import bfcl
+
+    found = {}
+    for p in sorted((model_dir / GROUP).iterdir()):
+        m = RESULT_RE.match(p.name)
+        if m:
+            found[m.group(1)] = p
+    if categories is None:
+        return found
+    wanted = [bfcl.category_name(c) for c in categories]
+    absent = [c for c in wanted if c not in found]
+    if absent:
+        names = ", ".join(result_file_name(c) for c in absent)
+        raise UserError(f"{model_dir / GROUP}: no result file for {names}")
+    return {c: found[c] for c in wanted}
+
+
+def read_score_tables(out_dir: Path) -> dict[str, dict]:
+    """Every model's category headers from the score files under `out_dir` (as BFCL re-reads score/)."""
+    table: dict[str, dict] = {}
+    for p in sorted(out_dir.glob(f"*/{GROUP}/{VERSION_PREFIX}_*_score.json")):
+        m = re.match(rf"^{VERSION_PREFIX}_(\w+?)_score\.json$", p.name)
+        with open(p, encoding="utf-8") as f:
+            first = f.readline()
+        try:
+            header = json.loads(first)
+        except json.JSONDecodeError:
+            raise UserError(f"{p}:1: not a score header (expected JSON with accuracy/total_count)") from None
+        table.setdefault(p.parent.parent.name, {})[m.group(1)] = header
+    return table
+
+
+def score_results(
+    result_dir: str | Path,
+    out_dir: str | Path,
+    fmt: str = "pythonic",
+    categories: list[str] | None = None,
+    partial: bool = True,
+) -> dict:
+    """Score every model dir under `result_dir` into `out_dir`; return a summary for the runner / report.
+
+    `{"models": {model_dir: {"categories": {cat: header + {"dataset_size", "partial"}}, "diagnostics": path,
+    "overall_note": str}}, "csv": [paths]}`.
+    """
+    from envs import bfcl
+
+    if fmt not in FORMATS:
+        raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+    result_dir, out_dir = Path(result_dir), Path(out_dir)
+    summary: dict[str, Any] = {"models": {}, "format": fmt, "bfcl_eval": bfcl.bfcl_version()}
+    latency_by_model: dict[str, list[float]] = {}
+    for model_dir in find_model_dirs(result_dir):
+        model = model_dir.name
+        cats, all_records, latencies = {}, [], []
+        for category, path in _category_files(model_dir, categories).items():
+            header, failed, records, lat = score_category(path, category, fmt, model, partial)
+            _write_jsonl(out_dir / model / GROUP / score_file_name(category), [header, *failed])
+            size = len(bfcl.load_ground_truth(category))
+            cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
+            all_records += records
+            latencies += lat
+        diag = summarize(all_records)
+        diag_path = out_dir / model / "diagnostics.json"
+        diag_path.parent.mkdir(parents=True, exist_ok=True)
+        diag_path.write_text(json.dumps({"format": fmt, **diag, "records": all_records}, indent=1, default=str))
+        latency_by_model[model] = latencies
+        summary["models"][model] = {"categories": cats, "diagnostics": str(diag_path)}
+    table = read_score_tables(out_dir)
+    for model, lat in latency_by_model.items():
+        table.setdefault(model, {})["latency"] = lat
+    notes = write_leaderboard_csvs(table, out_dir)
+    for model, info in summary["models"].items():
+        info["overall_note"] = notes.get(model, "")
+    summary["csv"] = [str(out_dir / "data_multi_turn.csv"), str(out_dir / "data_overall.csv")]
+    return summary
+
+
+def _format_from_metadata(result_dir: Path) -> str | None:
+    for candidate in (result_dir / "metadata.json", result_dir.parent / "metadata.json"):
+        if candidate.is_file():
+            try:
+                meta = json.loads(candidate.read_text())
+                return meta.get("tool_format") or meta.get("format")
+            except (json.JSONDecodeError, AttributeError):
+                return None
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="funreason score", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--result-dir", required=True, help="BFCL result root, or one <model_dir> in it.")
+    parser.add_argument("--out", required=True, help="Score root to write (BFCL's score/ layout + CSVs).")
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None, help="Tool-call format (default: metadata.json's, else pythonic)."
+    )
+    parser.add_argument("--categories", default=None, help="Comma-separated subset, e.g. base,miss_func.")
+    parser.add_argument("--partial-eval", action="store_true", help="Score only the rows present in each file.")
+    args = parser.parse_args(argv)
+    fmt = args.format or _format_from_metadata(Path(args.result_dir)) or "pythonic"
+    cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    summary = score_results(args.result_dir, args.out, fmt, cats, partial=args.partial_eval)
+    for model, info in summary["models"].items():
+        for cat, h in info["categories"].items():
+            part = f" (partial: {h['total_count']} of {h['dataset_size']})" if h["partial"] else ""
+            print(f"{model}  {cat:<28} {h['accuracy'] * 100:6.2f}%  {h['correct_count']}/{h['total_count']}{part}")
+        print(f"{model}  {info['overall_note']}")
+    print(f"wrote {args.out}")
+    return 0
