@@ -86,9 +86,9 @@ def _text(rng: random.Random, sentences: int) -> str:
     return " ".join(p[0].upper() + p[1:] + "." for p in parts)
 
 
-def _file_tree(rng: random.Random, depth: int) -> dict:
+def _file_tree(rng: random.Random, depth: int, min_files: int = 1) -> dict:
     contents: dict = {}
-    for stem in _words(rng, _FILE_STEMS, rng.randint(1, 3)):
+    for stem in _words(rng, _FILE_STEMS, rng.randint(min_files, 3)):
         name = f"{stem}_{rng.randint(10, 99)}{rng.choice(_FILE_EXTS)}"
         contents[name] = {"type": "file", "content": _text(rng, rng.randint(1, 3))}
     if depth > 0:
@@ -102,7 +102,7 @@ def _file_tree(rng: random.Random, depth: int) -> dict:
 
 def gorilla_file_system(rng: random.Random) -> dict:
     root = f"{rng.choice(_HANDLE_WORDS)}_{rng.choice(_DIR_WORDS)}"
-    contents = _file_tree(rng, depth=2)
+    contents = _file_tree(rng, depth=2, min_files=0)  # a top folder without files makes cd matter
     if rng.random() < 0.5:  # sometimes an empty folder, so mkdir/rmdir-style tools have something to do
         contents[f"{rng.choice(_DIR_WORDS)}_spare"] = {"type": "directory", "contents": {}}
     return {"root": {root: {"type": "directory", "contents": contents}}}
@@ -235,7 +235,7 @@ def travel_api(rng: random.Random) -> dict:
         cards[str(rng.randint(10**11, 10**12 - 1))] = {
             "card_number": number,
             "card_type": rng.choice(_CARD_TYPES),
-            "expiration_date": f"{rng.randint(1, 12):02d}/{rng.randint(2027, 2033)}",
+            "expiration_date": f"{rng.randint(1, 12):02d}/{rng.randint(2031, 2039)}",
             "cvv": rng.randint(100, 999),
             "cardholder_name": f"{first} {last}",
             "balance": round(rng.uniform(800, 25000), 2),

@@ -1,0 +1,261 @@
+"""The four FunReason-MT agents (tooling, querying, reasoning, critic) plus the closing-reply writer.
+
+    from synth.agents import Agents
+    agents = Agents(teacher, json_retries=2)
+    tool, why = await agents.tooling(trace_payload)             # (advanced tool dict | None, rejection reason)
+
+Each agent builds an LLM prompt (`messages`) and the structured facts behind it (`payload`), asks the teacher, and
+accepts only JSON that fits the role's schema and its extra checks; invalid output is re-asked `json_retries` times,
+then the agent returns None with a reason such as `invalid_json`, `schema:calls`, `leaks_steps`, `teacher:timeout`.
+Teachers raising `TeacherError(kind)` never crash synthesis: the kind becomes the reason.
+
+Decisions (docs/funreason-mt.md §12):
+- The advanced tool's description must not name any primitive tool of the trace (it hides the steps); a hard query
+  must not name them either, and with a withheld parameter it must not contain that value.
+- The critic sees the failed calls, the verdict and the ground truth, and its hint is rejected if it contains any
+  ground-truth call string or argument value the user did not already give (no answer leaks; §12.9).
+- Reasoning output is `{"think": str, "calls": [{"name", "arguments"}]}`; calls must name offered tools.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from synth.teachers.base import Teacher, TeacherError
+
+ADVANCED_TOOL_SCHEMA = {
+    "type": "object",
+    "required": ["name", "description", "parameters", "returns"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string", "minLength": 1},
+        "parameters": {"type": "object"},
+        "returns": {"type": "string"},
+    },
+}
+QUERY_SCHEMA = {"type": "object", "required": ["query"], "properties": {"query": {"type": "string", "minLength": 1}}}
+REASONING_SCHEMA = {
+    "type": "object",
+    "required": ["think", "calls"],
+    "properties": {
+        "think": {"type": "string", "minLength": 1},
+        "calls": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "arguments"],
+                "properties": {"name": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}},
+            },
+        },
+    },
+}
+CRITIC_SCHEMA = {"type": "object", "required": ["hint"], "properties": {"hint": {"type": "string", "minLength": 1}}}
+CLOSING_SCHEMA = {
+    "type": "object",
+    "required": ["think", "reply"],
+    "properties": {"think": {"type": "string"}, "reply": {"type": "string", "minLength": 1}},
+}
+SCHEMAS = {
+    "tooling": ADVANCED_TOOL_SCHEMA,
+    "querying": QUERY_SCHEMA,
+    "reasoning": REASONING_SCHEMA,
+    "critic": CRITIC_SCHEMA,
+    "closing": CLOSING_SCHEMA,
+}
+
+SYSTEM_PROMPTS = {
+    "tooling": (
+        "You design APIs. You are given an executed trace of primitive tool calls with their results. Fold the "
+        "whole trace into ONE advanced tool that a user could call with high-level inputs only. Its description "
+        "must say what the tool achieves and must NOT mention the intermediate steps or any primitive tool name. "
+        'Answer with JSON only: {"name": str, "description": str, "parameters": {param: {"type": str, '
+        '"description": str}}, "returns": str}.'
+    ),
+    "querying": (
+        "You write user requests. Given an advanced tool (mode=hard) write a natural request that needs exactly "
+        "what the tool does, giving only its high-level inputs and never naming tools or intermediate steps. In "
+        "mode=forward, describe the given steps one by one instead. Apply the noise settings: paraphrase changes "
+        "wording, distractor adds one irrelevant personal detail. If `withhold` names a parameter, leave its value "
+        "out entirely. In mode=supply, write the short follow-up message that gives the withheld value. "
+        'Answer with JSON only: {"query": str}.'
+    ),
+    "reasoning": (
+        "You are a careful assistant with tools. Read the request and the conversation so far, think step by step "
+        "about which primitive tools must be called, in which order, with which exact arguments (including "
+        "implicit intermediate steps), then give the calls. Use the hints if any. Never mention hints. "
+        'Answer with JSON only: {"think": str, "calls": [{"name": str, "arguments": {...}}]}.'
+    ),
+    "critic": (
+        "You review a failed attempt. Compare the attempted calls with the reference calls and the checker's "
+        "verdict, and write ONE short hint that names the specific error (a missing step, a wrong tool, a wrong "
+        "kind of argument) WITHOUT giving the reference calls or argument values. "
+        'Answer with JSON only: {"hint": str}.'
+    ),
+    "closing": (
+        "You are the assistant. mode=summary: the tool results are in; reply briefly to the user with the outcome. "
+        "mode=ask_param: a needed value is missing; ask the user for it. mode=cannot: no available tool can do the "
+        'request; say so briefly. Answer with JSON only: {"think": str, "reply": str}.'
+    ),
+}
+
+_TYPES = {"object": dict, "array": list, "string": str, "number": (int, float), "integer": int, "boolean": bool}
+
+
+def schema_errors(value: Any, schema: dict, path: str = "$") -> list[str]:
+    """A small JSON-schema subset (type, required, properties, items, minLength): the errors, empty when valid."""
+    expected = schema.get("type")
+    if expected:
+        fits = isinstance(value, _TYPES[expected]) and (expected == "boolean" or not isinstance(value, bool))
+        if not fits:
+            return [f"{path}: expected {expected}"]
+    errors = []
+    if isinstance(value, str) and len(value.strip()) < schema.get("minLength", 0):
+        errors.append(f"{path}: empty")
+    if isinstance(value, dict):
+        errors += [f"{path}.{k}: missing" for k in schema.get("required", []) if k not in value]
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                errors += schema_errors(value[key], sub, f"{path}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            errors += schema_errors(item, schema["items"], f"{path}[{i}]")
+    return errors
+
+
+def parse_json_reply(text: str) -> Any:
+    """The JSON object in a reply: the whole text, else a ```json fence, else the outermost {...}; ValueError."""
+    text = (text or "").strip()
+    for candidate in (text, *re.findall(r"```(?:json)?\s*(.*?)```", text, flags=re.S)):
+        try:
+            return json.loads(candidate)
+        except (json.JSONDecodeError, TypeError):
+            pass
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        try:
+            return json.loads(text[start : end + 1])
+        except json.JSONDecodeError:
+            pass
+    raise ValueError("no JSON object in the reply")
+
+
+def _names_tool(text: str, name: str) -> bool:
+    r"""Does `text` name the tool: `name(`, `\`name\``, or a compound identifier (get_x, startEngine) as a word?
+    Plain words (add, sort, find) also occur in ordinary descriptions, so they count only in call/code form."""
+    if re.search(rf"(?<![\w.]){re.escape(name)}\(|`{re.escape(name)}`", text):
+        return True
+    compound = "_" in name or any(c.isupper() for c in name[1:])
+    return compound and re.search(rf"\b{re.escape(name)}\b", text) is not None
+
+
+def _user_message(payload: dict, keys: list[str]) -> dict:
+    shown = {k: payload[k] for k in keys if k in payload}
+    return {"role": "user", "content": json.dumps(shown, ensure_ascii=False, indent=1, default=str)}
+
+
+# What each role's LLM prompt shows (the template teacher reads the whole payload; LLMs never see ground truth,
+# except the critic, which must compare against it).
+PROMPT_KEYS = {
+    "tooling": ["trace"],
+    "querying": ["mode", "advanced_tool", "steps", "inputs", "noise", "withhold", "value"],
+    "reasoning": ["conversation", "query", "tools", "hints"],
+    "critic": ["query", "attempt", "verdict", "ground_truth"],
+    "closing": ["mode", "query", "calls", "results", "param", "tool"],
+}
+
+
+class Agents:
+    """Asks the teacher for each role and validates; counts every request in `self.requests`."""
+
+    def __init__(self, teacher: Teacher, json_retries: int = 2):
+        self.teacher = teacher
+        self.json_retries = json_retries
+        self.requests = 0
+
+    async def ask(self, role: str, payload: dict, check=None) -> tuple[dict | None, str | None]:
+        keys = PROMPT_KEYS[role]
+        if role == "querying" and payload.get("mode") == "hard":
+            keys = [k for k in keys if k != "steps"]  # A_Q sees only the advanced tool (Eq. 4), not the trace
+        messages = [{"role": "system", "content": SYSTEM_PROMPTS[role]}, _user_message(payload, keys)]
+        reason = None
+        for _ in range(1 + self.json_retries):
+            self.requests += 1
+            try:
+                text = await self.teacher.generate(role, messages, payload)
+            except TeacherError as e:
+                return None, f"teacher:{e.kind}"
+            try:
+                value = parse_json_reply(text)
+            except ValueError:
+                reason = "invalid_json"
+                continue
+            errors = schema_errors(value, SCHEMAS[role])
+            if errors:
+                reason = "schema:" + errors[0].split(":")[0].removeprefix("$.").split("[")[0].split(".")[0]
+                continue
+            problem = check(value) if check else None
+            if problem:
+                reason = problem
+                continue
+            return value, None
+        return None, reason
+
+    async def tooling(self, payload: dict) -> tuple[dict | None, str | None]:
+        primitive = {s["name"] for s in payload["trace"]}
+
+        def check(tool: dict) -> str | None:
+            if tool["name"] in primitive:
+                return "advanced_tool_is_primitive"
+            if any(_names_tool(tool["description"], n) for n in primitive):
+                return "leaks_steps"
+            return None
+
+        return await self.ask("tooling", payload, check)
+
+    async def querying(self, payload: dict) -> tuple[dict | None, str | None]:
+        primitive = {s["name"] for s in payload.get("trace", [])}
+        withheld = payload.get("withhold")
+
+        def check(reply: dict) -> str | None:
+            query = reply["query"]
+            if payload.get("mode") == "hard" and any(_names_tool(query, n) for n in primitive):
+                return "query_names_tools"
+            if withheld and payload.get("mode") != "supply":
+                value = str(withheld["value"])
+                if len(value) >= 2 and value in query:
+                    return "query_leaks_withheld_value"
+            return None
+
+        return await self.ask("querying", payload, check)
+
+    async def reasoning(self, payload: dict) -> tuple[dict | None, str | None]:
+        offered = {t["name"] for t in payload["tools"]}
+
+        def check(reply: dict) -> str | None:
+            unknown = [c["name"] for c in reply["calls"] if c["name"] not in offered]
+            if unknown:
+                return "unknown_tool"
+            if not reply["calls"]:
+                return "no_calls"
+            return None
+
+        return await self.ask("reasoning", payload, check)
+
+    async def critic(self, payload: dict) -> tuple[dict | None, str | None]:
+        secrets = set(payload.get("ground_truth_strings", []))
+        given = payload.get("query", "")
+        for call in payload.get("ground_truth", []):
+            for value in call["arguments"].values():
+                text = str(value)
+                if len(text) >= 3 and text not in given:
+                    secrets.add(text)
+
+        def check(reply: dict) -> str | None:
+            return "hint_leaks_answer" if any(s in reply["hint"] for s in secrets) else None
+
+        return await self.ask("critic", payload, check)
+
+    async def closing(self, payload: dict) -> tuple[dict | None, str | None]:
+        return await self.ask("closing", payload)

@@ -1,0 +1,239 @@
+"""The API relation graph G = (T, R, P) of FunReason-MT phase I, built automatically by probing an environment.
+
+    from synth.api_graph import load_or_build
+    graph = load_or_build(env_spec, cache_dir="runs/x/synth/graphs", overrides=["authenticate_travel->book_flight"])
+    graph.distance("authenticate_travel", "book_flight")     # shortest-path hops (inf when unreachable)
+    graph.is_legal("book_flight", called={"authenticate_travel"})
+    graph.write_dot("travel.dot"); graph.write_png("travel.png")  # PNG only when graphviz `dot` is installed
+
+How edges are found (the report leaves this open, §12.3):
+- Execution probing: in several fresh states (seeded generated configs), each tool B is tried alone, then after each
+  other tool A. B failing alone and succeeding after A gives an edge A→B. If B never succeeds alone in any probe
+  the edge is *hard*: A is a prerequisite of B for Eq. 1 (login/authenticate/startEngine); otherwise it is *soft*
+  (cd→cat in a folder without files) and only shortens distances.
+- Value flow: when B succeeds after A with an argument value that A returned (non-trivial values only), or A's
+  response has a field named like one of B's parameters and that field was observed in A's real output, an edge
+  A→B is recorded with the field and the parameter.
+- Recipe overrides: `"A->B"` adds a hard edge, `"!A->B"` removes every edge A→B.
+Graphs of multi-class environments are the union of per-class graphs (BFCL classes share no state), cached per
+class as JSON under the cache directory, keyed by class name and probe settings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import subprocess
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synth.sampler import ValuePools, attempt
+from synth.trajectory import EnvSpec
+
+GRAPH_VERSION = 1
+
+
+@dataclass
+class ApiGraph:
+    tools: list[str]
+    hard: dict[str, list[str]] = field(default_factory=dict)  # B -> prerequisites A (probing, B never works alone)
+    soft: dict[str, list[str]] = field(default_factory=dict)  # B -> enablers A (probing, B sometimes works alone)
+    value_edges: list[dict] = field(default_factory=list)  # {"src", "field", "dst", "param", "via"}
+    _dist: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+
+    # --- queries ---------------------------------------------------------------------------------------------
+
+    def edges(self) -> set[tuple[str, str]]:
+        out = {(a, b) for b, srcs in self.hard.items() for a in srcs}
+        out |= {(a, b) for b, srcs in self.soft.items() for a in srcs}
+        out |= {(e["src"], e["dst"]) for e in self.value_edges}
+        return {(a, b) for a, b in out if a != b}
+
+    def prerequisites(self, tool: str) -> list[str]:
+        return list(self.hard.get(tool, []))
+
+    def is_legal(self, tool: str, called: set[str]) -> bool:
+        """Eq. 1 with OR-ed alternatives: no hard prerequisite, or one of them already called."""
+        prereq = self.hard.get(tool)
+        return not prereq or any(p in called for p in prereq)
+
+    def in_degree(self, tool: str) -> int:
+        return sum(1 for _, b in self.edges() if b == tool)
+
+    def distance(self, src: str, dst: str) -> float:
+        """Shortest-path hops from src to dst over all edges (0 for src == dst, inf when unreachable)."""
+        if not self._dist:
+            adjacency: dict[str, set[str]] = {t: set() for t in self.tools}
+            for a, b in self.edges():
+                adjacency.setdefault(a, set()).add(b)
+            for start in adjacency:
+                seen = {start: 0}
+                queue = deque([start])
+                while queue:
+                    node = queue.popleft()
+                    for nxt in adjacency.get(node, ()):
+                        if nxt not in seen:
+                            seen[nxt] = seen[node] + 1
+                            queue.append(nxt)
+                self._dist[start] = seen
+        return self._dist.get(src, {}).get(dst, math.inf)
+
+    # --- editing, merging, persistence -----------------------------------------------------------------------
+
+    def apply_overrides(self, overrides: list[str]) -> ApiGraph:
+        for text in overrides:
+            remove = text.startswith("!")
+            a, sep, b = text.lstrip("!").partition("->")
+            a, b = a.strip(), b.strip()
+            if not sep or not a or not b:
+                raise ValueError(f"synth.graph_edges: {text!r} is not of the form 'A->B' or '!A->B'")
+            if a not in self.tools or b not in self.tools:
+                continue  # an edge for another environment's tools
+            if remove:
+                for table in (self.hard, self.soft):
+                    if a in table.get(b, []):
+                        table[b].remove(a)
+                self.value_edges = [e for e in self.value_edges if (e["src"], e["dst"]) != (a, b)]
+            elif a not in self.hard.setdefault(b, []):
+                self.hard[b].append(a)
+        self._dist.clear()
+        return self
+
+    @classmethod
+    def union(cls, graphs: list[ApiGraph]) -> ApiGraph:
+        out = cls(tools=[t for g in graphs for t in g.tools])
+        for g in graphs:
+            out.hard.update({k: list(v) for k, v in g.hard.items()})
+            out.soft.update({k: list(v) for k, v in g.soft.items()})
+            out.value_edges.extend(g.value_edges)
+        return out
+
+    def to_json(self) -> dict:
+        return {
+            "version": GRAPH_VERSION,
+            "tools": self.tools,
+            "hard": self.hard,
+            "soft": self.soft,
+            "value_edges": self.value_edges,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ApiGraph:
+        return cls(tools=data["tools"], hard=data["hard"], soft=data["soft"], value_edges=data["value_edges"])
+
+    def to_dot(self, name: str = "api_graph") -> str:
+        lines = [f'digraph "{name}" {{', "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
+        lines += [f'  "{t}";' for t in self.tools]
+        for b, srcs in sorted(self.hard.items()):
+            lines += [f'  "{a}" -> "{b}" [color=red, penwidth=2, label="requires"];' for a in srcs]
+        for b, srcs in sorted(self.soft.items()):
+            lines += [f'  "{a}" -> "{b}" [color=orange, style=dashed];' for a in srcs]
+        seen = set()
+        for e in self.value_edges:
+            key = (e["src"], e["dst"], e["field"], e["param"])
+            if key not in seen:
+                seen.add(key)
+                label = e["field"] if e["field"] == e["param"] else f"{e['field']}→{e['param']}"
+                lines.append(f'  "{e["src"]}" -> "{e["dst"]}" [color=blue, fontsize=8, label="{label}"];')
+        return "\n".join(lines + ["}"]) + "\n"
+
+    def write_dot(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_dot(path.stem))
+        return path
+
+    def write_png(self, path: str | Path) -> bool:
+        """Render with graphviz `dot` when it is installed; False (and nothing written) otherwise."""
+        dot = shutil.which("dot")
+        if dot is None:
+            return False
+        subprocess.run([dot, "-Tpng", "-o", str(path)], input=self.to_dot(), text=True, check=True)
+        return True
+
+
+def _nontrivial(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return abs(value) >= 100
+    return isinstance(value, str) and len(value) >= 4
+
+
+def probe_class(env: EnvSpec, probes: int = 4, seed: int = 0) -> ApiGraph:
+    """Build the graph of a one-class EnvSpec by execution probing (see the module docstring)."""
+    docs = {d["name"]: d for d in env.docs()}
+    tools = list(docs)
+    graph = ApiGraph(tools=tools)
+    fresh_states = []
+    for k in range(probes):
+        config = env.generate_config(random.Random(f"probe:{seed}:{k}"))
+        fresh_states.append(env.make_instances(config))
+    alone_ok: dict[str, list[bool]] = {t: [] for t in tools}
+    for t in tools:
+        for k, fresh in enumerate(fresh_states):
+            step, _, _ = attempt(docs[t], fresh, ValuePools(), random.Random(f"alone:{t}:{k}"), tries=6)
+            alone_ok[t].append(step is not None)
+    enablers: dict[str, set[str]] = {t: set() for t in tools}
+    value_edges: dict[tuple, dict] = {}
+    for a in tools:
+        for k, fresh in enumerate(fresh_states):
+            rng = random.Random(f"pair:{a}:{k}")
+            pools = ValuePools()
+            step_a, _, after_a = attempt(docs[a], fresh, pools, rng)
+            if step_a is None:
+                continue
+            pools.add_output(step_a.result)
+            produced = {json.dumps(v, sort_keys=True): f for f, vals in pools.outputs.items() for v in vals}
+            for b in tools:
+                if b == a:
+                    continue
+                step_b, _, _ = attempt(docs[b], after_a, pools, rng)
+                if step_b is None:
+                    continue
+                if not alone_ok[b][k]:
+                    enablers[b].add(a)
+                for param, value in step_b.call.arguments.items():
+                    src_field = produced.get(json.dumps(value, sort_keys=True))
+                    if src_field is not None and _nontrivial(value):
+                        value_edges.setdefault((a, b, src_field, param), {"via": "value"})
+                for param in docs[b].get("parameters", {}).get("properties", {}):
+                    if param in pools.outputs:
+                        value_edges.setdefault((a, b, param, param), {"via": "name"})
+    for b, srcs in enablers.items():
+        if srcs:
+            target = graph.soft if any(alone_ok[b]) else graph.hard
+            target[b] = sorted(srcs)
+    graph.value_edges = [
+        {"src": a, "dst": b, "field": f, "param": p, **extra} for (a, b, f, p), extra in sorted(value_edges.items())
+    ]
+    return graph
+
+
+def load_or_build(
+    env: EnvSpec,
+    cache_dir: str | Path | None = None,
+    overrides: list[str] | None = None,
+    probes: int = 4,
+    seed: int = 0,
+) -> ApiGraph:
+    """The union of per-class graphs, each read from `<cache_dir>/<Class>.json` or probed and written there."""
+    graphs = []
+    for name in env.classes:
+        path = Path(cache_dir) / f"{name}.p{probes}s{seed}.json" if cache_dir else None
+        if path is not None and path.exists():
+            data = json.loads(path.read_text())
+            if data.get("version") == GRAPH_VERSION:
+                graphs.append(ApiGraph.from_json(data))
+                continue
+        graph = probe_class(env.single(name), probes=probes, seed=seed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(graph.to_json(), indent=1, sort_keys=True))
+            tmp.replace(path)
+        graphs.append(graph)
+    return ApiGraph.union(graphs).apply_overrides(list(overrides or []))

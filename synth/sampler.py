@@ -1,0 +1,336 @@
+"""Phase I: the directed sampler (FunReason-MT Eq. 1-2) and the argument sampler behind it.
+
+    from synth.sampler import DirectedSampler
+    sampler = DirectedSampler(graph, docs, rng)
+    trace, failed, instances = sampler.run(instances, target="book_flight", length=5)
+
+Decisions on the report's open knobs (docs/funreason-mt.md §12):
+- Legality (Eq. 1): a tool is legal when it has no *hard* prerequisite, or when one of them was already called.
+  Hard prerequisites are the probing edges into a tool that never succeeded in a fresh state (login, authenticate,
+  startEngine); alternatives are OR-ed because probing finds several (any login variant enables the same tool).
+- Eq. 2 exactly: target legal and not reached → call it; target reached → wander uniformly over legal tools;
+  otherwise argmin of hop distance to the target, ties broken by the seeded RNG; unreachable tools come last.
+- Arguments (§12.5): for each parameter, candidates come from (1) earlier outputs of this trajectory whose field
+  has the parameter's name, (2) the live state (existing files in the current directory, IDs, symbols, users...),
+  (3) an environment's own `_value_pools()` hook ({"tool.param" or "param": [values]}), for non-BFCL classes,
+  (4) value pools of enum-like constants read from the BFCL sources, (5) a typed fallback. Optional parameters
+  are filled with probability 0.3. Nothing is model-generated, so phase I is deterministic for a seed.
+- Each call runs on a deep copy of the instances; a successful call's copy becomes the live state, a failed call
+  (error string, `{"error": ...}`, `"... not found"`, a false status) is dropped from the ground truth and leaves
+  the state untouched (it is kept aside for the erroneous-response turns).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat.calls import ToolCall
+from synth.trajectory import Step, is_failure, run_call
+
+# Constants of the BFCL tools (read from their sources/docstrings) and generic values for common parameter names.
+VALUE_POOLS: dict[str, list[Any]] = {
+    "ignitionMode": ["START", "STOP"],
+    "activateParkingBrake.mode": ["engage", "release"],
+    "setHeadlights.mode": ["on", "off", "auto"],
+    "adjustClimateControl.mode": ["auto", "cool", "heat", "defrost"],
+    "unit": ["celsius", "fahrenheit"],
+    "option": ["fuel", "battery", "doors", "climate", "headlights", "parkingBrake", "brakePedal", "engine"],
+    "door": [
+        ["driver"],
+        ["passenger"],
+        ["rear_left", "rear_right"],
+        ["driver", "passenger", "rear_left", "rear_right"],
+    ],
+    "cityA": ["Rivermist", "Stonebrook", "Crescent Hollow", "Autumnville", "Silverpine"],
+    "cityB": ["Oakendale", "Willowbend", "Pinecrest", "Shadowfall", "Suburbia"],
+    "city": ["Rivermist", "Stonebrook", "Crescent Hollow", "Autumnville", "Silverpine", "Oakendale"],
+    "destination": ["Willowbend", "Pinecrest", "Silverpine", "Rivermist"],
+    "order_type": ["Buy", "Sell"],
+    "sector": ["Technology", "Automobile"],
+    "name": ["Apple", "Google", "Tesla", "Microsoft", "Nvidia", "Amazon", "Zeta Corp", "Alpha Tech"],
+    "travel_class": ["economy", "business", "first"],
+    "travel_from": ["SFO", "LAX", "JFK", "ORD", "BOS", "SEA"],
+    "travel_to": ["LAX", "JFK", "SFO", "ORD", "SEA", "BOS"],
+    "travel_date": ["2027-03-14", "2027-06-02", "2027-09-21", "2027-11-08"],
+    "location": ["Rivermist", "Stonebrook", "Crescent Hollow", "San Francisco", "New York", "Chicago"],
+    "base_currency": ["USD", "EUR", "GBP", "JPY"],
+    "target_currency": ["EUR", "USD", "CAD", "JPY"],
+    "insurance_type": ["comprehensive", "basic"],
+    "grant_type": ["read_write", "read"],
+    "status": ["Open", "In Progress", "Closed", "Resolved"],
+    "priority": [1, 2, 3, 4, 5],
+    "mode": ["l", "w", "c"],
+    "unit_in": ["meter", "kilometer", "gram", "kilogram", "second", "minute"],
+    "unit_out": ["centimeter", "meter", "milligram", "gram", "millisecond", "hour"],
+    "imperial_si_conversion.unit_in": ["inch", "foot", "mile", "pound", "fahrenheit"],
+    "imperial_si_conversion.unit_out": ["cm", "m", "km", "kg", "celsius"],
+    "lines": [1, 2, 3, 5],
+    "human_readable": [True, False],
+    "a": [True, False],
+    "path": ["."],
+}
+_WORDS = ["amber", "sprocket", "tundra", "lagoon", "velvet", "compass", "harvest", "ripple", "cobalt", "fable"]
+_SENTENCES = [
+    "Inventory of the amber crates is complete.",
+    "Meet by the lagoon pier at noon.",
+    "Velvet samples approved for the autumn line.",
+    "Cobalt paint order confirmed for next week.",
+    "Harvest figures look better than expected.",
+    "Compass calibration finished without issues.",
+]
+# Where in the public state a parameter's values live: param -> (state key, "keys" | "values" | field name).
+STATE_ALIASES: dict[str, list[tuple[str, str]]] = {
+    "tweet_id": [("tweets", "keys")],
+    "order_id": [("orders", "keys")],
+    "card_id": [("credit_card_list", "keys")],
+    "booking_id": [("booking_record", "keys")],
+    "symbol": [("stocks", "keys")],
+    "stock": [("stocks", "keys")],
+    "stocks": [("stocks", "keys")],
+    "user": [("user_map", "keys")],
+    "user_id": [("user_map", "values")],
+    "receiver_id": [("user_map", "values")],
+    "ticket_id": [("ticket_queue", "id")],
+    "username_to_unfollow": [("following_list", "items")],
+    "keyword": [("tweets", "words"), ("inbox", "words")],
+    "username": [("username", "self")],
+    "password": [("password", "self")],
+    "user_first_name": [("user_first_name", "self")],
+    "user_last_name": [("user_last_name", "self")],
+    "first_name": [("user_first_name", "self")],
+    "last_name": [("user_last_name", "self")],
+    "cardholder_name": [("user_first_name", "self")],
+}
+_FRESH = ["new", "draft", "notes", "backup", "summary", "todo"]
+
+
+@dataclass
+class ValuePools:
+    """Candidate values per parameter: from earlier outputs and the live state (rebuilt before each call)."""
+
+    outputs: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add_output(self, result: str) -> None:
+        try:
+            value = json.loads(result)
+        except (json.JSONDecodeError, TypeError):
+            return
+        for key, leaf in _leaves(value):
+            bucket = self.outputs.setdefault(key, [])
+            if leaf not in bucket:
+                bucket.append(leaf)
+
+
+def _leaves(value: Any, key: str = "") -> Iterable[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, str(k))
+    elif isinstance(value, list) and value and all(not isinstance(v, (dict, list)) for v in value):
+        yield key, value
+        for v in value:
+            yield key, v
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v, key)
+    elif key:
+        yield key, value
+
+
+def _filesystem_values(instance: Any, tool: str, param: str, rng: random.Random) -> list[Any] | None:
+    cwd = getattr(instance, "_current_dir", None)
+    if cwd is None or not hasattr(cwd, "contents"):
+        return None
+    files = sorted(n for n, v in cwd.contents.items() if hasattr(v, "content"))
+    dirs = sorted(n for n, v in cwd.contents.items() if hasattr(v, "contents"))
+    fresh = f"{rng.choice(_FRESH)}_{rng.choice(_WORDS)}{rng.choice(['.txt', '.md', ''])}".rstrip(".")
+    words = sorted({w.strip(".,") for n in files for w in cwd.contents[n].content.split() if len(w) > 3})
+    table = {
+        ("cd", "folder"): dirs + ([".."] if getattr(cwd, "parent", None) is not None else []),
+        ("mkdir", "dir_name"): [fresh.split(".")[0]],
+        ("touch", "file_name"): [fresh if "." in fresh else fresh + ".txt"],
+        ("echo", "file_name"): files + [fresh + ".txt"],
+        ("rmdir", "dir_name"): [d for d in dirs if not cwd.contents[d].contents],
+        ("mv", "source"): files + dirs,
+        ("cp", "source"): files,
+        ("mv", "destination"): dirs + [fresh + ".txt"],
+        ("cp", "destination"): dirs + [fresh + ".txt"],
+        ("grep", "pattern"): words,
+        ("find", "name"): [n[:4] for n in files + dirs],
+        ("find", "path"): ["."] + dirs,
+        ("echo", "content"): _SENTENCES,
+    }
+    if (tool, param) in table:
+        return table[(tool, param)]
+    if param in ("file_name", "file_name1", "file_name2", "source"):
+        return files
+    return None
+
+
+def _state_values(instances: dict[str, Any], param: str) -> list[Any]:
+    out: list[Any] = []
+    for key, how in STATE_ALIASES.get(param, []):
+        for instance in instances.values():
+            state = vars(instance)
+            if key not in state or state[key] is None:
+                continue
+            value = state[key]
+            if how == "self":
+                out.append(value)
+            elif how == "keys" and isinstance(value, dict):
+                out.extend(value.keys())
+            elif how == "values" and isinstance(value, dict):
+                out.extend(value.values())
+            elif how == "words":
+                text = json.dumps(value)
+                out.extend(sorted({w for w in text.replace('"', " ").split() if w.isalpha() and len(w) > 4}))
+            elif how == "items" and isinstance(value, list):
+                out.extend(value)
+            elif isinstance(value, list):
+                out.extend(item[how] for item in value if isinstance(item, dict) and how in item)
+    return out
+
+
+def _typed_fallback(ptype: str, param: str, rng: random.Random, schema: dict | None = None) -> Any:
+    if ptype == "integer":
+        return rng.randint(1, 12)
+    if ptype == "float":
+        return float(rng.choice([2, 3.5, 7, 12.5, 20, 48, 100, 250]))
+    if ptype == "boolean":
+        return rng.random() < 0.5
+    if ptype == "array":
+        item_type = ((schema or {}).get("items") or {}).get("type", "float")
+        if item_type == "string":
+            return [f"{rng.choice(_WORDS)}_{rng.randint(10, 99)}" for _ in range(rng.randint(1, 2))]
+        return [rng.choice([1.5, 2.0, 4.0, 7.5, 9.0, 12.0]) for _ in range(rng.randint(2, 4))]
+    if ptype == "dict":
+        return {"description": rng.choice(_SENTENCES)}
+    if any(k in param for k in ("content", "message", "description", "resolution", "title", "messages")):
+        return rng.choice(_SENTENCES)
+    if "date" in param:
+        return f"2027-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    return f"{rng.choice(_WORDS)}_{rng.randint(10, 99)}"
+
+
+def sample_args(doc: dict, instances: dict[str, Any], pools: ValuePools, rng: random.Random) -> dict | None:
+    """Arguments for one call of `doc`, or None when a required parameter has no candidate in the live state."""
+    tool = doc["name"]
+    params = doc.get("parameters", {}).get("properties", {})
+    required = set(doc.get("parameters", {}).get("required", []))
+    args: dict[str, Any] = {}
+    for param, schema in params.items():
+        if param not in required and rng.random() >= 0.3:
+            continue
+        ptype = schema.get("type", "string")
+        candidates: list[Any] = []
+        if param in pools.outputs and rng.random() < 0.8:
+            candidates = [v for v in pools.outputs[param] if not isinstance(v, (dict, list)) or ptype == "array"]
+        if not candidates:
+            for instance in instances.values():
+                hook = getattr(instance, "_value_pools", None)
+                if hook is not None:
+                    candidates = list(hook().get(f"{tool}.{param}", hook().get(param, [])))
+        if not candidates:
+            for instance in instances.values():
+                found = _filesystem_values(instance, tool, param, rng)
+                if found is not None:
+                    candidates = found
+                    if not found and param in required:
+                        return None
+        if not candidates:
+            candidates = _state_values(instances, param)
+            if ptype == "array" and candidates and not isinstance(candidates[0], list):
+                candidates = [rng.sample(candidates, k=min(len(candidates), rng.randint(1, 3)))]
+        if not candidates:
+            candidates = list(schema.get("enum") or VALUE_POOLS.get(f"{tool}.{param}") or VALUE_POOLS.get(param, []))
+        value = rng.choice(candidates) if candidates else _typed_fallback(ptype, param, rng, schema)
+        if ptype == "integer" and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        elif ptype == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif ptype == "string" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        args[param] = copy.deepcopy(value)
+    return args
+
+
+def attempt(
+    doc: dict, instances: dict[str, Any], pools: ValuePools, rng: random.Random, tries: int = 2
+) -> tuple[Step | None, list[tuple[Step, dict]], dict[str, Any]]:
+    """Try up to `tries` argument samples of `doc`. Returns (successful step or None, failed steps with the
+    instances they ran on, the live instances after the call: the successful copy, or the untouched input)."""
+    failed: list[tuple[Step, dict]] = []
+    for _ in range(tries):
+        args = sample_args(doc, instances, pools, rng)
+        if args is None:
+            break
+        call = ToolCall(doc["name"], args)
+        work = copy.deepcopy(instances)
+        result = run_call(work, call)
+        step = Step(call, result)
+        if is_failure(result):
+            failed.append((step, work))
+            continue
+        return step, failed, work
+    return None, failed, instances
+
+
+class DirectedSampler:
+    """Eq. 1-2 over an ApiGraph: walk M legal calls, steering toward a target tool, on live instances."""
+
+    def __init__(self, graph: Any, docs: list[dict], rng: random.Random, exclude: Iterable[str] = ()):
+        self.graph = graph
+        excluded = set(exclude)
+        self.docs = {d["name"]: d for d in docs if d["name"] not in excluded}
+        self.rng = rng
+
+    def legal(self, called: set[str]) -> list[str]:
+        return [t for t in self.docs if self.graph.is_legal(t, called)]
+
+    def choose(self, target: str, called: set[str], blocked: set[str]) -> str | None:
+        legal = [t for t in self.legal(called) if t not in blocked]
+        if not legal:
+            return None
+        if target in called:
+            return self.rng.choice(legal)
+        if target in legal:
+            return target
+        best = min(self.graph.distance(t, target) for t in legal)
+        return self.rng.choice([t for t in legal if self.graph.distance(t, target) == best])
+
+    def run(
+        self,
+        instances: dict[str, Any],
+        target: str,
+        length: int,
+        called: set[str] | None = None,
+        pools: ValuePools | None = None,
+    ) -> tuple[list[Step], list[tuple[Step, dict]], dict[str, Any]]:
+        """Sample up to `length` successful calls. `called` (tools called earlier in the trajectory) counts for
+        legality. Returns (trace, failed attempts with their pre-call state, live instances after the trace)."""
+        called = set(called or ())
+        pools = pools or ValuePools()
+        trace: list[Step] = []
+        failures: list[tuple[Step, dict]] = []
+        blocked: set[str] = set()  # tools that failed with every argument sample at the current state
+        for _ in range(length * 3):
+            if len(trace) >= length:
+                break
+            tool = self.choose(target, called, blocked)
+            if tool is None:
+                break
+            before = instances
+            step, failed, instances = attempt(self.docs[tool], instances, pools, self.rng)
+            failures.extend((f, before) for f, _ in failed)
+            if step is None:
+                blocked.add(tool)
+                continue
+            blocked.clear()
+            trace.append(step)
+            called.add(tool)
+            pools.add_output(step.result)
+        return trace, failures, instances

@@ -1,0 +1,204 @@
+"""Phases II and III and multi-turn assembly: each does its job, with the template teacher and scripted teachers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from synth.agents import Agents, schema_errors
+from synth.assembly import synthesize_trajectory
+from synth.config import SynthConfig
+from synth.teachers.base import TeacherError
+from synth.teachers.template import TemplateTeacher
+from synth.trajectory import replay_record
+
+TOY = "tests.toy_env:ToyLibrary"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+class Scripted(TemplateTeacher):
+    """The template teacher, except that the first `fail` reasoning answers drop the last call, and chosen roles
+    can answer with fixed text or raise TeacherError."""
+
+    name = "scripted"
+
+    def __init__(self, fail: int = 0, replies: dict | None = None):
+        self.fail = fail
+        self.replies = replies or {}
+        self.payloads: dict[str, list[dict]] = {}
+
+    async def generate(self, role, messages, payload):
+        self.payloads.setdefault(role, []).append(payload)
+        if role in self.replies:
+            reply = self.replies[role]
+            if isinstance(reply, Exception):
+                raise reply
+            return reply
+        text = await super().generate(role, messages, payload)
+        if role == "reasoning" and self.fail > 0:
+            self.fail -= 1
+            data = json.loads(text)
+            data["calls"] = data["calls"][:-1] or [{"name": "pwd", "arguments": {}}]
+            data["calls"] = [c for c in data["calls"] if c["name"] in {t["name"] for t in payload["tools"]}]
+            return json.dumps(data)
+        return text
+
+
+def config(**kw) -> SynthConfig:
+    base = dict(
+        environments=["GorillaFileSystem"],
+        rounds=[1, 1],
+        trace_length=[3, 3],
+        miss_param_ratio=0.0,
+        miss_func_ratio=0.0,
+        long_context_ratio=0.0,
+        error_response_ratio=0.0,
+    )
+    return SynthConfig(**{**base, **kw})
+
+
+def test_phase2_hides_steps_and_phase2_off_is_forward():
+    teacher = Scripted()
+    out = run(
+        synthesize_trajectory(
+            0,
+            config(environments=["TravelAPI"], targets=["book_flight"], target_policy="list", trace_length=[4, 4]),
+            0,
+            teacher,
+        )
+    )
+    assert out.record is not None
+    tool = json.loads(asyncio.run(TemplateTeacher().generate("tooling", [], teacher.payloads["tooling"][0])))
+    primitive = {s["name"] for s in teacher.payloads["tooling"][0]["trace"]}
+    assert tool["name"] not in primitive
+    hard = teacher.payloads["querying"][0]
+    assert hard["mode"] == "hard" and hard["advanced_tool"]["name"] == tool["name"]
+    query = out.record["messages"][0]["content"]
+    assert not any(f"{name}(" in query for name in primitive)
+    # the advanced tool never reaches the sample
+    assert tool["name"] not in json.dumps(out.record)
+
+    forward = Scripted()
+    out2 = run(synthesize_trajectory(0, config(environments=["TravelAPI"], phase2=False), 0, forward))
+    assert "tooling" not in forward.payloads and forward.payloads["querying"][0]["mode"] == "forward"
+    assert out2.record["metadata"]["turns"][0]["phase2"] is False
+    steps = forward.payloads["querying"][0]["steps"]
+    assert all(s["phrase"] in out2.record["messages"][0]["content"] for s in steps), "forward = every step"
+
+
+def test_critic_loop_fails_twice_then_passes_and_leaves_no_hint():
+    teacher = Scripted(fail=2)
+    out = run(synthesize_trajectory(1, config(k_max=3), 0, teacher))
+    assert out.record is not None, out.rejections
+    assert out.record["metadata"]["turns"][0]["phase3_attempts"] == 3
+    hints = [p["hints"] for p in teacher.payloads["reasoning"]]
+    assert [len(h) for h in hints] == [0, 1, 2], "hints accumulate"
+    assert len(teacher.payloads["critic"]) == 2
+    text = json.dumps(out.record)
+    assert all(h not in text for h in hints[-1]), "hints must not reach the sample"
+    assert replay_record(out.record) == []
+
+
+def test_k_max_exhausted_drops_the_round():
+    out = run(synthesize_trajectory(1, config(k_max=2, round_retries=0), 0, Scripted(fail=99)))
+    assert out.record is None
+    assert ("phase3", "k_max_exhausted") in out.rejections
+    assert out.counters["phase3_attempts"] == [2]
+
+
+def test_phase3_off_single_attempt_kept_unchecked():
+    teacher = Scripted(fail=1)
+    out = run(synthesize_trajectory(1, config(phase3=False), 0, teacher))
+    assert out.record is not None and out.record["metadata"]["turns"][0]["phase3_attempts"] == 1
+    assert "critic" not in teacher.payloads
+    assert replay_record(out.record) == []  # what was kept is what really ran
+
+
+@pytest.mark.parametrize(
+    "reply,reason",
+    [
+        ("not json at all", "invalid_json"),
+        ('{"think": "x"}', "schema:calls"),
+        ('{"think": "x", "calls": [{"name": "rm_everything", "arguments": {}}]}', "unknown_tool"),
+        (TeacherError("timeout"), "teacher:timeout"),
+        ("", "invalid_json"),
+    ],
+)
+def test_bad_teacher_output_is_a_counted_rejection(reply, reason):
+    teacher = Scripted(replies={"reasoning": reply})
+    out = run(synthesize_trajectory(2, config(round_retries=0, json_retries=1), 0, teacher))
+    assert out.record is None
+    assert ("phase3", f"reasoning:{reason}") in out.rejections
+    if not isinstance(reply, Exception):
+        assert len(teacher.payloads["reasoning"]) == 2 * 3, "each attempt re-asks json_retries times"
+
+
+def test_tooling_leak_and_critic_leak_are_rejected():
+    class Leaky(Scripted):
+        async def generate(self, role, messages, payload):
+            if role == "tooling":
+                names = " then ".join(f"`{s['name']}`" for s in payload["trace"])
+                return json.dumps({"name": "x", "description": f"calls {names}", "parameters": {}, "returns": ""})
+            return await super().generate(role, messages, payload)
+
+    out = run(synthesize_trajectory(3, config(round_retries=0, trace_length=[2, 2]), 0, Leaky()))
+    assert out.record is None and out.rejections == [
+        ("phase2", "tooling:leaks_steps"),
+        ("assembly", "no_round_survived"),
+    ]
+    agents = Agents(Scripted(replies={"critic": '{"hint": "call cd(folder=\'alpha_q1\')"}'}), json_retries=0)
+    hint, why = run(
+        agents.critic({"query": "q", "ground_truth": [{"name": "cd", "arguments": {"folder": "alpha_q1"}}]})
+    )
+    assert hint is None and why == "hint_leaks_answer"
+    assert schema_errors({"hint": ""}, {"type": "object", "properties": {"hint": {"type": "string", "minLength": 1}}})
+
+
+def test_multi_turn_cases_on_bfcl():
+    cfg = config(
+        environments=["TwitterAPI", "TicketAPI"],
+        rounds=[3, 3],
+        miss_param_ratio=0.5,
+        miss_func_ratio=1.0,
+        error_response_ratio=1.0,
+        long_context_ratio=1.0,
+        trace_length=[2, 4],
+    )
+    kinds, flags = set(), set()
+    for index in range(6):
+        out = run(synthesize_trajectory(index, cfg, 0, TemplateTeacher()))
+        if out.record is None:
+            continue
+        meta = out.record["metadata"]
+        assert meta["long_context"] is True
+        assert replay_record(out.record) == []
+        kinds |= {t["kind"] for t in meta["turns"]}
+        flags |= {k for k, v in meta["flags"].items() if v}
+        for i, turn in enumerate(meta["turns"]):
+            if turn["kind"] in ("miss_param", "miss_func"):
+                assert turn["ground_truth"] == [] and meta["turns"][i + 1]["kind"] == turn["kind"] + "_followup"
+            if turn["kind"] == "miss_func":
+                missing = turn["missing_functions"][0]
+                earlier = [c for t in meta["turns"][:i] for c in t["ground_truth"]]
+                assert not any(c.startswith(missing + "(") for c in earlier)
+                assert meta["missed_function"][str(i + 1)] == [missing]
+        users = sum(m["role"] == "user" for m in out.record["messages"])
+        assert users == len(meta["turns"])
+    assert {"miss_param", "miss_func", "normal"} <= kinds | {"normal"} and "miss_func" in kinds
+    assert {"error_tool_response", "miss_func"} <= flags
+
+
+def test_toy_environment_end_to_end():
+    cfg = config(environments=[TOY], rounds=[2, 3], trace_length=[2, 4], targets=["checkout"], target_policy="list")
+    outs = [run(synthesize_trajectory(i, cfg, 5, TemplateTeacher())) for i in range(4)]
+    records = [o.record for o in outs if o.record]
+    assert len(records) >= 3
+    assert any("checkout" in c for r in records for t in r["metadata"]["turns"] for c in t["ground_truth"])
+    for record in records:
+        assert record["metadata"]["involved_classes"] == ["ToyLibrary"]
+        assert replay_record(record) == []
