@@ -1,8 +1,16 @@
-"""The `eval` and `report` recipe sections. Owned by eval/."""
+"""The `eval` and `report` recipe sections. Owned by eval/.
+
+eval:
+  categories: [base, miss_func]      # BFCL multi-turn categories (ignored when question_file is set)
+  backend: vllm                      # hf | vllm | openai
+  models: [base, sft, grpo]          # which checkpoints of the run to evaluate (missing ones are skipped)
+  max_new_tokens: 4096
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass
@@ -12,6 +20,81 @@ class EvalSection:
         metadata={"help": "BFCL multi-turn categories to run."},
     )
     limit: int | None = field(default=None, metadata={"help": "Keep the first N entries of each category."})
+    ids: list[str] | None = field(
+        default=None, metadata={"help": "Only these entry ids (e.g. multi_turn_base_0); applied before `limit`."}
+    )
+    question_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "A BFCL-format multi-turn question JSONL to run instead of the installed BFCL data "
+            "(ids like multi_turn_<category>_<n>)."
+        },
+    )
+    answer_file: str | None = field(
+        default=None, metadata={"help": "The possible-answer JSONL that goes with question_file (for scoring)."}
+    )
+    models: list[str] = field(
+        default_factory=lambda: ["base", "sft", "grpo"],
+        metadata={
+            "help": "What `funreason run` evaluates: `base` (the recipe's model), `sft` (<run_dir>/sft/final), "
+            "`grpo` (<run_dir>/grpo/final); checkpoints that do not exist are skipped."
+        },
+    )
+    backend: Literal["hf", "vllm", "openai"] = field(
+        default="hf",
+        metadata={
+            "help": "hf: batched transformers generate; vllm: in-process vLLM with prefix caching; "
+            "openai: any OpenAI-compatible server through /v1/completions with our rendered prompt text."
+        },
+    )
+    batch_size: int = field(
+        default=8,
+        metadata={"help": "hf/vllm: entries in flight; each tick sends all their pending prompts as one batch."},
+    )
+    micro_batch_size: int = field(
+        default=4, metadata={"help": "hf: prompts per generate() call inside a tick (bounds memory)."}
+    )
+    concurrency: int = field(default=32, metadata={"help": "openai: entries in flight = concurrent requests per tick."})
+    max_new_tokens: int = field(
+        default=4096, metadata={"help": "Cap on generated tokens per step (BFCL caps at 4096)."}
+    )
+    max_context: int | None = field(
+        default=None,
+        metadata={
+            "help": "Context limit in tokens (prompt + generation); default: the model's max_position_embeddings. "
+            "A prompt that does not fit makes its entry an inference_error; the run goes on."
+        },
+    )
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy (BFCL's 0.001 is not deterministic)."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling (only used when temperature > 0)."})
+    seed: int | None = field(default=None, metadata={"help": "Sampling seed; default: the recipe's seed."})
+    dtype: str = field(default="auto", metadata={"help": "hf/vllm weights dtype: auto, bfloat16, float16, float32."})
+    base_url: str = field(
+        default="http://localhost:8000/v1", metadata={"help": "openai: the server's base URL (ending in /v1)."}
+    )
+    api_key_env: str = field(
+        default="OPENAI_API_KEY", metadata={"help": "openai: environment variable holding the API key (optional)."}
+    )
+    served_model: str | None = field(
+        default=None, metadata={"help": "openai: model name to request; default: the first one /v1/models lists."}
+    )
+    request_timeout: float = field(default=600.0, metadata={"help": "openai: seconds per request."})
+    max_retries: int = field(
+        default=5, metadata={"help": "openai: retries with exponential backoff on 429, 5xx and connection errors."}
+    )
+    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm: fraction of GPU memory to use."})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs per model."})
+    hermes_holdout: Literal["tools", "message"] = field(
+        default="tools",
+        metadata={
+            "help": "miss_func in hermes format: `tools` extends the tool list and says BFCL's FC sentence (FC "
+            "handlers); `message` puts the repr of the new docs in the user message as BFCL's prompting loop "
+            "(which its local QwenFC handler runs) does. pythonic always uses the prompting message."
+        },
+    )
+    state_log: bool = field(
+        default=True, metadata={"help": "Log the public state of every environment after each turn (as BFCL)."}
+    )
 
 
 @dataclass

@@ -1,0 +1,160 @@
+"""Evaluation speed, each figure against a baseline measured in the same run. Prints; asserts nothing.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py                    # full: 800 + 64 entries
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py --per-category 20 --entries 8   # quick
+
+(a) scoring: our harness (eval.score.score_results) vs BFCL's official checker (bfcl_eval's multi_turn_runner with
+    its Qwen prompting handler) over the same ground-truth replay result files (200 per category = 800 entries,
+    written by the runner with a scripted backend). Ratio = ours / official (target <= 1.0).
+(b) generation: the lockstep runner (all entries in flight, one batched backend call per tick) vs one entry at a
+    time, with the tiny model through the hf backend. Speed-up = one-at-a-time / lockstep (target >= 4x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+CATEGORIES = ["base", "miss_func", "miss_param", "long_context"]
+
+
+def replay(tokenizer, tasks, out: Path) -> float:
+    from chat.options import ChatOptions
+    from eval.backends import ScriptedBackend, ground_truth_script
+    from eval.runner import MultiTurnRunner
+
+    gt = {k: v for cat in tasks.ground_truth.values() for k, v in cat.items()}
+    backend = ScriptedBackend(ground_truth_script(tasks.all_entries(), gt, "pythonic"))
+    t = time.perf_counter()
+    MultiTurnRunner(backend, tokenizer, ChatOptions(), in_flight=64, state_log=False).run(tasks.entries, out)
+    return time.perf_counter() - t
+
+
+def _stub_parsers() -> None:
+    """bfcl_eval.model_handler.utils imports its Java/JavaScript parsers (tree_sitter, not installed: bfcl-eval is
+    installed --no-deps). Multi-turn decoding never uses them, so empty stand-ins are enough."""
+    import sys
+    import types
+    from unittest.mock import MagicMock
+
+    for name in ("tree_sitter", "tree_sitter_java", "tree_sitter_javascript"):
+        if name not in sys.modules:
+            try:
+                __import__(name)
+            except ImportError:
+                mod = types.ModuleType(name)
+                mod.Language = mod.Parser = mod.language = MagicMock()
+                sys.modules[name] = mod
+
+
+def official_checker(tasks, model_result_dir: Path) -> tuple[float, int]:
+    """BFCL's evaluation of multi-turn rows (eval_runner._evaluate_single_multi_turn_entry, inlined because
+    importing eval_runner pulls every API client): decode each step with the prompting decoder, then
+    multi_turn_checker. Returns (seconds, entries judged valid)."""
+    import json
+
+    _stub_parsers()
+    from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import multi_turn_checker
+    from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils import is_empty_execute_response
+    from bfcl_eval.model_handler.utils import default_decode_execute_prompting
+
+    from eval.runner import result_file
+
+    valid = 0
+    t = time.perf_counter()
+    for cat, entries in tasks.entries.items():
+        rows = {r["id"]: r for r in map(json.loads, result_file(model_result_dir, cat).read_text().splitlines())}
+        for entry in entries:
+            result, gt = rows[entry["id"]]["result"], tasks.ground_truth[cat][entry["id"]]
+            if not isinstance(result, list) or len(result) != len(gt):
+                continue
+            decoded = []
+            for turn in result:
+                steps = []
+                for item in turn:
+                    try:
+                        calls = default_decode_execute_prompting(item, has_tool_call_tag=False)
+                    except Exception:
+                        continue
+                    if not is_empty_execute_response(calls):
+                        steps.append(calls)
+                decoded.append(steps)
+            out = multi_turn_checker(decoded, gt, entry, f"multi_turn_{cat}", f"bench_{os.getpid()}")
+            valid += bool(out["valid"])
+    return time.perf_counter() - t, valid
+
+
+def part_a(tokenizer, per_category: int | None, tmp: Path) -> None:
+    from eval.score import score_results
+    from eval.tasks import load_tasks
+
+    tasks = load_tasks(CATEGORIES, limit=per_category)
+    model_dir = tmp / "result" / "replay"
+    t_replay = replay(tokenizer, tasks, model_dir)
+    t = time.perf_counter()
+    summary = score_results(tmp / "result", tmp / "score", "pythonic", categories=CATEGORIES)
+    ours = time.perf_counter() - t
+    official, official_valid = official_checker(tasks, model_dir)
+    accs = {c: v["accuracy"] for c, v in summary["models"]["replay"]["categories"].items()}
+    print(
+        f"(a) ground-truth replay of {len(tasks)} entries: runner {t_replay:.1f} s; ours {accs}; official valid "
+        f"{official_valid}/{len(tasks)}"
+    )
+    print(
+        f"(a) scoring: ours {ours:.2f} s, official checker {official:.2f} s, ratio ours/official = {ours / official:.2f}"
+    )
+
+
+def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: int, tmp: Path) -> None:
+    from chat.options import ChatOptions
+    from eval.backends import Sampling
+    from eval.backends.hf import HFBackend
+    from eval.runner import MultiTurnRunner
+    from eval.tasks import load_tasks
+
+    tasks = load_tasks(["base"], limit=entries)
+    times = {}
+    for name, in_flight, mb in (("one-at-a-time", 1, 1), ("lockstep", entries, micro)):
+        backend = HFBackend(model_dir, tokenizer, Sampling(), micro_batch_size=mb)
+        runner = MultiTurnRunner(backend, tokenizer, ChatOptions(), max_new_tokens=max_new_tokens, in_flight=in_flight)
+        t = time.perf_counter()
+        stats = runner.run(tasks.entries, tmp / name)
+        times[name] = time.perf_counter() - t
+        print(f"(b) {name}: {times[name]:.1f} s, {stats['ticks']} backend calls, {stats['steps']} steps")
+    speedup = times["one-at-a-time"] / times["lockstep"]
+    print(f"(b) lockstep vs one-at-a-time on {len(tasks)} entries (max_new_tokens={max_new_tokens}): {speedup:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--per-category", type=int, default=None, help="(a) entries per category (default 200).")
+    parser.add_argument("--entries", type=int, default=64, help="(b) entries.")
+    parser.add_argument("--max-new-tokens", type=int, default=32, help="(b) tokens per step.")
+    parser.add_argument("--micro-batch", type=int, default=16, help="(b) hf prompts per generate() in lockstep.")
+    parser.add_argument("--model", help="(b) model dir (default: a tiny model built here).")
+    parser.add_argument("--skip", choices=["a", "b"], help="Skip one part.")
+    args = parser.parse_args()
+    from transformers import AutoTokenizer
+
+    from envs import bfcl
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        bfcl.set_project_root(tmp / "bfcl_root")
+        model = args.model
+        if model is None:
+            from funreason.tiny import build
+
+            model = str(build(tmp / "tiny", seed=0))
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        if args.skip != "a":
+            part_a(tokenizer, args.per_category, tmp)
+        if args.skip != "b":
+            part_b(model, tokenizer, args.entries, args.max_new_tokens, args.micro_batch, tmp)
+
+
+if __name__ == "__main__":
+    main()

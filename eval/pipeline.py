@@ -1,0 +1,159 @@
+"""The eval stage: replay BFCL multi-turn tasks against the run's models, score them, record how it was done.
+
+    from eval.pipeline import run_eval_stage, evaluate_model
+    summary = run_eval_stage(recipe, "runs/smoke/recipe.yaml")      # what `funreason run` calls
+    evaluate_model(recipe, "runs/smoke/sft/final", label="sft", resume=True)
+
+For each model (the recipe's `model` as `base`, then `<run_dir>/sft/final` and `<run_dir>/grpo/final` when they
+exist and `eval.models` lists them) it writes `<run_dir>/eval/<label>/`:
+    result/<label>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json    (BFCL's result rows)
+    score/...                                                          (eval.score: BFCL score files, diagnostics)
+    metadata.json                                                      (model, format, sampling, tokens, provenance)
+BFCL_PROJECT_ROOT is pointed inside the run dir (`<run_dir>/eval/bfcl_root`), so bfcl_eval writes nothing
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from eval.config import EvalSection
+from eval.runner import model_dir_name, result_file
+from funreason.errors import UserError
+
+CHECKPOINTS = {"sft": "sft/final", "grpo": "grpo/final"}
+
+
+def set_bfcl_root(recipe) -> Path:
+    from envs import bfcl
+
+    return bfcl.set_project_root(Path(recipe.run_dir) / "eval" / "bfcl_root")
+
+
+def context_limit(model_path: str, section: EvalSection) -> int | None:
+    if section.max_context is not None:
+        return section.max_context
+    from transformers import AutoConfig
+
+    return getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.replace(path)
+
+
+def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, progress: bool = True) -> dict:
+    """Run, score and describe one model in `<run_dir>/eval/<label>/`; returns the metadata written."""
+    from transformers import AutoTokenizer
+
+    from eval.backends import make_backend
+    from eval.runner import MultiTurnRunner
+    from eval.tasks import load_tasks
+    from funreason import provenance
+
+    section: EvalSection = recipe.eval or EvalSection()
+    if not (Path(model_path) / "config.json").is_file():
+        # openai too: the prompt is rendered here, with the model's own tokenizer and chat template.
+        raise UserError(f"model directory {model_path} has no config.json (nothing is downloaded)")
+    set_bfcl_root(recipe)
+    out = Path(recipe.run_dir) / "eval" / label
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = load_tasks(section.categories, section.ids, section.limit, section.question_file, section.answer_file)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    max_context = context_limit(model_path, section)
+    t0 = time.time()
+    backend = make_backend(section, model_path, tokenizer, seed=recipe.seed)
+    try:
+        runner = MultiTurnRunner(
+            backend,
+            tokenizer,
+            recipe.chat,
+            max_new_tokens=section.max_new_tokens,
+            max_context=max_context,
+            in_flight=section.concurrency if section.backend == "openai" else section.batch_size,
+            hermes_holdout=section.hermes_holdout,
+            state_log=section.state_log,
+            progress=progress,
+        )
+        stats = runner.run(tasks.entries, out / "result" / model_dir_name(label), resume=resume)
+        backend_info = backend.describe()
+    finally:
+        backend.close()
+    scores = score(out, recipe.chat.tool_format, list(tasks.entries))
+    meta = {
+        "label": label,
+        "model": str(model_path),
+        "tool_format": recipe.chat.tool_format,
+        "chat": asdict(recipe.chat),
+        "sampling": {k: backend_info.get(k) for k in ("temperature", "top_p", "seed", "greedy")},
+        "backend": backend_info,
+        "max_new_tokens": section.max_new_tokens,
+        "max_context": max_context,
+        "categories": list(tasks.entries),
+        "entries": len(tasks),
+        "wall_time_s": round(time.time() - t0, 2),
+        "run": stats,
+        "token_counts": token_counts(out / "result" / model_dir_name(label), list(tasks.entries)),
+        "scores": scores,
+        "provenance": provenance.collect(recipe, data_files=list(tasks.provenance["files"]), extra=tasks.provenance),
+    }
+    _write_json(out / "metadata.json", meta)
+    return meta
+
+
+def token_counts(model_result_dir: Path, categories: list[str]) -> dict:
+    """Totals over the result files (so a resumed run counts the entries finished before the kill too)."""
+    totals = {"prompt": 0, "completion": 0, "steps": 0, "inference_errors": 0}
+    for cat in categories:
+        path = result_file(model_result_dir, cat)
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if isinstance(row.get("result"), str):
+                totals["inference_errors"] += 1
+                continue
+            totals["prompt"] += sum(map(sum, row.get("input_token_count", [])))
+            totals["completion"] += sum(map(sum, row.get("output_token_count", [])))
+            totals["steps"] += sum(map(len, row.get("input_token_count", [])))
+    return totals
+
+
+def score(out: Path, fmt: str, categories: list[str]):
+    """eval.score over this label's result files (None, with a note, when the scorer is unavailable)."""
+    try:
+        from eval.score import score_results
+    except ImportError as e:  # scoring lives in eval/score.py; results stay usable without it
+        return {"error": f"eval.score unavailable: {e}"}
+    return score_results(out / "result", out / "score", fmt, categories=categories)
+
+
+def models_to_evaluate(recipe) -> list[tuple[str, str]]:
+    """(label, path) for the base model and whichever trained checkpoints exist, in `eval.models` order."""
+    section: EvalSection = recipe.eval or EvalSection()
+    out = []
+    for label in section.models:
+        if label == "base":
+            out.append(("base", recipe.model))
+        elif label in CHECKPOINTS:
+            path = Path(recipe.run_dir) / CHECKPOINTS[label]
+            if (path / "config.json").is_file():
+                out.append((label, str(path)))
+        else:
+            raise UserError(f"eval.models: unknown model {label!r}; use base, sft, grpo")
+    return out
+
+
+def run_eval_stage(recipe, resolved_path, resume: bool = True) -> dict:
+    """`funreason run`'s eval stage: every model of the run, resumable (finished entries are kept)."""
+    summary = {"recipe": str(resolved_path), "labels": {}}
+    for label, path in models_to_evaluate(recipe):
+        print(f"[eval] {label}: {path}")
+        meta = evaluate_model(recipe, path, label, resume=resume)
+        summary["labels"][label] = {"model": path, "scores": meta["scores"], "wall_time_s": meta["wall_time_s"]}
+    return summary

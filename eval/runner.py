@@ -1,0 +1,387 @@
+"""BFCL's multi-turn inference loop, run in lockstep over many entries, writing BFCL result files.
+
+    from eval.runner import MultiTurnRunner
+    runner = MultiTurnRunner(backend, tokenizer, chat_options, max_new_tokens=4096, max_context=40960, in_flight=64)
+    stats = runner.run(tasks.entries, result_dir / "my_model", resume=True)
+    # -> <result_dir>/my_model/multi_turn/BFCL_v4_multi_turn_<category>_result.json, one JSON row per entry
+
+The loop is BFCL's `inference_multi_turn_prompting` (bfcl_eval/model_handler/base_handler.py), step for step:
+  - user turns in order; a miss_func holdout turn (empty in the data) is announced as BFCL does;
+  - each turn runs steps: generate, append the assistant message, decode; an empty or undecodable reply ends the
+    turn; otherwise the calls run (envs Dispatcher, fresh instances per entry), their results are fed back in
+    order, and the step count goes up. Past MAXIMUM_STEP_LIMIT (20) tool-emitting steps the entry is force-quit:
+    the turn ends and all remaining turns are skipped;
+  - raw replies are kept as result[turn][step] (the text after `</think>`, as BFCL's Qwen handlers keep it), with
+    per-step input/output token counts and latency, reasoning_content and an inference_log.
+Lockstep: every entry in flight advances together; each tick gathers the pending prompt of every active entry and
+hands them to the backend as one batch. A prompt that does not fit the context, or a request that fails for good,
+makes that entry an "Error during inference: ..." row (BFCL's inference_error); the other entries go on.
+Rows are appended entry by entry with fsync, so `resume=True` continues after a kill without redoing finished
+entries; a torn last line is dropped. When a category completes its file is rewritten sorted by id (atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections import deque
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from eval.backends import Backend, Generation, GenRequest
+from eval.tasks import category_of
+
+MAXIMUM_STEP_LIMIT = 20  # bfcl_eval.constants.default_prompts.MAXIMUM_STEP_LIMIT
+VERSION_PREFIX = "BFCL_v4"
+# bfcl_eval.constants.default_prompts (tests check these are byte-identical to the installed package).
+HOLDOUT_FC = "I have updated some more functions you can choose from. What about now?"
+HOLDOUT_PROMPTING = "{functions}\n" + HOLDOUT_FC
+STATELESS_CLASSES = ("MathAPI",)  # bfcl_eval.constants.executable_backend_config: no state worth logging
+
+
+def result_file(model_result_dir: str | Path, category: str) -> Path:
+    return Path(model_result_dir) / "multi_turn" / f"{VERSION_PREFIX}_multi_turn_{category}_result.json"
+
+
+def model_dir_name(label: str) -> str:
+    """BFCL's result directory name for a model: '/' becomes '_'."""
+    return label.replace("/", "_")
+
+
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(response, reasoning_content) exactly as BFCL's Qwen handlers split a completion on `</think>`."""
+    if "</think>" not in text:
+        return text, ""
+    parts = text.split("</think>")
+    return parts[-1].lstrip("\n"), parts[0].rstrip("\n").split("<think>")[-1].lstrip("\n")
+
+
+def jsonable(value):
+    """BFCL's make_json_serializable: containers rebuilt (a snapshot), leaves JSON can't hold become str()."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    try:
+        json.dumps(value, ensure_ascii=False)
+        return value
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _id_key(entry_id: str):
+    stem, _, index = entry_id.rpartition("_")
+    return (stem, int(index)) if index.isdigit() else (stem, 0)
+
+
+class ResultWriter:
+    """Append-only JSONL result file: one fsynced row per finished entry; resumable; sorted on completion."""
+
+    def __init__(self, path: Path, resume: bool):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.rows: dict[str, dict] = {}
+        if resume and path.exists():
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:  # the torn tail of a killed run
+                        continue
+                    if isinstance(row, dict) and "id" in row:
+                        self.rows[row["id"]] = row
+        self._rewrite(sort=False)  # drops a torn line (or starts afresh without resume)
+        self._f = open(path, "a", encoding="utf-8")
+
+    def _rewrite(self, sort: bool) -> None:
+        rows = sorted(self.rows.values(), key=lambda r: _id_key(r["id"])) if sort else list(self.rows.values())
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(self.path)
+
+    def append(self, row: dict) -> None:
+        self.rows[row["id"]] = row
+        self._f.write(json.dumps(row, default=str) + "\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def finish(self) -> None:
+        self._f.close()
+        self._rewrite(sort=True)
+
+
+class Episode:
+    """One entry going through BFCL's loop; `request()` gives its pending prompt, `advance()` consumes a reply."""
+
+    def __init__(self, entry: dict, runner: MultiTurnRunner):
+        from envs import bfcl
+        from envs.dispatch import Dispatcher
+
+        self.entry = entry
+        self.id = entry["id"]
+        self.category = category_of(self.id)
+        self.r = runner
+        self.instances = bfcl.make_instances(
+            entry.get("initial_config", {}), entry["involved_classes"], long_context="long_context" in self.category
+        )
+        self.dispatcher = Dispatcher(self.instances)
+        self.tools: list[dict] = list(entry.get("function", []))
+        self.holdout: dict = entry.get("missed_function") or {}
+        self.messages: list[dict] = []
+        self.turn = -1
+        self.step = 0
+        self.done = False
+        self.error: str | None = None
+        self.error_trace = ""
+        self.result: list[list[str]] = []
+        self.reasoning: list[list[str]] = []
+        self.in_tok: list[list[int]] = []
+        self.out_tok: list[list[int]] = []
+        self.latency: list[list[float]] = []
+        self.log: list = []
+        self._log_state()
+        self._next_turn()
+
+    # --- BFCL loop ------------------------------------------------------------------------------------------
+    def _log_state(self) -> None:
+        if not self.r.state_log:
+            return
+        from envs.base import public_state
+
+        states = [
+            {"role": "state_info", "class_name": name, "content": jsonable(public_state(inst))}
+            for name, inst in self.instances.items()
+            if name not in STATELESS_CLASSES
+        ]
+        if states:
+            self.log.append(states)
+
+    def _next_turn(self) -> None:
+        self.turn += 1
+        questions = self.entry["question"]
+        if self.turn >= len(questions):
+            self.done = True
+            return
+        user = list(questions[self.turn])
+        held = self.holdout.get(str(self.turn))
+        if held is not None:
+            if user:
+                raise ValueError(f"{self.id}: holdout turn {self.turn} must be empty in the data")
+            if self.r.options.tool_format == "hermes" and self.r.hermes_holdout == "tools":
+                self.tools = self.tools + list(held)
+                user = [{"role": "user", "content": HOLDOUT_FC}]
+            else:
+                user = [{"role": "user", "content": HOLDOUT_PROMPTING.format(functions=held)}]
+        self.messages.extend(user)
+        self.step = 0
+        self.result.append([])
+        self.reasoning.append([])
+        self.in_tok.append([])
+        self.out_tok.append([])
+        self.latency.append([])
+        self.turn_log: dict = {"begin_of_turn_query": user}
+        self.log.append(self.turn_log)
+
+    def _end_turn(self, force_quit: bool = False) -> None:
+        self._log_state()
+        if force_quit:
+            self.done = True
+        else:
+            self._next_turn()
+
+    def request(self) -> GenRequest | None:
+        """The prompt for the next step, or None (and the entry errored) when it does not fit the context."""
+        from chat.render import render_prompt
+
+        rendered = render_prompt(self.r.tokenizer, self.messages, self.tools, self.r.options)
+        ids = list(rendered.ids)
+        budget = self.r.max_new_tokens
+        if self.r.max_context is not None:
+            # BFCL's OSS handler: max_tokens = min(cap, context - prompt - 2); no room left is a server error.
+            budget = min(budget, self.r.max_context - len(ids) - 2)
+            if budget < 1:
+                self.fail(f"prompt of {len(ids)} tokens does not fit the context limit of {self.r.max_context} tokens")
+                return None
+        return GenRequest((self.id, self.turn, self.step), rendered.text, ids, budget)
+
+    def advance(self, gen: Generation) -> None:
+        from chat.render import assistant_message, parse_assistant, tool_messages
+
+        if gen.error is not None:
+            self.fail(gen.error)
+            return
+        response, reasoning = split_reasoning(gen.text)
+        self.result[-1].append(response)
+        self.reasoning[-1].append(reasoning)
+        self.in_tok[-1].append(gen.prompt_tokens)
+        self.out_tok[-1].append(gen.completion_tokens)
+        self.latency[-1].append(gen.latency)
+        step_log: list[dict] = [{"role": "assistant", "content": response}]
+        if reasoning:
+            step_log[0]["reasoning_content"] = reasoning
+        self.turn_log[f"step_{self.step}"] = step_log
+        self.messages.append(assistant_message(gen.text, self.r.options, self.tools))
+        parsed = parse_assistant(gen.text, self.r.options, self.tools)
+        if not parsed.ok:
+            step_log.append(
+                {
+                    "role": "handler_log",
+                    "content": "Error decoding the model response. Proceed to next turn.",
+                    "error": parsed.error,
+                }
+            )
+            self._end_turn()
+            return
+        decoded = [c.to_python() for c in parsed.calls]
+        if not decoded:
+            step_log.append(
+                {
+                    "role": "handler_log",
+                    "content": "Empty response from the model. Proceed to next turn.",
+                    "model_response_decoded": decoded,
+                }
+            )
+            self._end_turn()
+            return
+        step_log.append(
+            {
+                "role": "handler_log",
+                "content": "Successfully decoded model response.",
+                "model_response_decoded": decoded,
+            }
+        )
+        results = self.dispatcher.execute_all(parsed.calls)
+        self.messages.extend(tool_messages(parsed.calls, results, self.r.options))
+        step_log.extend({"role": "tool", "content": res} for res in results)
+        self.step += 1
+        if self.step > MAXIMUM_STEP_LIMIT:
+            step_log.append(
+                {
+                    "role": "handler_log",
+                    "content": f"Model has been forced to quit after {MAXIMUM_STEP_LIMIT} steps.",
+                }
+            )
+            self._end_turn(force_quit=True)
+
+    def fail(self, message: str, trace: str = "") -> None:
+        self.error = message
+        self.error_trace = trace
+        self.done = True
+
+    def row(self) -> dict:
+        if self.error is not None:
+            return {"id": self.id, "result": f"Error during inference: {self.error}", "traceback": self.error_trace}
+        row = {
+            "id": self.id,
+            "result": self.result,
+            "input_token_count": self.in_tok,
+            "output_token_count": self.out_tok,
+            "latency": self.latency,
+            "inference_log": self.log,
+        }
+        if any(any(x for x in turn) for turn in self.reasoning):
+            row["reasoning_content"] = self.reasoning
+        return row
+
+
+class MultiTurnRunner:
+    def __init__(
+        self,
+        backend: Backend,
+        tokenizer,
+        options,
+        max_new_tokens: int = 4096,
+        max_context: int | None = None,
+        in_flight: int = 8,
+        hermes_holdout: str = "tools",
+        state_log: bool = True,
+        progress: bool = True,
+    ):
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.options = options
+        self.max_new_tokens = max_new_tokens
+        self.max_context = max_context
+        self.in_flight = max(1, in_flight)
+        self.hermes_holdout = hermes_holdout
+        self.state_log = state_log
+        self.progress = progress
+
+    def _guard(self, ep: Episode, fn, *args):
+        """BFCL turns any exception during one entry's inference into that entry's inference error."""
+        try:
+            return fn(*args)
+        except Exception as e:
+            ep.fail(f"{type(e).__name__}: {e}", traceback.format_exc())
+            return None
+
+    def run(
+        self, entries: dict[str, list[dict]] | list[dict], model_result_dir: str | Path, resume: bool = False
+    ) -> dict:
+        """Run every entry (grouped by category, or a flat list) and write the category result files."""
+        if isinstance(entries, list):
+            grouped: dict[str, list[dict]] = {}
+            for e in entries:
+                grouped.setdefault(category_of(e["id"]), []).append(e)
+            entries = grouped
+        writers = {cat: ResultWriter(result_file(model_result_dir, cat), resume) for cat in entries}
+        remaining = {cat: {e["id"] for e in es} - set(writers[cat].rows) for cat, es in entries.items()}
+        todo = deque(e for cat, es in entries.items() for e in es if e["id"] in remaining[cat])
+        total = sum(len(es) for es in entries.values())
+        stats = {"entries": total, "skipped_done": total - len(todo), "ticks": 0, "steps": 0, "errors": 0}
+        stats.update(prompt_tokens=0, completion_tokens=0, max_batch=0)
+        t0 = time.perf_counter()
+        active: list[Episode] = []
+        bar = tqdm(total=total, initial=total - len(todo), desc="eval", unit="entry", disable=not self.progress)
+
+        def finish(ep: Episode) -> None:
+            writers[ep.category].append(ep.row())
+            remaining[ep.category].discard(ep.id)
+            stats["errors"] += ep.error is not None
+            bar.update(1)
+            if not remaining[ep.category]:
+                writers[ep.category].finish()
+
+        for cat in entries:
+            if not remaining[cat]:
+                writers[cat].finish()
+        try:
+            while todo or active:
+                while todo and len(active) < self.in_flight:
+                    entry = todo.popleft()
+                    try:
+                        ep = Episode(entry, self)
+                    except Exception as e:  # a broken entry fails alone, as in BFCL
+                        ep = Episode.__new__(Episode)
+                        ep.id, ep.category, ep.error, ep.error_trace = entry["id"], category_of(entry["id"]), None, ""
+                        ep.fail(f"{type(e).__name__}: {e}", traceback.format_exc())
+                    (finish if ep.done else active.append)(ep)
+                batch: list[tuple[Episode, GenRequest]] = []
+                for ep in active:
+                    req = self._guard(ep, ep.request)
+                    if req is not None:
+                        batch.append((ep, req))
+                if batch:
+                    gens = self.backend.generate([req for _, req in batch])
+                    stats["ticks"] += 1
+                    stats["max_batch"] = max(stats["max_batch"], len(batch))
+                    for (ep, _), gen in zip(batch, gens):
+                        stats["steps"] += 1
+                        stats["prompt_tokens"] += gen.prompt_tokens
+                        stats["completion_tokens"] += gen.completion_tokens
+                        self._guard(ep, ep.advance, gen)
+                still = []
+                for ep in active:
+                    (finish if ep.done else still.append)(ep)
+                active = still
+        finally:
+            bar.close()
+        stats["wall_s"] = round(time.perf_counter() - t0, 3)
+        return stats

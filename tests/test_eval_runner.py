@@ -1,0 +1,205 @@
+"""The multi-turn runner: BFCL's loop (turns, steps, force-quit, holdouts), lockstep batching, result files, resume.
+
+OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_eval_runner.py
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chat.options import ChatOptions
+from envs import bfcl
+from eval.backends import GenRequest, ScriptedBackend, ground_truth_script
+from eval.runner import HOLDOUT_FC, HOLDOUT_PROMPTING, MAXIMUM_STEP_LIMIT, MultiTurnRunner, result_file
+from eval.tasks import load_tasks
+
+
+def rows_of(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_constants_match_installed_bfcl():
+    bfcl.ensure_project_root()
+    from bfcl_eval.constants import default_prompts as dp
+
+    assert MAXIMUM_STEP_LIMIT == dp.MAXIMUM_STEP_LIMIT
+    assert HOLDOUT_FC == dp.DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC
+    assert HOLDOUT_PROMPTING == dp.DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_PROMPTING
+
+
+def test_tasks_filters_and_provenance():
+    tasks = load_tasks(["base", "miss_func"], ids=["multi_turn_base_3", "multi_turn_miss_func_0"])
+    assert [e["id"] for e in tasks.all_entries()] == ["multi_turn_base_3", "multi_turn_miss_func_0"]
+    assert tasks.provenance["bfcl_eval"] == bfcl.bfcl_version()
+    assert all(len(h) == 64 for h in tasks.provenance["files"].values())
+    assert len(load_tasks(["miss_param"], limit=3)) == 3
+    assert tasks.ground_truth["miss_func"]["multi_turn_miss_func_0"][2] == []
+
+
+def test_tasks_from_path_match_installed_loader(tmp_path):
+    """A BFCL-format JSONL read from a path gets `function`/`missed_function` exactly as BFCL's loader builds them."""
+    bfcl.ensure_project_root()
+    from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
+
+    q = PROMPT_PATH / "BFCL_v4_multi_turn_miss_func.json"
+    a = POSSIBLE_ANSWER_PATH / "BFCL_v4_multi_turn_miss_func.json"
+    qf, af = tmp_path / "q.jsonl", tmp_path / "a.jsonl"
+    qf.write_text("".join(q.read_text().splitlines(keepends=True)[:5]))
+    af.write_text("".join(a.read_text().splitlines(keepends=True)[:5]))
+    mine = load_tasks(question_file=qf, answer_file=af, limit=4)
+    official = bfcl.load_entries("miss_func")[:4]
+    for m, o in zip(mine.entries["miss_func"], official):
+        assert m["function"] == o["function"] and m["missed_function"] == o["missed_function"]
+    assert len(mine.ground_truth["miss_func"]) == 4 and str(qf) in mine.provenance["files"]
+
+
+@pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
+def test_ground_truth_replay_scores_100(tiny_tokenizer, tmp_path, fmt):
+    tasks = load_tasks(["base", "miss_func", "miss_param", "long_context"], limit=3)
+    entries = tasks.all_entries()
+    gt = {k: v for cat in tasks.ground_truth.values() for k, v in cat.items()}
+    backend = ScriptedBackend(ground_truth_script(entries, gt, fmt))
+    runner = MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(tool_format=fmt), in_flight=6, progress=False)
+    stats = runner.run(tasks.entries, tmp_path / "result" / "replay")
+    assert stats["errors"] == 0
+    # Lockstep: the first tick carries every entry in flight together.
+    assert backend.calls[0] == 6 and max(backend.calls) == 6
+    for cat, cat_entries in tasks.entries.items():
+        rows = rows_of(result_file(tmp_path / "result" / "replay", cat))
+        assert [r["id"] for r in rows] == [e["id"] for e in cat_entries]
+        for row, entry in zip(rows, cat_entries):
+            assert set(row) >= {"id", "result", "input_token_count", "output_token_count", "latency", "inference_log"}
+            assert len(row["result"]) == len(entry["question"])  # list[turn][step]
+            for turn, steps in enumerate(row["result"]):
+                assert len(steps) == (2 if gt[row["id"]][turn] else 1)
+                assert len(row["input_token_count"][turn]) == len(steps) == len(row["latency"][turn])
+                assert all(isinstance(s, str) for s in steps)
+    from eval.score import score_results
+
+    summary = score_results(tmp_path / "result", tmp_path / "score", fmt, categories=list(tasks.entries))
+    accs = {c: v["accuracy"] for c, v in summary["models"]["replay"]["categories"].items()}
+    assert accs == {f"multi_turn_{c}": 1.0 for c in tasks.entries}, accs
+
+
+def test_force_quit_after_20_tool_steps(tiny_tokenizer, tmp_path):
+    entries = load_tasks(["base"], ids=["multi_turn_base_0"]).all_entries()
+    assert len(entries[0]["question"]) > 1
+    backend = ScriptedBackend(lambda r: "[pwd()]")
+    MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
+    (row,) = rows_of(result_file(tmp_path, "base"))
+    assert len(row["result"]) == 1  # remaining turns skipped
+    assert len(row["result"][0]) == MAXIMUM_STEP_LIMIT + 1
+    turn_logs = [x for x in row["inference_log"] if isinstance(x, dict)]
+    last_step = turn_logs[0][f"step_{MAXIMUM_STEP_LIMIT}"]
+    assert last_step[-1]["content"] == f"Model has been forced to quit after {MAXIMUM_STEP_LIMIT} steps."
+
+
+def test_turn_ends_on_undecodable_reply(tiny_tokenizer, tmp_path):
+    entries = load_tasks(["base"], ids=["multi_turn_base_1"]).all_entries()
+    backend = ScriptedBackend(lambda r: "[pwd()]" if r.key[2] == 0 else "[unclosed(")
+    MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
+    (row,) = rows_of(result_file(tmp_path, "base"))
+    assert [len(t) for t in row["result"]] == [2] * len(entries[0]["question"])
+    turn_logs = [x for x in row["inference_log"] if isinstance(x, dict)]
+    assert turn_logs[0]["step_1"][-1]["content"].startswith("Error decoding")
+
+
+@pytest.mark.parametrize("fmt,holdout", [("pythonic", "tools"), ("hermes", "tools"), ("hermes", "message")])
+def test_miss_func_holdout_announcement(tiny_tokenizer, tmp_path, fmt, holdout):
+    entries = load_tasks(["miss_func"], ids=["multi_turn_miss_func_0"]).all_entries()
+    entry = entries[0]
+    ((turn, held),) = entry["missed_function"].items()
+    turn = int(turn)
+    seen: dict[tuple, GenRequest] = {}
+
+    def script(r):
+        seen[r.key] = r
+        return "I can not do that."
+
+    runner = MultiTurnRunner(
+        ScriptedBackend(script), tiny_tokenizer, ChatOptions(tool_format=fmt), hermes_holdout=holdout, progress=False
+    )
+    runner.run(entries, tmp_path)
+    before, at = seen[(entry["id"], turn - 1, 0)].text, seen[(entry["id"], turn, 0)].text
+    name = held[0]["name"]
+    doc_marker = json.dumps(held[0]["name"])  # how a doc's name shows in a JSON tool list
+    if fmt == "pythonic" or holdout == "message":
+        message = HOLDOUT_PROMPTING.format(functions=held)
+        assert message.startswith(repr(held)) and message in at and message not in before
+    else:
+        assert HOLDOUT_FC in at and repr(held) not in at
+        system_at = at.split("<|im_start|>user")[0]
+        assert doc_marker in system_at and f'"name": "{name}"' not in before.split("<|im_start|>user")[0]
+    (row,) = rows_of(result_file(tmp_path, "miss_func"))
+    turn_logs = [x for x in row["inference_log"] if isinstance(x, dict)]
+    assert turn_logs[turn]["begin_of_turn_query"][0]["content"] in at
+
+
+def test_context_overflow_is_an_inference_error_and_others_go_on(tiny_tokenizer, tmp_path):
+    entries = load_tasks(["base"], limit=40).all_entries()
+    opts = ChatOptions()
+    from chat.render import render_prompt
+
+    sizes = {e["id"]: len(render_prompt(tiny_tokenizer, e["question"][0], e["function"], opts).ids) for e in entries}
+    small, big = min(sizes, key=sizes.get), max(sizes, key=sizes.get)
+    assert sizes[big] - sizes[small] > 2000
+    chosen = [e for e in entries if e["id"] in (small, big)]
+    backend = ScriptedBackend(lambda r: "Nothing to do.")
+    limit = sizes[small] + 1000
+    MultiTurnRunner(backend, tiny_tokenizer, opts, max_context=limit, max_new_tokens=4096, progress=False).run(
+        chosen, tmp_path
+    )
+    rows = {r["id"]: r for r in rows_of(result_file(tmp_path, "base"))}
+    assert rows[big]["result"].startswith("Error during inference: ") and "context" in rows[big]["result"]
+    assert isinstance(rows[small]["result"], list) and len(rows[small]["result"]) > 1
+
+
+def test_resume_after_kill_does_not_redo_finished_entries(tiny_tokenizer, tmp_path):
+    tasks = load_tasks(["base"], limit=5)
+    entries = tasks.all_entries()
+    calls = {"n": 0}
+
+    def dying(r):
+        calls["n"] += 1
+        if calls["n"] > 6:  # entries need 1 step per turn; the kill lands mid-way through the third entry
+            raise KeyboardInterrupt
+        return "No calls."
+
+    runner = MultiTurnRunner(ScriptedBackend(dying), tiny_tokenizer, ChatOptions(), in_flight=1, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(tasks.entries, tmp_path)
+    path = result_file(tmp_path, "base")
+    done = [r["id"] for r in rows_of(path)]
+    assert 0 < len(done) < 5
+    with open(path, "a") as f:  # a write torn by the kill
+        f.write('{"id": "multi_turn_base_4", "resu')
+    asked = set()
+
+    def record(r):
+        asked.add(r.key[0])
+        return "No calls."
+
+    runner = MultiTurnRunner(ScriptedBackend(record), tiny_tokenizer, ChatOptions(), in_flight=2, progress=False)
+    stats = runner.run(tasks.entries, tmp_path, resume=True)
+    assert stats["skipped_done"] == len(done)
+    assert asked == {e["id"] for e in entries} - set(done)
+    rows = rows_of(path)
+    assert [r["id"] for r in rows] == [e["id"] for e in entries]  # each once, sorted
+
+
+def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path):
+    from eval.backends import Sampling
+    from eval.backends.hf import HFBackend
+
+    tasks = load_tasks(["base"], ids=["multi_turn_base_0", "multi_turn_base_1"])
+    backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=2)
+    runner = MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), max_new_tokens=6, in_flight=2, progress=False)
+    stats = runner.run(tasks.entries, tmp_path)
+    rows = rows_of(result_file(tmp_path, "base"))
+    assert [r["id"] for r in rows] == ["multi_turn_base_0", "multi_turn_base_1"] and stats["errors"] == 0
+    for row, entry in zip(rows, tasks.all_entries()):
+        assert len(row["result"]) == len(entry["question"])
+        assert all(0 < n <= 6 for turn in row["output_token_count"] for n in turn)
+        assert all(n > 1000 for turn in row["input_token_count"] for n in turn)
