@@ -1,0 +1,70 @@
+"""Seconds per GRPO step, split into generation, environment, rendering and optimization time.
+
+    python benchmarks/grpo_step.py --config recipes/smoke.yaml max_steps=5
+    accelerate launch benchmarks/grpo_step.py --config recipes/qwen3_4b_funreason_mt.yaml max_steps=10 use_vllm=true
+
+Runs train/grpo.py's trainer for a few steps (overrides as in train/grpo.py; nothing is saved) and prints, per step
+and on average: the rollout's generation time, the environment time (restoring states by replay + executing the
+model's calls in the BFCL backends), the rendering time (chat templates for prompts and tool results) and the rest
+of the step (scoring, log-prob passes, backward, optimizer): "optimization". The ratio printed last is environment
+time over generation time, measured in the same run: the environment should cost a small fraction.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from train.common import setup_environment  # noqa: E402
+
+setup_environment()
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from transformers import TrainerCallback
+
+    from train.common import parse_script_args
+    from train.grpo import build_trainer, grpo_config
+
+    args, recipe = parse_script_args(__doc__, "grpo", argv)
+    recipe.grpo.extra.setdefault("max_steps", 5)
+    recipe.grpo.extra.update({"save_strategy": "no", "report_to": [], "logging_steps": 1})
+    recipe.grpo.output_dir = recipe.grpo.output_dir or str(recipe.run_path / "bench_grpo")
+    trainer = build_trainer(recipe, grpo_config(recipe))
+    steps: list[float] = []
+
+    class StepTimer(TrainerCallback):
+        def on_step_begin(self, *_, **__):
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, *_, **__):
+            steps.append(time.perf_counter() - self.t0)
+
+    trainer.add_callback(StepTimer())
+    trainer.train()
+    logs = [e for e in trainer.state.log_history if "rollout/generation_s" in e]
+    rows = []
+    print(
+        f"{'step':>4} {'total_s':>9} {'generation_s':>13} {'environment_s':>14} {'render_s':>9} {'optimization_s':>15}"
+    )
+    for i, (total, e) in enumerate(zip(steps, logs), 1):
+        gen, env, ren = e["rollout/generation_s"], e["rollout/environment_s"], e["rollout/render_s"]
+        row = {"total_s": total, "generation_s": gen, "environment_s": env, "render_s": ren}
+        row["optimization_s"] = total - gen - env - ren
+        rows.append(row)
+        print(f"{i:>4} {total:9.3f} {gen:13.3f} {env:14.4f} {ren:9.4f} {row['optimization_s']:15.3f}")
+    mean = {k: sum(r[k] for r in rows) / max(len(rows), 1) for k in ("total_s", "generation_s", "environment_s")}
+    mean.update({k: sum(r[k] for r in rows) / max(len(rows), 1) for k in ("render_s", "optimization_s")})
+    print("mean " + " ".join(f"{k}={v:.4f}" for k, v in mean.items()))
+    ratio = mean["environment_s"] / mean["generation_s"] if mean["generation_s"] else float("nan")
+    print(
+        f"environment / generation = {ratio:.4f}   environment / step = {mean['environment_s'] / mean['total_s']:.4f}"
+    )
+    return mean
+
+
+if __name__ == "__main__":
+    main()

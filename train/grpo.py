@@ -1,0 +1,181 @@
+"""RL with environment rollouts and verifiable rewards: TRL's GRPOTrainer on the recipe's `grpo:` section.
+
+    # one GPU (vLLM colocate: grpo.use_vllm=true) or one CPU process (transformers generation)
+    accelerate launch train/grpo.py --config recipes/smoke.yaml
+    # 8 GPUs, DeepSpeed ZeRO-3, vLLM colocated with the trainer
+    accelerate launch --config_file accelerate_configs/zero3.yaml train/grpo.py \\
+        --config recipes/qwen3_4b_funreason_mt.yaml use_vllm=true vllm_mode=colocate
+    # overrides (unprefixed keys belong to `grpo`), LoRA, EGPO, resume after a kill
+    accelerate launch train/grpo.py --config recipes/smoke.yaml max_steps=20 num_generations=4 lora.r=8 egpo=true
+    accelerate launch train/grpo.py --config recipes/smoke.yaml --resume
+
+Tasks are the user turns of the synthesized trajectories (train/rl_tasks.py); each rollout plays that turn against
+live BFCL backends through our renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success and
+format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weight`. The policy starts from
+`grpo.model`, else <run_dir>/sft/final when it exists, else the recipe's `model`. Outputs: checkpoints in
+<run_dir>/grpo/checkpoint-*, the final model in <run_dir>/grpo/final, tensorboard logs and
+<run_dir>/grpo/train_summary.json. Any TRL `GRPOConfig` field can be set in the section or as an override.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from train.common import setup_environment
+
+setup_environment()
+
+from funreason.errors import UserError  # noqa: E402
+from funreason.recipe import Recipe  # noqa: E402
+from train.common import device_defaults, last_checkpoint, parse_script_args, save_final, trl_config  # noqa: E402
+from train.grpo_config import GRPOSection  # noqa: E402
+
+
+def output_dir(recipe: Recipe) -> Path:
+    return Path(recipe.grpo.output_dir or recipe.run_path / "grpo")
+
+
+def policy_path(recipe: Recipe) -> Path:
+    if recipe.grpo.model:
+        return Path(recipe.grpo.model)
+    sft_final = recipe.run_path / "sft" / "final"
+    return sft_final if sft_final.is_dir() else Path(recipe.model)
+
+
+def grpo_config(recipe: Recipe):
+    """TRL GRPOConfig: project defaults, hardware defaults, then the recipe's own TRL fields."""
+    from trl import GRPOConfig
+
+    section: GRPOSection = recipe.grpo
+    out = output_dir(recipe)
+    defaults = {
+        "output_dir": str(out),
+        "seed": recipe.seed,
+        "report_to": ["tensorboard"],
+        "logging_steps": 1,
+        "save_total_limit": 2,
+        "reward_weights": [section.turn_reward_weight, section.format_reward_weight],
+        **device_defaults(),
+    }
+    return trl_config(GRPOConfig, defaults, dict(section.extra))
+
+
+def lora_config(section: GRPOSection):
+    if section.lora is None:
+        return None
+    from peft import LoraConfig
+
+    lora = section.lora
+    try:
+        return LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.lora_alpha,
+            lora_dropout=lora.lora_dropout,
+            target_modules=lora.target_modules,
+            task_type="CAUSAL_LM",
+            **lora.extra,
+        )
+    except (TypeError, ValueError) as e:
+        raise UserError(f"invalid grpo.lora settings: {e}") from e
+
+
+def load_policy(path: Path, bf16: bool):
+    """The policy and its tokenizer; a LoRA adapter directory (an unmerged SFT) is merged into its base first."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+        from peft import AutoPeftModelForCausalLM
+
+        model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if bf16 else torch.float32)
+        model = model.merge_and_unload()
+    elif (path / "config.json").is_file():
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if bf16 else torch.float32)
+    else:
+        raise UserError(f"model directory {path} has no config.json (models are local paths; nothing is downloaded)")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    return model, tokenizer
+
+
+def load_tasks(recipe: Recipe):
+    from datasets import load_from_disk
+
+    from train.rl_tasks import build_tasks
+
+    path = Path(recipe.grpo.dataset or recipe.run_path / "synth" / "dataset")
+    if not path.exists():
+        raise UserError(f"RL dataset {path} not found (run `funreason synth` first or set grpo.dataset)")
+    return build_tasks(load_from_disk(str(path)), limit=recipe.grpo.max_tasks)
+
+
+def build_trainer(recipe: Recipe, config=None):
+    """The trainer for a recipe (also used by benchmarks/grpo_step.py)."""
+    from train.rl_tasks import tasks_to_dataset
+    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions
+
+    section: GRPOSection = recipe.grpo
+    config = config or grpo_config(recipe)
+    model, tokenizer = load_policy(policy_path(recipe), bf16=config.bf16)
+    with config.main_process_first(desc="building RL tasks"):
+        dataset = tasks_to_dataset(load_tasks(recipe))
+    rollout = EnvRollout(tokenizer, recipe.chat, section.max_tool_steps, config.max_completion_length)
+    egpo = None
+    if section.egpo:
+        egpo = {
+            "alpha": section.egpo_alpha,
+            "kappa": section.egpo_kappa,
+            "scope": section.egpo_scope,
+            "think_prefill": recipe.chat.think_prefill,
+        }
+    return RolloutGRPOTrainer(
+        model=model,
+        reward_funcs=reward_functions(),
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(section),
+        rollout_func=rollout,
+        egpo=egpo,
+    )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args, recipe = parse_script_args(__doc__, "grpo", argv)
+    section: GRPOSection = recipe.grpo
+    trainer = build_trainer(recipe)
+    config = trainer.args
+    resume = None
+    if args.resume:
+        resume = last_checkpoint(config.output_dir)
+        print(f"[grpo] resuming from {resume}" if resume else "[grpo] --resume: no checkpoint yet, starting fresh")
+    result = trainer.train(resume_from_checkpoint=resume)
+    out = output_dir(recipe)
+    merge_base = policy_path(recipe) if section.lora is not None and section.merge_lora else None
+    final = save_final(trainer, trainer.processing_class, recipe, out / "final", base_model=merge_base)
+    history = trainer.state.log_history
+    summary = {
+        "final_model": str(final),
+        "policy": str(policy_path(recipe)),
+        "steps": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "tasks": len(trainer.train_dataset),
+        "resumed_from": resume,
+        "reward_curve": [[e["step"], e["reward"]] for e in history if "reward" in e],
+        "turn_success_curve": [[e["step"], e["rewards/turn_success/mean"]] for e in history if "reward" in e],
+        "log_history": history,
+    }
+    if trainer.accelerator.is_main_process:
+        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        print(f"[grpo] done: {summary}")
+    return summary
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)

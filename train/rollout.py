@@ -1,0 +1,278 @@
+"""Environment rollouts for GRPO: the policy works through one user turn against live BFCL backends.
+
+    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions
+    rollout = EnvRollout(tokenizer, recipe.chat, max_tool_steps=20, max_completion_length=1024)
+    trainer = RolloutGRPOTrainer(model=..., args=grpo_config, train_dataset=tasks_to_dataset(tasks),
+                                 reward_funcs=reward_functions(), rollout_func=rollout, processing_class=tokenizer)
+    episodes = rollout.run(tasks, generate)        # without a trainer: `generate(list of ids) -> (ids, logprobs)`
+
+Design decision: TRL's built-in tool loop (`tools=` / `environment_factory=`) parses only the hermes format and
+builds tool schemas from Python methods, so RL prompts would differ from eval prompts. We use GRPOTrainer's
+`rollout_func` instead and drive *our* renderer (`chat.render`) and dispatcher (`envs.dispatch`) for both tool-call
+formats, so an RL prompt is token-identical to the eval prompt for the same conversation (DESIGN invariant 1) and
+tool results are rendered exactly as in SFT and eval.
+
+One rollout is BFCL's inner loop for one turn, as `eval/runner.py` runs it: generate; parse in the recipe's format;
+no calls (or a decode error) ends the turn; else execute the calls, append the tool results, generate again, at most
+`max_tool_steps` times. The sequence TRL trains on is prompt + [step 1 + tool results + step 2 + ...]: generated
+tokens are kept as generated (never re-tokenized), and the tool-result tokens between steps (`env_mask` 0) are
+excluded from the loss. Generation goes through the trainer's own backend (`GRPOTrainer._generate_single_turn`, the
+call TRL's tool loop makes): vLLM colocate/server on GPU (`use_vllm`), transformers on CPU.
+
+The TRL-side rewards (`turn_success`, `format`) score each finished episode with `envs.rewards`; TRL logs them as
+`rewards/<name>/mean`, and the rollout logs its cost as `rollout/{generation,environment,render}_s`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from trl import GRPOTrainer
+
+from chat.options import ChatOptions
+from envs import rewards
+from train.rl_tasks import RLTask
+
+Generate = Callable[[list[list[int]]], tuple[list[list[int]], list[list[float]] | None]]
+
+
+@dataclass
+class Episode:
+    """One rollout: a task, its live environment, and the token sequence TRL trains on."""
+
+    task: RLTask
+    instances: dict[str, object]
+    dispatcher: Any
+    messages: list[dict]
+    prompt_ids: list[int]
+    results: list[str] = field(default_factory=list)  # execution results of all turns so far (BFCL response check)
+    completion_ids: list[int] = field(default_factory=list)
+    env_mask: list[int] = field(default_factory=list)
+    logprobs: list[float] | None = field(default_factory=list)
+    steps_ok: list[bool] = field(default_factory=list)
+    num_calls: int = 0
+    num_errors: int = 0
+    steps: int = 0
+    finished: bool = False  # the turn ended on its own (no calls left), not cut by length or the step cap
+    done: bool = False
+
+    def turn_success(self) -> float:
+        gt_instances, gt_results = self.task.expected()
+        return rewards.turn_success(
+            self.instances, gt_instances, self.results, gt_results, self.num_calls, self.task.turn_index
+        )
+
+    def format_score(self) -> float:
+        return rewards.format_score(self.steps_ok, self.finished)
+
+
+def _looks_like_calls(text: str, options: ChatOptions) -> bool:
+    """Whether a reply with no decoded call still tried the call syntax (a format error, not a final answer)."""
+    if options.tool_format == "hermes":
+        return "<tool_call>" in text
+    return text.strip("`\n ").startswith("[")
+
+
+class EnvRollout:
+    """A `rollout_func` for GRPOTrainer, and a trainer-free `run(tasks, generate)` for tests and benchmarks."""
+
+    def __init__(self, tokenizer, options: ChatOptions, max_tool_steps: int = 20, max_completion_length: int = 1024):
+        self.tokenizer = tokenizer
+        self.options = options
+        self.max_tool_steps = max_tool_steps
+        self.max_completion_length = max_completion_length
+        self.stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+        self.timings = {"generation_s": 0.0, "environment_s": 0.0, "render_s": 0.0}
+
+    # --- one episode -----------------------------------------------------------------------------------------
+    def start(self, task: RLTask) -> Episode:
+        from chat.render import render_prompt
+        from envs.dispatch import Dispatcher
+
+        t0 = time.perf_counter()
+        instances, results = task.restore()
+        t1 = time.perf_counter()
+        prompt_ids = list(render_prompt(self.tokenizer, task.messages, task.tools, self.options).ids)
+        self.timings["environment_s"] += t1 - t0
+        self.timings["render_s"] += time.perf_counter() - t1
+        return Episode(task, instances, Dispatcher(instances), list(task.messages), prompt_ids, results)
+
+    def tool_suffix_ids(self, assistant: dict, tool_msgs: list[dict], tools: list[dict]) -> list[int]:
+        """Tokens of the tool results plus the next generation prompt, as chat renders them after an assistant step.
+
+        Rendered behind a stand-in exchange (as TRL's `_get_tool_suffix_ids` does) so the generated tokens are never
+        re-tokenized: the suffix is everything after the stand-in assistant's end-of-message token.
+        """
+        from chat.render import render_prompt
+
+        eos = self.tokenizer.eos_token_id
+        head = [{"role": "user", "content": "."}, {k: v for k, v in assistant.items() if k != "reasoning_content"}]
+        ends_before = render_prompt(self.tokenizer, head[:1], tools, self.options).ids.count(eos) + 1
+        after = list(render_prompt(self.tokenizer, head + tool_msgs, tools, self.options).ids)
+        ends = [i for i, t in enumerate(after) if t == eos]
+        if len(ends) <= ends_before:
+            raise RuntimeError("chat.render gave no tool-result turn after the assistant message")
+        return after[ends[ends_before - 1] + 1 :]
+
+    def advance(self, ep: Episode, new_ids: list[int], new_logprobs: list[float] | None) -> None:
+        """Consume one generated step: parse it, execute its calls, and append the tool results."""
+        from chat.render import assistant_message, parse_assistant, tool_messages
+
+        ep.steps += 1
+        room = self.max_completion_length - len(ep.completion_ids)
+        ep.completion_ids += new_ids[:room]
+        ep.env_mask += [1] * len(new_ids[:room])
+        if ep.logprobs is not None:
+            ep.logprobs = None if new_logprobs is None else ep.logprobs + list(new_logprobs[:room])
+        if not new_ids or new_ids[-1] not in self.stop_ids or len(new_ids) > room:
+            ep.steps_ok.append(False)  # cut off by the length budget: no well-formed end of message
+            ep.done = True
+            return
+        text = self.tokenizer.decode(new_ids, skip_special_tokens=True)
+        t0 = time.perf_counter()
+        ep.messages.append(assistant_message(text, self.options, ep.task.tools))
+        parsed = parse_assistant(text, self.options, ep.task.tools)
+        calls = parsed.calls if parsed.ok else []
+        unterminated = self.options.think_prefill and "</think>" not in text
+        ep.steps_ok.append(
+            not unterminated
+            and (bool(calls) and not parsed.warnings or not calls and not _looks_like_calls(text, self.options))
+        )
+        if not calls:
+            self.timings["render_s"] += time.perf_counter() - t0
+            ep.finished = ep.done = True
+            return
+        t1 = time.perf_counter()
+        results = ep.dispatcher.execute_all(calls)
+        t2 = time.perf_counter()
+        ep.num_calls += len(calls)
+        ep.num_errors += sum(r.startswith("Error during execution") for r in results)
+        ep.results += results
+        tool_msgs = tool_messages(calls, results, self.options)
+        ep.messages += tool_msgs
+        suffix = self.tool_suffix_ids(ep.messages[-len(tool_msgs) - 1], tool_msgs, ep.task.tools)
+        self.timings["environment_s"] += t2 - t1
+        self.timings["render_s"] += (t1 - t0) + (time.perf_counter() - t2)
+        if len(ep.completion_ids) + len(suffix) >= self.max_completion_length or ep.steps >= self.max_tool_steps:
+            ep.done = True  # the calls ran (the state counts); the turn is cut here
+            return
+        ep.completion_ids += suffix
+        ep.env_mask += [0] * len(suffix)
+        if ep.logprobs is not None:
+            ep.logprobs += [0.0] * len(suffix)
+
+    # --- a batch of episodes --------------------------------------------------------------------------------
+    def run(self, tasks: list[RLTask], generate: Generate) -> list[Episode]:
+        """Roll out every task to the end of its turn, generating for all unfinished episodes together."""
+        episodes = [self.start(task) for task in tasks]
+        while True:
+            active = [ep for ep in episodes if not ep.done]
+            if not active:
+                return episodes
+            t0 = time.perf_counter()
+            new_ids, new_logprobs = generate([ep.prompt_ids + ep.completion_ids for ep in active])
+            self.timings["generation_s"] += time.perf_counter() - t0
+            for i, ep in enumerate(active):
+                self.advance(ep, list(new_ids[i]), None if new_logprobs is None else new_logprobs[i])
+
+    @staticmethod
+    def outputs(episodes: list[Episode]) -> dict[str, Any]:
+        """What TRL expects back from a rollout_func (plus `env_mask` and the episodes for the rewards)."""
+        logprobs = [ep.logprobs for ep in episodes]
+        return {
+            "prompt_ids": [ep.prompt_ids for ep in episodes],
+            "completion_ids": [ep.completion_ids for ep in episodes],
+            "logprobs": None if any(lp is None for lp in logprobs) else logprobs,
+            "env_mask": [ep.env_mask for ep in episodes],
+            "episode": episodes,
+        }
+
+    def __call__(self, prompts: list, trainer: GRPOTrainer) -> dict[str, Any]:
+        inputs = getattr(trainer, "rollout_inputs", None)
+        if inputs is None or len(inputs) != len(prompts):
+            raise RuntimeError("EnvRollout needs RolloutGRPOTrainer, which hands it the batch's task rows")
+        tasks = [RLTask.from_json(row["task"]) for row in inputs]
+        self.timings = dict.fromkeys(self.timings, 0.0)
+
+        def generate(contexts):
+            return trainer._generate_single_turn(contexts, None, {}, num_generations=1)
+
+        episodes = self.run(tasks, generate)
+        for name, value in self.timings.items():
+            trainer._log_metric(f"rollout/{name}", value)
+        trainer._log_metric("rollout/steps_mean", sum(ep.steps for ep in episodes) / len(episodes))
+        trainer._log_metric("rollout/calls_mean", sum(ep.num_calls for ep in episodes) / len(episodes))
+        calls = sum(ep.num_calls for ep in episodes)
+        trainer._log_metric("rollout/tool_error_frequency", sum(ep.num_errors for ep in episodes) / max(calls, 1))
+        return self.outputs(episodes)
+
+
+# --- rewards in TRL's signature (the function name is the logged name) -----------------------------------------
+def turn_success(completions, episode, **_) -> list[float]:
+    """BFCL turn success: state equal to the ground truth's after the turn, GT results contained in the model's."""
+    return [ep.turn_success() for ep in episode]
+
+
+def format(completions, episode, **_) -> list[float]:  # noqa: A001 - the name TRL logs (rewards/format/mean)
+    """Every step parsed in the recipe's tool-call format and the turn ended on its own."""
+    return [ep.format_score() for ep in episode]
+
+
+def reward_functions() -> list[Callable]:
+    """In the order of `reward_weights` = [turn_reward_weight, format_reward_weight]."""
+    return [turn_success, format]
+
+
+class RolloutGRPOTrainer(GRPOTrainer):
+    """GRPOTrainer that hands the batch's rows to the rollout_func and optionally applies the EGPO advantage.
+
+    TRL passes a rollout_func only the prompts; the environment needs the task (initial state, ground truth), so the
+    rows are exposed as `self.rollout_inputs` for the duration of the step.
+    """
+
+    def __init__(self, *args, egpo: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.egpo = egpo  # {"alpha", "kappa", "scope", "think_prefill"} or None
+
+    def _generate_and_score_completions(self, inputs):
+        self.rollout_inputs = inputs
+        try:
+            output = super()._generate_and_score_completions(inputs)
+        finally:
+            self.rollout_inputs = None
+        if self.egpo is not None and self.model.training:
+            output["advantages"] = self._egpo_advantages(output)
+        return output
+
+    def _egpo_advantages(self, output: dict) -> torch.Tensor:
+        from train.egpo import entropy_advantages, reasoning_mask
+
+        prompt_ids, completion_ids = output["prompt_ids"], output["completion_ids"]
+        input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+        attention_mask = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
+        with torch.no_grad():
+            _, entropies, _ = self._get_per_token_logps_and_entropies(
+                self.model,
+                input_ids,
+                attention_mask,
+                completion_ids.size(1),
+                batch_size=self.args.per_device_train_batch_size,
+                compute_entropy=True,
+            )
+        mask = output["completion_mask"]
+        if "tool_mask" in output:
+            mask = mask * output["tool_mask"]
+        if self.egpo["scope"] == "reasoning":
+            vocab = self.processing_class.get_vocab()
+            mask = mask * reasoning_mask(
+                completion_ids, vocab.get("<think>"), vocab.get("</think>"), self.egpo["think_prefill"]
+            ).to(mask.device)
+        advantages = entropy_advantages(output["advantages"], entropies, mask, self.egpo["alpha"], self.egpo["kappa"])
+        bonus = (advantages - output["advantages"].unsqueeze(1)) * mask
+        self._metrics["train"]["egpo/bonus_mean"].append((bonus.sum() / mask.sum().clamp(min=1)).item())
+        self._metrics["train"]["egpo/token_fraction"].append(mask.float().mean().item())
+        return advantages
