@@ -100,6 +100,9 @@ class TeacherConfig:
     )
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs per engine."})
     gpu_memory_utilization: float = field(default=0.85, metadata={"help": "vllm: fraction of GPU memory to use."})
+    max_model_len: int | None = field(
+        default=None, metadata={"help": "vllm: context length to allocate for (null = the model's maximum)."}
+    )
 
     def __post_init__(self):
         for role in self.roles:

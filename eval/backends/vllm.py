@@ -9,6 +9,7 @@ lockstep batch cheap. vllm is imported only when this backend is built (it is an
 
 from __future__ import annotations
 
+import gc
 import time
 
 from eval.backends import Generation, GenRequest, Sampling
@@ -72,4 +73,6 @@ class VLLMBackend:
         }
 
     def close(self) -> None:
-        del self.llm
+        # The engine's processes stop when the LLM object is collected; safe to call twice.
+        self.llm = None
+        gc.collect()

@@ -11,6 +11,8 @@ not supported here (use kind `openai` against several servers for that).
 
 from __future__ import annotations
 
+import gc
+
 from funreason.errors import UserError
 from synth.teacher_config import TeacherConfig
 from synth.teachers.base import Role, TeacherError
@@ -33,6 +35,8 @@ class VLLMTeacher:
             dtype=config.dtype,
             tensor_parallel_size=config.tensor_parallel_size,
             gpu_memory_utilization=config.gpu_memory_utilization,
+            # Without a cap vLLM sizes for the model's full context (262k for Qwen3-4B-2507), which may not fit.
+            **({"max_model_len": config.max_model_len} if config.max_model_len else {}),
         )
         self.batcher = Batcher(self._run_batch, config.batch_window_ms, config.max_batch_size)
 
@@ -51,4 +55,6 @@ class VLLMTeacher:
         return text
 
     async def aclose(self) -> None:
-        pass
+        # vLLM's EngineCore/worker processes stop only when the LLM object is collected.
+        self.llm = None
+        gc.collect()
