@@ -1,0 +1,158 @@
+"""Helpers shared by the training scripts (train/sft.py, train/grpo.py): arguments, device defaults, models, saving.
+
+    from train.common import parse_script_args, device_defaults, trl_config, load_model_and_tokenizer
+    args, recipe = parse_script_args(__doc__, section="sft")          # --config X.yaml [key=value ...] [--resume]
+    config = trl_config(SFTConfig, defaults={...}, user=recipe.sft.extra)   # device defaults + user values
+
+Overrides without a section prefix apply to the script's own section: `max_steps=10` means `sft.max_steps=10`
+inside train/sft.py. The device defaults make one recipe run unchanged on a GPU node and on a CPU (docs/stack.md
+§2, §10): bf16 only on a bf16-capable GPU, `use_cpu` + gloo on CPU, and no `use_cpu` under DeepSpeed (it would
+bypass the DeepSpeed engine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from funreason.errors import RecipeError, UserError
+from funreason.recipe import Recipe, load_recipe, save_resolved
+
+RECIPE_STAGES = ("synth", "sft", "grpo", "eval", "report", "chat", "tiny")
+TOP_LEVEL_KEYS = ("model", "run_dir", "seed")
+
+
+def setup_environment() -> None:
+    """Environment every training process needs before torch/deepspeed are imported."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    if not has_gpu():
+        # Without it deepspeed (imported by transformers when installed) probes for CUDA and warns on every rank.
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+
+
+def has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def under_deepspeed() -> bool:
+    """True inside `accelerate launch` with a DeepSpeed config."""
+    return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+
+
+def under_fsdp() -> bool:
+    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
+
+
+def qualify_overrides(overrides: list[str], section: str) -> list[str]:
+    """`max_steps=5` -> `sft.max_steps=5`; keys that already name a section or a top-level key are kept."""
+    out = []
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        head = key.split(".")[0]
+        out.append(item if head in RECIPE_STAGES or head in TOP_LEVEL_KEYS else f"{section}.{item}")
+    return out
+
+
+def parse_script_args(doc: str, section: str, argv: list[str] | None = None) -> tuple[argparse.Namespace, Recipe]:
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--config", required=True, help="Recipe YAML (see recipes/).")
+    parser.add_argument("--resume", action="store_true", help="Continue from the last checkpoint in the output dir.")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help=f"Overrides, e.g. max_steps=10 (= {section}.max_steps=10)."
+    )
+    args = parser.parse_args(argv)
+    recipe = load_recipe(args.config, qualify_overrides(args.overrides, section))
+    if getattr(recipe, section) is None:
+        raise RecipeError(f"recipe {args.config} has no `{section}:` section")
+    return args, recipe
+
+
+def device_defaults() -> dict[str, Any]:
+    """TrainingArguments defaults that depend on the hardware (the user's recipe values override them)."""
+    if has_gpu():
+        import torch
+
+        return {"bf16": torch.cuda.is_bf16_supported(), "ddp_find_unused_parameters": False}
+    defaults: dict[str, Any] = {
+        "bf16": False,
+        "fp16": False,
+        "ddp_find_unused_parameters": False,
+        "activation_checkpointing": False,  # costs time and saves nothing that matters at CPU scale
+    }
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 or under_deepspeed():
+        # accelerate finds no device backend on CPU and would run ranks unconnected; a lone process needs none.
+        defaults["ddp_backend"] = "gloo"
+    if not under_deepspeed():
+        # use_cpu also turns the MULTI_GPU (torchrun) launcher into gloo CPU ranks (accelerate_configs/cpu_2proc.yaml).
+        defaults["use_cpu"] = True
+    return defaults
+
+
+def trl_config(cls: type, defaults: dict[str, Any], user: dict[str, Any]):
+    """Build a TRL config: `defaults`, then the recipe's values on top. TRL's own errors name the bad field."""
+    values = {**defaults, **user}
+    for key, value in values.items():
+        # YAML 1.1 reads a bare `no` as false: `save_strategy: no` / `eval_strategy=no` mean the string here.
+        if key.endswith("_strategy") and value is False:
+            values[key] = "no"
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"invalid {cls.__name__} settings: {e}") from e
+
+
+def load_model_and_tokenizer(path: str | Path, bf16: bool = False, **model_kwargs):
+    """A causal LM and its tokenizer from a local directory (nothing is downloaded). `model_kwargs` go to
+    `from_pretrained` (the recipe's `model_init_kwargs`, e.g. `attn_implementation: flash_attention_2`)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise UserError(f"model directory {path} has no config.json (models are local paths; nothing is downloaded)")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model_kwargs.setdefault("dtype", torch.bfloat16 if bf16 else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
+    return model, tokenizer
+
+
+def last_checkpoint(output_dir: str | Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    output_dir = Path(output_dir)
+    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+
+
+def save_final(trainer, tokenizer, recipe: Recipe, final_dir: str | Path, base_model: str | Path | None = None) -> Path:
+    """Save the trained model, its tokenizer and the resolved recipe into `final_dir`.
+
+    With `base_model` (a LoRA run asked to merge), the adapter goes to `<final_dir>/../adapter` and `final_dir`
+    receives base + adapter merged, rebuilt from the files on disk so it works the same under ZeRO-3/FSDP sharding.
+    """
+    final_dir = Path(final_dir)
+    target = final_dir.parent / "adapter" if base_model is not None else final_dir
+    trainer.save_model(str(target))
+    if trainer.accelerator.is_main_process:
+        if base_model is not None:
+            merge_adapter(base_model, target, final_dir)
+        tokenizer.save_pretrained(final_dir)
+        save_resolved(recipe, final_dir)
+    trainer.accelerator.wait_for_everyone()
+    return final_dir
+
+
+def merge_adapter(base_model: str | Path, adapter_dir: str | Path, out_dir: str | Path) -> Path:
+    """base + LoRA adapter -> one plain model directory (loadable without peft)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto")
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(out_dir)
+    return Path(out_dir)

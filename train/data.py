@@ -1,0 +1,220 @@
+"""SFT examples from conversations: read datasets, mix them, render every example through `chat.render`.
+
+    from train.data import build_sft_dataset
+    ds = build_sft_dataset(tokenizer, [DatasetSpec("runs/x/synth/dataset")], ChatOptions(), layout="per_turn")
+    ds.column_names   # ['input_ids', 'assistant_masks'] -- pre-tokenized, so SFTTrainer does not re-render
+
+Layouts:
+  - per_turn: one example per assistant message k, `render_example(messages[:k+1], train="last")`: the history is
+    rendered exactly as inference will see it (the renderer applies the recipe's `history_reasoning`), and only
+    message k is trained. This is FunReason-MT's choice (paper §5.1).
+  - full: one example per conversation, `render_example(messages, train="all")`: every assistant message trained.
+
+SFTTrainer (TRL 1.16) recognises pre-tokenized data by its `input_ids` column and folds `assistant_masks` into
+`labels` (-100 where the mask is 0); packing (bfd, padding-free) then works on `input_ids` + `labels`.
+
+Inputs: a `datasets.save_to_disk` directory (what `funreason synth` writes), or a .jsonl / .json / .parquet file,
+with a `messages` column (OpenAI-style, see chat/messages.py) and an optional `tools` column (OpenAI tools or BFCL
+docs). Strings holding JSON are decoded (`messages`, `tools`, tool-call `arguments`), which covers sets that store
+them as JSON text, such as xLAM-style exports. JSON files are read with `json` rather than Arrow so that differing
+tool-argument keys are never unified into null-filled columns (docs/stack.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from chat.messages import MessageError, validate_messages
+from chat.options import ChatOptions
+from funreason.errors import UserError
+from train.sft_config import DatasetSpec
+
+
+class DatasetError(UserError):
+    """A training dataset cannot be used; the message names the dataset path and the row."""
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+def read_rows(path: str | Path) -> list[dict]:
+    """All rows of one dataset as plain dicts."""
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(f"training dataset not found: {p}")
+    if p.is_dir():
+        from datasets import DatasetDict, load_from_disk
+
+        try:
+            ds = load_from_disk(str(p))
+        except FileNotFoundError as e:
+            raise DatasetError(f"{p} is not a dataset saved with datasets.save_to_disk: {e}") from None
+        if isinstance(ds, DatasetDict):
+            if "train" not in ds:
+                raise DatasetError(f"{p} is a DatasetDict without a 'train' split (splits: {', '.join(ds)})")
+            ds = ds["train"]
+        return ds.to_list()
+    suffix = p.suffix.lower()
+    if suffix == ".jsonl":
+        rows = []
+        with p.open(encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise DatasetError(f"{p} line {i + 1}: invalid JSON ({e.msg})") from None
+        return rows
+    if suffix == ".json":
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{p}: invalid JSON at line {e.lineno} ({e.msg})") from None
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            data = data["data"]
+        if not isinstance(data, list):
+            raise DatasetError(f"{p}: expected a JSON list of rows, got {type(data).__name__}")
+        return data
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(p).to_pylist()
+    raise DatasetError(f"{p}: unsupported dataset format (use a save_to_disk dir, .jsonl, .json or .parquet)")
+
+
+def _decoded(value: Any, what: str, where: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{where}: {what} is a string but not valid JSON ({e.msg})") from None
+    return value
+
+
+def normalize_row(row: Any, where: str) -> tuple[list[dict], list[dict] | None]:
+    """(messages, tools) of one row, JSON strings decoded and validated. Raises DatasetError naming `where`."""
+    if not isinstance(row, dict):
+        raise DatasetError(f"{where}: a row must be a mapping, got {type(row).__name__}")
+    if "messages" not in row or row["messages"] is None:
+        keys = ", ".join(sorted(row)) or "none"
+        raise DatasetError(f"{where}: missing `messages` (row keys: {keys})")
+    messages = _decoded(row["messages"], "`messages`", where)
+    tools = _decoded(row.get("tools"), "`tools`", where)
+    if tools is not None and not isinstance(tools, list):
+        raise DatasetError(f"{where}: `tools` must be a list of tool schemas, got {type(tools).__name__}")
+    if isinstance(messages, list):
+        messages = [_decode_calls(m, where) for m in messages]
+    try:
+        # No tools declared means no call is allowed (tools=None would skip the name check).
+        validate_messages(messages, tools=tools or [], require_target=True)
+    except MessageError as e:
+        raise DatasetError(f"{where}: {e}") from None
+    # An empty list means no tools: render no tool system prompt at all, as for a plain chat.
+    return messages, tools or None
+
+
+def _decode_calls(message: Any, where: str) -> Any:
+    if not isinstance(message, dict) or not message.get("tool_calls"):
+        return message
+    calls = []
+    for call in message["tool_calls"]:
+        if isinstance(call, dict) and isinstance(call.get("function"), dict):
+            fn = call["function"]
+            call = {
+                **call,
+                "function": {**fn, "arguments": _decoded(fn.get("arguments"), "tool-call arguments", where)},
+            }
+        calls.append(call)
+    return {**message, "tool_calls": calls}
+
+
+# --- mixing -------------------------------------------------------------------------------------------------
+def mix(sources: Sequence[tuple[str, list]], weights: Sequence[float], seed: int) -> list[tuple[str, int, Any]]:
+    """(source, row index, row) drawn from each source `weight` times over: floor(w) full passes plus a seeded
+    sample of the fractional part, then shuffled with the same seed. Row indices are kept for error messages."""
+    rng = random.Random(seed)
+    picked: list[tuple[str, int, Any]] = []
+    for (name, rows), weight in zip(sources, weights):
+        if weight < 0:
+            raise DatasetError(f"dataset {name}: weight must be >= 0, got {weight}")
+        whole, frac = int(weight), weight - int(weight)
+        indices = list(range(len(rows))) * whole + sorted(rng.sample(range(len(rows)), round(frac * len(rows))))
+        picked.extend((name, i, rows[i]) for i in indices)
+    rng.shuffle(picked)
+    return picked
+
+
+# --- rendering ----------------------------------------------------------------------------------------------
+def render_conversation(
+    tokenizer, messages: list[dict], tools: list[dict] | None, options: ChatOptions, layout: str
+) -> list[tuple[list[int], list[int]]]:
+    """(ids, mask) examples of one conversation in the given layout, all rendered by `chat.render`."""
+    from chat.render import render_example
+
+    if layout == "full":
+        ex = render_example(tokenizer, messages, tools, options, train="all")
+        return [(list(ex.ids), list(ex.mask))]
+    if layout == "per_turn":
+        out = []
+        for k, message in enumerate(messages):
+            if message["role"] == "assistant":
+                ex = render_example(tokenizer, messages[: k + 1], tools, options, train="last")
+                out.append((list(ex.ids), list(ex.mask)))
+        return out
+    raise UserError(f"unknown sft.layout {layout!r}; use per_turn or full")
+
+
+def iter_examples(
+    tokenizer, rows: Iterable[tuple[str, int, Any]], options: ChatOptions, layout: str, progress: bool = True
+):
+    from tqdm.auto import tqdm
+
+    rows = list(rows)
+    for name, i, row in tqdm(rows, desc=f"rendering SFT examples ({layout})", disable=not progress):
+        where = f"{name} row {i}"
+        messages, tools = normalize_row(row, where)
+        try:
+            examples = render_conversation(tokenizer, messages, tools, options, layout)
+        except UserError as e:
+            raise DatasetError(f"{where}: {e}") from None
+        for ids, mask in examples:
+            if 1 not in mask:
+                raise DatasetError(f"{name} row {i}: rendering produced no trained tokens")
+            yield ids, mask
+
+
+def load_sources(specs: Sequence[DatasetSpec]) -> list[tuple[str, list]]:
+    sources = []
+    for spec in specs:
+        rows = read_rows(spec.path)
+        if not rows:
+            raise DatasetError(f"training dataset {spec.path} is empty")
+        sources.append((str(spec.path), rows))
+    return sources
+
+
+def build_sft_dataset(
+    tokenizer,
+    specs: Sequence[DatasetSpec],
+    options: ChatOptions,
+    layout: str = "per_turn",
+    seed: int = 0,
+    progress: bool = True,
+):
+    """A pre-tokenized `datasets.Dataset` (`input_ids`, `assistant_masks`) ready for SFTTrainer."""
+    from datasets import Dataset
+
+    if not specs:
+        raise UserError("no training datasets given (sft.datasets is empty)")
+    sources = load_sources(specs)
+    rows = mix(sources, [s.weight for s in specs], seed)
+    input_ids, masks = [], []
+    for ids, mask in iter_examples(tokenizer, rows, options, layout, progress=progress):
+        input_ids.append(ids)
+        masks.append(mask)
+    if not input_ids:
+        raise DatasetError("the training datasets produced no examples (all weights 0?)")
+    return Dataset.from_dict({"input_ids": input_ids, "assistant_masks": masks})

@@ -1,0 +1,110 @@
+"""`funreason run`'s training stages: launch train/sft.py or train/grpo.py with `accelerate launch`, as a user would.
+
+    from train.launch import run_sft_stage
+    summary = run_sft_stage(recipe, "runs/smoke/recipe.yaml")   # {"final_model": ..., "steps": ..., "final_loss": ...}
+
+The command is printed before it runs, so it can be copied and re-run by hand:
+    python -m accelerate.commands.launch [--config_file accelerate_configs/<cfg>.yaml] train/sft.py --config <resolved>
+The section's `accelerate_config` picks the config (a name in accelerate_configs/ or a path); without one, a GPU
+machine uses single_gpu and a CPU machine one plain process. On a CPU machine `DS_ACCELERATOR=cpu` and
+`--mixed_precision no` are added (docs/stack.md §2). The child's output is streamed; a failure raises LaunchError
+with the command and the last lines of output.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from funreason.errors import UserError
+from funreason.recipe import Recipe
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO / "accelerate_configs"
+
+
+class LaunchError(UserError):
+    """A training subprocess failed; the message carries the command and its last output lines."""
+
+    exit_code = 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config_path(name: str) -> Path:
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        return p
+    p = CONFIG_DIR / f"{name}.yaml"
+    if not p.is_file():
+        known = ", ".join(sorted(c.stem for c in CONFIG_DIR.glob("*.yaml")))
+        raise UserError(f"accelerate config {name!r} not found in {CONFIG_DIR} (known: {known})")
+    return p
+
+
+def launch_command(script: str, resolved_recipe: str | Path, accelerate_config: str | None, gpu: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
+    if accelerate_config is None and gpu:
+        accelerate_config = "single_gpu"
+    if accelerate_config is not None:
+        cmd += ["--config_file", str(config_path(accelerate_config))]
+    else:
+        cmd += ["--num_processes", "1", "--num_machines", "1", "--dynamo_backend", "no"]
+    if not gpu:
+        cmd += ["--mixed_precision", "no"]
+    # A fixed default port (29500) collides when two runs share a machine.
+    cmd += ["--main_process_port", str(free_port())]
+    cmd += [str(REPO / "train" / script), "--config", str(resolved_recipe)]
+    return cmd
+
+
+def run_training(script: str, resolved_recipe: str | Path, accelerate_config: str | None, tail: int = 60) -> None:
+    import torch
+
+    gpu = torch.cuda.is_available()
+    cmd = launch_command(script, resolved_recipe, accelerate_config, gpu)
+    env = dict(os.environ)
+    if not gpu:
+        env.setdefault("DS_ACCELERATOR", "cpu")
+    print("[launch] " + " ".join(cmd), flush=True)
+    last = collections.deque(maxlen=tail)
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, bufsize=1, errors="replace"
+    ) as proc:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            last.append(line)
+        rc = proc.wait()
+    if rc != 0:
+        raise LaunchError(
+            f"{script} failed with exit code {rc}.\ncommand: {' '.join(cmd)}\nlast output:\n" + "".join(last)
+        )
+
+
+def _summary(out_dir: Path) -> dict:
+    f = out_dir / "train_summary.json"
+    summary = json.loads(f.read_text()) if f.is_file() else {}
+    summary.setdefault("final_model", str(out_dir / "final"))
+    summary.pop("loss_curve", None)
+    return {k: summary.get(k) for k in ("final_model", "steps", "final_loss")} | summary
+
+
+def run_sft_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
+    section = recipe.sft
+    run_training("sft.py", resolved_recipe_path, section.accelerate_config)
+    return _summary(Path(section.output_dir or recipe.run_path / "sft"))
+
+
+def run_grpo_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
+    section = recipe.grpo
+    run_training("grpo.py", resolved_recipe_path, getattr(section, "accelerate_config", None))
+    return _summary(Path(getattr(section, "output_dir", None) or recipe.run_path / "grpo"))

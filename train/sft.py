@@ -1,0 +1,159 @@
+"""Supervised fine-tuning with TRL's SFTTrainer on synthesized conversations (the recipe's `sft:` section).
+
+    # one GPU, or one CPU process
+    accelerate launch train/sft.py --config recipes/smoke.yaml
+    # 8 GPUs, DeepSpeed ZeRO-3 (the FunReason-MT reference run)
+    accelerate launch --config_file accelerate_configs/zero3.yaml train/sft.py --config recipes/qwen3_4b_funreason_mt.yaml
+    # two CPU processes (gloo) / ZeRO-2 on CPU
+    accelerate launch --config_file accelerate_configs/cpu_2proc.yaml train/sft.py --config recipes/smoke.yaml
+    DS_ACCELERATOR=cpu accelerate launch --config_file accelerate_configs/zero2_cpu.yaml train/sft.py --config recipes/smoke.yaml
+    # overrides (unprefixed keys belong to `sft`), LoRA, resume after a kill
+    accelerate launch train/sft.py --config recipes/smoke.yaml max_steps=50 learning_rate=1e-4 lora.r=8 merge_lora=true
+    accelerate launch train/sft.py --config recipes/smoke.yaml --resume
+
+Any TRL `SFTConfig` field can be set in the recipe's `sft:` section or as an override; the project's own fields
+(layout, datasets, lora, merge_lora, liger, model, output_dir, accelerate_config) are in train/sft_config.py.
+Examples are rendered by `chat.render` (token-identical to eval prompts) and handed to SFTTrainer pre-tokenized.
+Outputs: checkpoints in <run_dir>/sft/checkpoint-*, the final model with its tokenizer and the resolved recipe in
+<run_dir>/sft/final, tensorboard logs in <run_dir>/sft/runs, and <run_dir>/sft/train_summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from train.common import setup_environment
+
+setup_environment()
+
+from funreason.errors import UserError  # noqa: E402
+from funreason.recipe import Recipe  # noqa: E402
+from train.common import (  # noqa: E402
+    device_defaults,
+    last_checkpoint,
+    load_model_and_tokenizer,
+    parse_script_args,
+    save_final,
+    trl_config,
+)
+from train.sft_config import DatasetSpec, SFTSection  # noqa: E402
+
+
+def output_dir(recipe: Recipe) -> Path:
+    return Path(recipe.sft.output_dir or recipe.run_path / "sft")
+
+
+def dataset_specs(recipe: Recipe) -> list[DatasetSpec]:
+    return list(recipe.sft.datasets) or [DatasetSpec(str(recipe.run_path / "synth" / "dataset"))]
+
+
+def sft_config(recipe: Recipe):
+    """TRL SFTConfig: project defaults, hardware defaults, then the recipe's own TRL fields."""
+    from trl import SFTConfig
+
+    section: SFTSection = recipe.sft
+    defaults = {
+        "output_dir": str(output_dir(recipe)),
+        "seed": recipe.seed,
+        "report_to": ["tensorboard"],
+        "logging_steps": 10,
+        "save_total_limit": 2,
+        **device_defaults(),
+    }
+    user = dict(section.extra)
+    # Our examples carry their own assistant mask (chat.render); TRL's template-based masking is for raw
+    # conversations and refuses pre-tokenized rows, so it is always off here.
+    user.pop("assistant_only_loss", None)
+    defaults["assistant_only_loss"] = False
+    if section.liger:
+        import importlib.util
+
+        if importlib.util.find_spec("liger_kernel") is None:
+            print("[sft] sft.liger is set but liger-kernel is not installed; training without Liger kernels")
+        else:
+            defaults["use_liger_kernel"] = True
+    return trl_config(SFTConfig, defaults, user)
+
+
+def lora_config(section: SFTSection):
+    if section.lora is None:
+        return None
+    from peft import LoraConfig
+
+    lora = section.lora
+    try:
+        return LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.lora_alpha,
+            lora_dropout=lora.lora_dropout,
+            target_modules=lora.target_modules,
+            task_type="CAUSAL_LM",
+            **lora.extra,
+        )
+    except (TypeError, ValueError) as e:
+        raise UserError(f"invalid sft.lora settings: {e}") from e
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from trl import SFTTrainer
+
+    from train.data import build_sft_dataset
+
+    args, recipe = parse_script_args(__doc__, "sft", argv)
+    section: SFTSection = recipe.sft
+    config = sft_config(recipe)
+    model_path = section.model or recipe.model
+    # We load the model ourselves (SFTTrainer would ignore model_init_kwargs for an instance), so honour them here.
+    model, tokenizer = load_model_and_tokenizer(model_path, bf16=config.bf16, **(config.model_init_kwargs or {}))
+    config.model_init_kwargs = None
+    with config.main_process_first(desc="rendering SFT examples"):
+        dataset = build_sft_dataset(
+            tokenizer,
+            dataset_specs(recipe),
+            recipe.chat,
+            layout=section.layout,
+            seed=recipe.seed,
+            progress=config.process_index == 0,
+        )
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(section),
+    )
+    resume = None
+    if args.resume:
+        resume = last_checkpoint(config.output_dir)
+        print(f"[sft] resuming from {resume}" if resume else "[sft] --resume: no checkpoint yet, starting fresh")
+    result = trainer.train(resume_from_checkpoint=resume)
+    out = output_dir(recipe)
+    merge_base = model_path if section.lora is not None and section.merge_lora else None
+    final = save_final(trainer, tokenizer, recipe, out / "final", base_model=merge_base)
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    summary = {
+        "final_model": str(final),
+        "steps": trainer.state.global_step,
+        "final_loss": losses[-1] if losses else result.training_loss,
+        "train_loss": result.training_loss,
+        "examples": len(dataset),
+        "layout": section.layout,
+        "resumed_from": resume,
+        "world_size": config.world_size,
+        "distributed_type": str(trainer.accelerator.distributed_type),
+        "loss_curve": [[e["step"], e["loss"]] for e in trainer.state.log_history if "loss" in e],
+    }
+    if trainer.accelerator.is_main_process:
+        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        print(f"[sft] done: {summary}")
+    return summary
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
