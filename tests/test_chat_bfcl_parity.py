@@ -9,16 +9,11 @@ operations); never on model text.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
-import os
-import re
-import sys
-import tempfile
-import types
 from pathlib import Path
 
+import bfcl_official as official
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,39 +24,8 @@ from chat.calls import ToolCall
 BFCL_DIR = Path(importlib.util.find_spec("bfcl_eval").submodule_search_locations[0])
 
 
-def bfcl_utils():
-    """bfcl_eval.model_handler.utils, importable without tree_sitter (only its Java/JS parsers need it)."""
-    os.environ.setdefault("BFCL_PROJECT_ROOT", tempfile.mkdtemp(prefix="bfcl_root_"))
-    if importlib.util.find_spec("tree_sitter") is None:
-        for name, fn in [("java_parser", "parse_java_function_call"), ("js_parser", "parse_javascript_function_call")]:
-            full = f"bfcl_eval.model_handler.parser.{name}"
-            if full not in sys.modules:
-                stub = types.ModuleType(full)
-                setattr(stub, fn, None)
-                sys.modules[full] = stub
-    from bfcl_eval.model_handler import utils
-
-    return utils
-
-
-def qwen_fc_decode_execute():
-    """QwenFCHandler.decode_execute + _extract_tool_calls, compiled from BFCL's own source (its module imports
-    `requests`, which the venv lacks)."""
-    source = (BFCL_DIR / "model_handler/local_inference/qwen_fc.py").read_text()
-    tree = ast.parse(source)
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "QwenFCHandler")
-    wanted = {"decode_execute", "_extract_tool_calls"}
-    funcs = [n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
-    for f in funcs:
-        f.decorator_list = []
-    ns = {"json": json, "re": re, "convert_to_function_call": bfcl_utils().convert_to_function_call}
-    exec(compile(ast.Module(body=funcs, type_ignores=[]), "qwen_fc.py", "exec"), ns)  # BFCL's source, not model text
-
-    class Handler:
-        _extract_tool_calls = staticmethod(ns["_extract_tool_calls"])
-        decode_execute = ns["decode_execute"]
-
-    return lambda text: Handler().decode_execute(text, False)
+def qwen_fc_decode(text: str) -> list[str]:
+    return official.qwen_fc().decode_execute(text, has_tool_call_tag=False)
 
 
 def multi_turn_docs() -> list[dict]:
@@ -74,7 +38,7 @@ def multi_turn_docs() -> list[dict]:
 def bfcl_decode(text: str):
     """BFCL's result: list of call strings, or the exception type name."""
     try:
-        return bfcl_utils().default_decode_execute_prompting(text)
+        return official.default_decode_execute_prompting(text)
     except Exception as exc:  # BFCL's "Error decoding": any exception ends the turn
         return type(exc).__name__
 
@@ -85,16 +49,15 @@ def ours(text: str):
 
 
 def test_system_prompt_is_byte_exact():
-    utils = bfcl_utils()
     from bfcl_eval.constants.default_prompts import DEFAULT_SYSTEM_PROMPT_FORMAT
 
     docs = multi_turn_docs()
     for functions in (docs, docs[:3], [], [{"name": "f", "description": "ünïcode ✓", "parameters": {}}]):
-        assert pythonic.system_prompt(functions) == utils.formulate_system_prompt(
+        assert pythonic.system_prompt(functions) == official.formulate_system_prompt(
             DEFAULT_SYSTEM_PROMPT_FORMAT, functions
         )
     # and the prompting pre-processing composes it with an existing system message as we document
-    prompts = utils.system_prompt_pre_processing_chat_model(
+    prompts = official.system_prompt_pre_processing_chat_model(
         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}], docs[:2], "multi_turn_base_0"
     )
     assert prompts[0]["content"] == pythonic.system_prompt(docs[:2]) + "\n\nBe brief."
@@ -206,11 +169,10 @@ def test_compat_matches_bfcl_on_generated_call_lists(calls):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.builds(ToolCall, name=_names, arguments=st.dictionaries(_names, _values, max_size=3)), max_size=3))
 def test_hermes_matches_qwen_fc_on_generated_calls(calls):
-    decode = qwen_fc_decode_execute()
     text = hermes.render_calls(calls)
     result = hermes.parse(text)
     assert result.ok
-    assert [c.to_python(style="fc") for c in result.calls] == decode(text)
+    assert [c.to_python(style="fc") for c in result.calls] == qwen_fc_decode(text)
 
 
 HERMES_CURATED = [
@@ -232,9 +194,8 @@ HERMES_CURATED = [
 
 @pytest.mark.parametrize("text", HERMES_CURATED)
 def test_hermes_matches_qwen_fc_on_curated_inputs(text):
-    decode = qwen_fc_decode_execute()
     try:
-        expected = decode(text)
+        expected = qwen_fc_decode(text)
     except Exception:
         expected = "error"
     result = hermes.parse(text)

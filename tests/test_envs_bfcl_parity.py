@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import bfcl_official as official
 import pytest
 
 from envs import bfcl
@@ -25,12 +25,6 @@ from envs.dispatch import Dispatcher
 
 bfcl.ensure_project_root()
 from bfcl_eval.constants import category_mapping, executable_backend_config  # noqa: E402
-from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils  # noqa: E402
-
-
-def _bfcl_instance_name(model_name: str, entry_id: str, class_name: str) -> str:
-    # multi_turn_utils.execute_multi_turn_func_call's key for its globals() cache
-    return re.sub(r"[-./:]", "_", f"{model_name}_{entry_id}_{class_name}_instance")
 
 
 @pytest.mark.parametrize("category", bfcl.MULTI_TURN_CATEGORIES)
@@ -41,13 +35,13 @@ def test_ground_truth_replay_matches_bfcl_executor(category):
     assert len(entries) == 200 and set(ground_truth) == {e["id"] for e in entries}
     calls = errors = 0
     for entry in entries:
-        model_name = f"funreason_parity_{uuid.uuid4().hex}"  # dodges BFCL's process-global instance cache
         ours = bfcl.make_instances(entry["initial_config"], entry["involved_classes"], long_context=long_context)
         dispatcher = Dispatcher(ours)
-        try:
+        # a fresh model name dodges BFCL's process-global instance cache; the context drops what it cached
+        with official.instance_cache_cleared(f"funreason_parity_{uuid.uuid4().hex}") as model_name:
             for turn_index, turn in enumerate(ground_truth[entry["id"]]):
                 got = dispatcher.execute_all(turn)
-                want, theirs = multi_turn_utils.execute_multi_turn_func_call(
+                want, theirs = official.execute_multi_turn_func_call(
                     turn, entry["initial_config"], entry["involved_classes"], model_name, entry["id"], long_context
                 )
                 where = f"{entry['id']} turn {turn_index}"
@@ -57,12 +51,9 @@ def test_ground_truth_replay_matches_bfcl_executor(category):
                     assert public_state(ours[class_name]) == public_state(instance), f"{where} {class_name}"
                 calls += len(turn)
                 errors += sum(r.startswith("Error during execution") for r in got)
-        finally:
-            for class_name in entry["involved_classes"]:
-                vars(multi_turn_utils).pop(_bfcl_instance_name(model_name, entry["id"], class_name), None)
     assert calls > 1000  # 4,625 ground-truth calls over the four categories
     assert errors < calls  # ground truth mostly succeeds; identical strings above cover the rest
-    assert not [k for k in vars(multi_turn_utils) if k.startswith("funreason_parity_")]
+    assert not official.cached_instances("funreason_parity_")
 
 
 def test_tool_names_equal_bfcl_exposed_methods():

@@ -9,12 +9,12 @@ executes with `eval`) to our `check_entry` and to bfcl_eval's own `_evaluate_sin
 
 from __future__ import annotations
 
-import ast
 import copy
 import random
-from pathlib import Path
 
+import bfcl_official as official
 import pytest
+from bfcl_damage import KINDS, damage
 
 from envs import bfcl
 from envs.verify import check_response, check_state, compare_turn
@@ -123,96 +123,6 @@ def test_state_check_ignores_private_attributes():
 # ---------------------------------------------------------------- parity with the official checker
 
 
-def _mutate_value(value, rng):
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, int):
-        return value + rng.choice([1, -1, 7])
-    if isinstance(value, float):
-        return value * 2 + 1.5
-    if isinstance(value, str):
-        return rng.choice([value + "x", value[:-1], value.upper() if value.upper() != value else value + " "])
-    if isinstance(value, list):
-        return value[:-1] if value and rng.random() < 0.5 else value + (value[:1] or ["x"])
-    if isinstance(value, dict):
-        return {**value, "extra_key": 1}
-    return "changed"
-
-
-def _change_argument(call: str, rng) -> str:
-    node = ast.parse(call, mode="eval").body
-    slots = [("kw", i) for i in range(len(node.keywords))] + [("pos", i) for i in range(len(node.args))]
-    if not slots:
-        node.keywords.append(ast.keyword(arg="unexpected", value=ast.Constant(1)))
-        return ast.unparse(node)
-    kind, i = rng.choice(slots)
-    holder = node.keywords[i] if kind == "kw" else node.args
-    old = ast.literal_eval(holder.value if kind == "kw" else holder[i])
-    new = ast.parse(repr(_mutate_value(old, rng)), mode="eval").body
-    if kind == "kw":
-        holder.value = new
-    else:
-        holder[i] = new
-    return ast.unparse(node)
-
-
-def _damage(gt: list[list[str]], rng, kind: str, foreign: list[str]):
-    """One seeded corruption of the ground truth, as decoded model output (list[turn][step] of call strings)."""
-    model = [[[c] for c in turn] if rng.random() < 0.3 else ([list(turn)] if turn else []) for turn in gt]
-    turns = [t for t, steps in enumerate(model) if steps]
-    if not turns:
-        return model
-    t = rng.choice(turns)
-    steps = model[t]
-    s = rng.randrange(len(steps))
-    if kind == "drop_call":
-        steps[s].pop(rng.randrange(len(steps[s])))
-    elif kind == "change_argument":
-        c = rng.randrange(len(steps[s]))
-        steps[s][c] = _change_argument(steps[s][c], rng)
-    elif kind == "reorder":
-        flat = [c for st in steps for c in st]
-        rng.shuffle(flat)
-        model[t] = [flat]
-    elif kind == "extra_call":
-        pool = [c for turn in gt for c in turn] + foreign
-        steps[s].insert(rng.randrange(len(steps[s]) + 1), rng.choice(pool))
-    elif kind == "empty_turn":
-        model[t] = rng.choice([[], [[]], [[], []]])
-    elif kind == "duplicate_turn":
-        if rng.random() < 0.5:
-            model.insert(t, copy.deepcopy(model[t]))  # one turn too many: force-terminated
-        elif t + 1 < len(model):
-            model[t + 1] = copy.deepcopy(model[t]) + model[t + 1]
-        else:
-            model[t] = model[t] + copy.deepcopy(model[t])
-    elif kind == "drop_turn":
-        model.pop(t)
-    return model
-
-
-KINDS = ["drop_call", "change_argument", "reorder", "extra_call", "empty_turn", "duplicate_turn", "drop_turn"]
-
-
-def _official_evaluator():
-    """bfcl_eval's `_evaluate_single_multi_turn_entry`, taken from its source: importing eval_runner pulls in every
-    API client (anthropic, cohere, ...), which the venv does not carry. Only ground-truth strings ever reach it."""
-    import bfcl_eval.eval_checker as pkg
-    from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_checker as mtc
-    from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
-
-    source = (Path(pkg.__file__).parent / "eval_runner.py").read_text()
-    tree = ast.parse(source)
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_evaluate_single_multi_turn_entry")
-    namespace = {
-        "BaseHandler": object,
-        "multi_turn_checker": mtc.multi_turn_checker,
-        "is_empty_execute_response": multi_turn_utils.is_empty_execute_response,
-    }
-    exec(compile(ast.Module(body=[fn], type_ignores=[]), "eval_runner.py", "exec"), namespace)  # noqa: S102
-    return namespace["_evaluate_single_multi_turn_entry"], multi_turn_utils
-
-
 class _Decoded:
     """A handler whose steps are already decoded call lists."""
 
@@ -222,7 +132,6 @@ class _Decoded:
 
 
 def test_parity_with_official_checker_on_damaged_ground_truth(dataset):
-    evaluate, utils = _official_evaluator()
     rng = random.Random(20260323)
     items = [(cat, e, g) for cat, pairs in dataset.items() for e, g in pairs]
     foreign = [c for _, _, g in items[::37] for turn in g for c in turn]
@@ -230,21 +139,19 @@ def test_parity_with_official_checker_on_damaged_ground_truth(dataset):
     for i in range(N_DAMAGED):
         cat, entry, gt = items[i % len(items)]
         kind = KINDS[(i // len(items) + i) % len(KINDS)]
-        model = _damage(gt, rng, kind, foreign)
+        model = damage(gt, rng, kind, foreign)
         ours = check_entry(copy.deepcopy(model), gt, entry, cat, all_turns=i % 2 == 0)
-        name = f"parity_{i}"
-        try:
-            official = evaluate(_Decoded, entry["id"], copy.deepcopy(model), gt, dict(entry), name, cat)
-        finally:
-            for key in [k for k in vars(utils) if k.startswith(name + "_")]:
-                del vars(utils)[key]
-        off_type = None if official["valid"] else official["error"]["error_type"]
-        off_msg = None if official["valid"] else official["error"]["error_message"]
+        with official.instance_cache_cleared(f"parity_{i}") as name:
+            verdict = official.evaluate_multi_turn_entry(
+                _Decoded, entry["id"], copy.deepcopy(model), gt, dict(entry), name, cat
+            )
+        off_type = None if verdict["valid"] else verdict["error"]["error_type"]
+        off_msg = None if verdict["valid"] else verdict["error"]["error_message"]
         our_msg = None if ours["valid"] else ours["error"]["error_message"]
-        if (ours["valid"], ours["error_type"], our_msg) != (official["valid"], off_type, off_msg):
+        if (ours["valid"], ours["error_type"], our_msg) != (verdict["valid"], off_type, off_msg):
             mismatches.append((entry["id"], kind, ours["error_type"], off_type, our_msg, off_msg))
         elif off_type == "multi_turn:execution_response_mismatch":
-            assert ours["details"]["missing_items"] == official["error"]["details"]["missing_items"]
+            assert ours["details"]["missing_items"] == verdict["error"]["details"]["missing_items"]
         kinds_seen.add(kind)
         errors_seen[off_type] = errors_seen.get(off_type, 0) + 1
     assert not mismatches, f"{len(mismatches)} verdicts differ, e.g. {mismatches[:3]}"
@@ -257,4 +164,4 @@ def test_parity_with_official_checker_on_damaged_ground_truth(dataset):
         "multi_turn:instance_state_mismatch",
         "multi_turn:execution_response_mismatch",
     }, errors_seen
-    assert not [k for k in vars(utils) if k.startswith("parity_")]
+    assert not official.cached_instances("parity_")

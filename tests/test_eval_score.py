@@ -8,10 +8,13 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import random
 import subprocess
 from pathlib import Path
 
+import bfcl_official as official
 import pytest
+from bfcl_damage import KINDS, damage
 
 from chat import hermes, pythonic
 from chat.calls import ToolCall
@@ -212,49 +215,9 @@ def test_csv_columns_ranking_and_na_match_bfcl(tmp_path):
 # ------------------------------------------------- end-to-end parity: raw text -> decode -> check, vs bfcl_eval
 
 
-def _official_decoders():
-    """bfcl_eval's prompting decoder and QwenFC's decoder, taken from its source (their modules import tree_sitter
-    and every API client, which the venv does not carry). Fed only text rendered from ground truth."""
-    import ast
-
-    import bfcl_eval.model_handler as mh
-    from bfcl_eval.constants.enums import ReturnFormat
-
-    root = Path(mh.__file__).parent
-    utils_tree = ast.parse((root / "utils.py").read_text())
-    wanted = {
-        "ast_parse", "resolve_ast_call", "resolve_ast_by_type", "parse_nested_value",
-        "decoded_output_to_execution_list", "default_decode_execute_prompting", "convert_to_function_call",
-    }  # fmt: skip
-    defs = [n for n in utils_tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
-    qwen_tree = ast.parse((root / "local_inference" / "qwen_fc.py").read_text())
-    cls = next(n for n in qwen_tree.body if isinstance(n, ast.ClassDef) and n.name == "QwenFCHandler")
-    methods = [
-        n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name in ("decode_execute", "_extract_tool_calls")
-    ]
-    for m in methods:
-        m.decorator_list = [d for d in m.decorator_list if getattr(d, "id", "") == "staticmethod"]
-    qwen = ast.ClassDef(name="QwenFC", bases=[], keywords=[], body=methods, decorator_list=[], type_params=[])
-    ns = {"ast": ast, "json": json, "re": __import__("re"), "ReturnFormat": ReturnFormat}
-    module = ast.fix_missing_locations(ast.Module(body=[*defs, qwen], type_ignores=[]))
-    exec(compile(module, "bfcl_eval_decoders", "exec"), ns)  # noqa: S102
-
-    class Prompting:
-        @staticmethod
-        def decode_execute(result, has_tool_call_tag=False):
-            return ns["default_decode_execute_prompting"](result, has_tool_call_tag)
-
-    return {"pythonic": Prompting, "hermes": ns["QwenFC"]()}
-
-
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
 def test_scores_equal_official_pipeline_on_damaged_text(tmp_path, fmt):
-    import random
-
-    from test_eval_checker import KINDS, _damage, _official_evaluator
-
-    evaluate, utils = _official_evaluator()
-    handler = _official_decoders()[fmt]
+    handler = official.prompting_handler() if fmt == "pythonic" else official.qwen_fc()
     rng = random.Random(7 if fmt == "pythonic" else 8)
     rows_by_cat, expected = {}, {}
     for cat in CATS:
@@ -264,7 +227,7 @@ def test_scores_equal_official_pipeline_on_damaged_text(tmp_path, fmt):
         rows = []
         for k, entry in enumerate(entries[:60]):
             instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
-            model = _damage(gt[entry["id"]], rng, KINDS[k % len(KINDS)], foreign)
+            model = damage(gt[entry["id"]], rng, KINDS[k % len(KINDS)], foreign)
             turns = []
             for steps in model:
                 texts = []
@@ -275,14 +238,11 @@ def test_scores_equal_official_pipeline_on_damaged_text(tmp_path, fmt):
                         texts.append(hermes.render_calls([_keyword_call(c, instances) for c in step]))
                 turns.append(texts + ["Let me know if you need anything else."])
             rows.append({"id": entry["id"], "result": turns})
-            name = f"e2e_{fmt}_{cat}_{k}"
-            try:
-                official = evaluate(handler, entry["id"], json.loads(json.dumps(turns)), gt[entry["id"]],
-                                    dict(entry), name, cat)  # fmt: skip
-            finally:
-                for key in [x for x in vars(utils) if x.startswith(name + "_")]:
-                    del vars(utils)[key]
-            expected[entry["id"]] = None if official["valid"] else official["error"]["error_type"]
+            with official.instance_cache_cleared(f"e2e_{fmt}_{cat}_{k}") as name:
+                verdict = official.evaluate_multi_turn_entry(
+                    handler, entry["id"], json.loads(json.dumps(turns)), gt[entry["id"]], dict(entry), name, cat
+                )
+            expected[entry["id"]] = None if verdict["valid"] else verdict["error"]["error_type"]
         rows_by_cat[cat] = rows
     root = _write_results(tmp_path / "result", "m", rows_by_cat)
     score_results(root, tmp_path / "score", fmt=fmt)
