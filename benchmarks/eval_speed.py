@@ -8,6 +8,9 @@
     written by the runner with a scripted backend). Ratio = ours / official (target <= 1.0).
 (b) generation: the lockstep runner (all entries in flight, one batched backend call per tick) vs one entry at a
     time, with the tiny model through the hf backend. Speed-up = one-at-a-time / lockstep (target >= 4x).
+    Both sides use the same backend (unpadded prefill with prefix-KV reuse, batched decode), so they do the same
+    prefill work; the gap is decode batching. On a CPU the tiny model's decode step is bound by reading each row's
+    5-13k-token KV cache, which batching does not shrink; expect the 4x on a GPU, where launch overhead dominates.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from pathlib import Path
 
 CATEGORIES = ["base", "miss_func", "miss_param", "long_context"]
+REPEATS = 3
 
 
 def replay(tokenizer, tasks, out: Path) -> float:
@@ -50,10 +54,11 @@ def _stub_parsers() -> None:
                 sys.modules[name] = mod
 
 
-def official_checker(tasks, model_result_dir: Path) -> tuple[float, int]:
+def official_checker(tasks, model_result_dir: Path, run: int = 0) -> tuple[float, int]:
     """BFCL's evaluation of multi-turn rows (eval_runner._evaluate_single_multi_turn_entry, inlined because
     importing eval_runner pulls every API client): decode each step with the prompting decoder, then
-    multi_turn_checker. Returns (seconds, entries judged valid)."""
+    multi_turn_checker. Returns (seconds, entries judged valid). `run` names the model: BFCL keeps each model's
+    backend instances in globals(), so a repeat under the same name would reuse (and skip building) them."""
     import json
 
     _stub_parsers()
@@ -82,7 +87,7 @@ def official_checker(tasks, model_result_dir: Path) -> tuple[float, int]:
                     if not is_empty_execute_response(calls):
                         steps.append(calls)
                 decoded.append(steps)
-            out = multi_turn_checker(decoded, gt, entry, f"multi_turn_{cat}", f"bench_{os.getpid()}")
+            out = multi_turn_checker(decoded, gt, entry, f"multi_turn_{cat}", f"bench_{os.getpid()}_{run}")
             valid += bool(out["valid"])
     return time.perf_counter() - t, valid
 
@@ -94,17 +99,26 @@ def part_a(tokenizer, per_category: int | None, tmp: Path) -> None:
     tasks = load_tasks(CATEGORIES, limit=per_category)
     model_dir = tmp / "result" / "replay"
     t_replay = replay(tokenizer, tasks, model_dir)
-    t = time.perf_counter()
-    summary = score_results(tmp / "result", tmp / "score", "pythonic", categories=CATEGORIES)
-    ours = time.perf_counter() - t
-    official, official_valid = official_checker(tasks, model_dir)
+    ours, official = [], []
+    for run in range(REPEATS):  # interleaved, best of each: the machine is shared
+        t = time.perf_counter()
+        summary = score_results(tmp / "result", tmp / f"score{run}", "pythonic", categories=CATEGORIES)
+        ours.append(time.perf_counter() - t)
+        seconds, official_valid = official_checker(tasks, model_dir, run)
+        official.append(seconds)
     accs = {c: v["accuracy"] for c, v in summary["models"]["replay"]["categories"].items()}
     print(
         f"(a) ground-truth replay of {len(tasks)} entries: runner {t_replay:.1f} s; ours {accs}; official valid "
         f"{official_valid}/{len(tasks)}"
     )
     print(
-        f"(a) scoring: ours {ours:.2f} s, official checker {official:.2f} s, ratio ours/official = {ours / official:.2f}"
+        "(a) ours = score_results: load entries + ground truth, read + decode result files, check, write score files, "
+        "diagnostics.json, CSVs; official = read + decode result files, multi_turn_checker (entries preloaded, "
+        "writes nothing)"
+    )
+    print(
+        f"(a) scoring (best of {REPEATS}): ours {min(ours):.2f} s, official checker {min(official):.2f} s, "
+        f"ratio ours/official = {min(ours) / min(official):.2f} (target <= 1.0)"
     )
 
 
@@ -132,8 +146,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-category", type=int, default=None, help="(a) entries per category (default 200).")
     parser.add_argument("--entries", type=int, default=64, help="(b) entries.")
-    parser.add_argument("--max-new-tokens", type=int, default=32, help="(b) tokens per step.")
-    parser.add_argument("--micro-batch", type=int, default=16, help="(b) hf prompts per generate() in lockstep.")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=128, help="(b) tokens per step (BFCL replies run 50-500 tokens)."
+    )
+    parser.add_argument("--micro-batch", type=int, default=64, help="(b) hf rows decoded together in lockstep.")
     parser.add_argument("--model", help="(b) model dir (default: a tiny model built here).")
     parser.add_argument("--skip", choices=["a", "b"], help="Skip one part.")
     args = parser.parse_args()

@@ -47,6 +47,10 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
+import json
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from chat import hermes, pythonic
@@ -98,6 +102,21 @@ def _assistant_content(message: dict, index: int, show_reasoning: bool, opts: Ch
     return f"{THINK_OPEN}\n{(reasoning or '').strip(chr(10))}\n</think>{tail}{visible.lstrip(chr(10))}"
 
 
+@functools.lru_cache(maxsize=64)
+def _system_prompt_for(key: str) -> str:
+    return pythonic.system_prompt(json.loads(key))
+
+
+def _pythonic_system_prompt(docs: list[dict]) -> str:
+    """`pythonic.system_prompt(docs)`, cached: its indented dump runs in pure Python and every step of a
+    multi-turn loop asks for the same one. The compact C-encoded dump is the key (equal docs, equal prompt)."""
+    try:
+        key = json.dumps(docs, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return pythonic.system_prompt(docs)
+    return _system_prompt_for(key)
+
+
 def _template_input(messages: list[dict], tools, opts: ChatOptions, targets: set[int]):
     """(messages for the template, tools for the template, offset of messages[0] in that list)."""
     docs = as_bfcl_docs(tools) if tools is not None else None
@@ -107,7 +126,7 @@ def _template_input(messages: list[dict], tools, opts: ChatOptions, targets: set
         extra.append(messages[0]["content"])
         body = messages[1:]
     if opts.tool_format == "pythonic" and docs is not None:
-        extra.insert(0, pythonic.system_prompt(docs))
+        extra.insert(0, _pythonic_system_prompt(docs))
     out = [{"role": "system", "content": "\n\n".join(x for x in extra if x)}] if any(extra) else []
     offset = len(out) - (len(messages) - len(body))
     for i, message in enumerate(messages[len(messages) - len(body) :], start=len(messages) - len(body)):
@@ -154,11 +173,37 @@ def _turn_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full: str) ->
     return bounds
 
 
-def _tokenize_pieces(tokenizer, text: str, cuts: list[int]) -> tuple[list[list[int]], list[tuple[int, int]]]:
+# Per tokenizer: piece text -> its ids. Each piece is tokenized on its own, so equal text always gives equal ids;
+# a multi-turn loop re-renders the same system prompt and earlier turns at every step, and this skips re-encoding
+# them (most of a step's cost with 5-13k-token BFCL prompts). Bounded: oldest pieces are dropped first.
+_PIECE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PIECE_CACHE_SIZE = 4096
+
+
+def _encode_pieces(tokenizer, texts: list[str]) -> list:
+    try:
+        cache = _PIECE_CACHE.setdefault(tokenizer, OrderedDict())
+    except TypeError:  # not weak-referenceable: no cache
+        return tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    if not texts:
+        return []
+    missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    if missing:
+        for text, ids in zip(missing, tokenizer(missing, add_special_tokens=False)["input_ids"]):
+            cache[text] = tuple(ids)
+    out = []
+    for text in texts:
+        cache.move_to_end(text)
+        out.append(cache[text])
+    while len(cache) > _PIECE_CACHE_SIZE:
+        cache.popitem(last=False)
+    return out
+
+
+def _tokenize_pieces(tokenizer, text: str, cuts: list[int]) -> tuple[list, list[tuple[int, int]]]:
     edges = sorted(set([0, *cuts, len(text)]))
     pieces = [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
-    encoded = tokenizer([text[a:b] for a, b in pieces], add_special_tokens=False)["input_ids"] if pieces else []
-    return encoded, pieces
+    return _encode_pieces(tokenizer, [text[a:b] for a, b in pieces]), pieces
 
 
 def render_prompt(tokenizer, messages: list[dict], tools=None, options: ChatOptions | None = None) -> Rendered:

@@ -100,7 +100,7 @@ def check_entry(
     With `all_turns=False` replay stops at the first failure, exactly where BFCL stops.
     """
     from envs.bfcl import make_instances
-    from envs.dispatch import Dispatcher
+    from envs.dispatch import Dispatcher, parse_call
 
     if not isinstance(decoded_model_turns, list):
         message = "Error during inference phase. Model did not output a list of model responses."
@@ -114,6 +114,24 @@ def check_entry(
         error = {"error_message": [message], "error_type": FORCE_TERMINATED}
         return _verdict(FORCE_TERMINATED, message, {}, error, [], None)
 
+    parsed: dict[str, Any] = {}
+
+    def calls_of(step: list) -> list:
+        # A call string parses the same every time, and the dispatcher deep-copies arguments per call, so one
+        # parse serves the model's and the ground truth's copy of the same call (a replay makes every one twice).
+        out = []
+        for call in step:
+            if isinstance(call, str):
+                if call not in parsed:
+                    parsed[call] = parse_call(call)
+                call = parsed[call]
+            out.append(call)
+        return out
+
+    def execute_all(dispatcher, step: list) -> list[str]:
+        # parse_call's error text is exactly what Dispatcher.execute returns for an unparsable string
+        return [c if isinstance(c, str) else dispatcher.execute(c) for c in calls_of(step)]
+
     long_context = is_long_context(entry["id"])
     model_instances = make_instances(entry["initial_config"], entry["involved_classes"], long_context=long_context)
     gt_instances = make_instances(entry["initial_config"], entry["involved_classes"], long_context=long_context)
@@ -126,8 +144,8 @@ def check_entry(
     for turn_index, gt_calls in enumerate(ground_truth):
         # BFCL's evaluator drops steps that decode to nothing ([] or [""]) before checking; idempotent here
         steps = [step for step in decoded_model_turns[turn_index] if not is_empty_step(step)]
-        per_step = [model_dispatch.execute_all(list(step)) for step in steps]
-        gt_results = gt_dispatch.execute_all(list(gt_calls))
+        per_step = [execute_all(model_dispatch, step) for step in steps]
+        gt_results = execute_all(gt_dispatch, gt_calls)
         all_model_results.extend(r for step in per_step for r in step)
         execution_results.append({"model": per_step, "ground_truth": gt_results})
 

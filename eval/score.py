@@ -22,6 +22,7 @@ library function defaults to partial scoring (the runner's `limit`) and says so 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 from pathlib import Path
@@ -52,20 +53,27 @@ def decode_step(raw: Any, fmt: str) -> list[str] | None:
     """The call strings BFCL's handler would execute for one raw step, or None where BFCL drops the step."""
     if not isinstance(raw, str):
         return None  # BFCL's decoders raise on non-text (e.g. .strip on a list): the step is dropped
+    if fmt not in FORMATS:
+        raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+    calls = _decode_text(raw, fmt)
+    return None if calls is None else list(calls)
+
+
+@functools.lru_cache(maxsize=4096)
+def _decode_text(raw: str, fmt: str) -> tuple[str, ...] | None:
+    # Cached: the same reply text recurs across steps and entries (closing texts, identical calls).
     if fmt == "pythonic":
         from chat.pythonic import parse
 
         parsed, style = parse(raw, mode="compat"), "bfcl"
-    elif fmt == "hermes":
+    else:
         from chat.hermes import parse
 
         parsed, style = parse(raw), "fc"
-    else:
-        raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
     if not parsed.ok or not parsed.calls:
         return None
-    calls = [c.to_python(style=style) for c in parsed.calls]
-    return None if calls == [""] else calls
+    calls = tuple(c.to_python(style=style) for c in parsed.calls)
+    return None if calls == ("",) else calls
 
 
 def decode_result(result: Any, fmt: str) -> Any:
@@ -107,15 +115,53 @@ def read_results(path: Path) -> list[dict]:
     return sorted(rows, key=lambda r: _index(r["id"]))
 
 
-def _tool_names(entry: dict) -> set[str]:
-    names = {f["name"] for f in entry.get("function", [])}
-    for docs in (entry.get("missed_function") or {}).values():
-        names |= {f["name"] for f in docs if isinstance(f, dict)}
-    return names
+def load_scoring_entries(category: str) -> tuple[list[dict], dict[str, set[str]]]:
+    """A category's entries as `bfcl.load_entries(category, language_hint=False)` gives them, minus the
+    `function` key the checker never reads, plus each entry's tool names (`function` and held-out docs).
+
+    BFCL's loader re-reads (under a file lock) every involved class's doc file for every entry: ~1 s per 800
+    entries, most of a scoring run. Here each doc file is read once; held-out docs are moved out exactly as
+    `populate_test_cases_with_predefined_functions` does (first doc of that name, in order)."""
+    from envs import bfcl
+
+    prompt_file = bfcl.data_files(category)[0]
+    docs_by_class: dict[str, list[dict]] = {}
+    entries, names = [], {}
+    with open(prompt_file, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            function = []
+            for cls in entry["involved_classes"]:
+                if cls not in docs_by_class:
+                    docs_by_class[cls] = bfcl.func_docs([cls])
+                function.extend(docs_by_class[cls])
+            if "missed_function" in entry:
+                for turn, missed in entry["missed_function"].items():
+                    entry["missed_function"][turn] = []
+                    for name in missed:
+                        for i, doc in enumerate(function):
+                            if doc["name"] == name:
+                                entry["missed_function"][turn].append(function.pop(i))
+                                break
+            # docs are shared between entries: copies keep one entry's score file independent of another's
+            if "missed_function" in entry:
+                entry["missed_function"] = json.loads(json.dumps(entry["missed_function"]))
+            names[entry["id"]] = {d["name"] for d in function} | {
+                d["name"] for docs in (entry.get("missed_function") or {}).values() for d in docs if isinstance(d, dict)
+            }
+            entries.append(entry)
+    return entries, names
 
 
 def score_category(
-    path: Path, category: str, fmt: str, model_name: str, partial: bool
+    path: Path,
+    category: str,
+    fmt: str,
+    model_name: str,
+    partial: bool,
+    ground_truth: dict[str, list[list[str]]] | None = None,
 ) -> tuple[dict, list[dict], list[dict], list[float]]:
     """Score one result file: (header, failed entries, diagnostic records, per-step latencies)."""
     from envs import bfcl
@@ -123,8 +169,10 @@ def score_category(
     rows = read_results(path)
     if not rows:
         raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
-    entries = {e["id"]: e for e in bfcl.load_entries(category, language_hint=False)}
-    ground_truth = bfcl.load_ground_truth(category)
+    loaded, tool_names = load_scoring_entries(category)
+    entries = {e["id"]: e for e in loaded}
+    if ground_truth is None:
+        ground_truth = bfcl.load_ground_truth(category)
     for row in rows:
         if row["id"] not in entries:
             raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of BFCL {category}")
@@ -139,11 +187,11 @@ def score_category(
         entry, gt, raw = entries[row["id"]], ground_truth[row["id"]], row["result"]
         decoded = decode_result(raw, fmt)
         verdict = check_entry(decoded, gt, entry, category)
-        records.append(entry_record(row["id"], category, verdict, raw, decoded, _tool_names(entry), row))
+        records.append(entry_record(row["id"], category, verdict, raw, decoded, tool_names[row["id"]], row))
         latencies += flat_numbers(row.get("latency", []))
         if verdict["valid"]:
             continue
-        prompt = {k: v for k, v in entry.items() if k != "function"}
+        prompt = entry
         item = {
             "id": row["id"],
             "model_name": model_name,
@@ -241,9 +289,10 @@ def score_results(
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
         for category, path in _category_files(model_dir, categories).items():
-            header, failed, records, lat = score_category(path, category, fmt, model, partial)
+            ground_truth = bfcl.load_ground_truth(category)
+            header, failed, records, lat = score_category(path, category, fmt, model, partial, ground_truth)
             _write_jsonl(out_dir / model / GROUP / score_file_name(category), [header, *failed])
-            size = len(bfcl.load_ground_truth(category))
+            size = len(ground_truth)
             cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
             all_records += records
             latencies += lat

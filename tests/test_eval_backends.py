@@ -141,6 +141,51 @@ def test_hf_backend_batches_left_padded_and_matches_single(tiny_model_dir, tiny_
     assert backend.describe()["greedy"] is True
 
 
+def test_hf_lockstep_decode_equals_one_at_a_time_generate(tiny_model_dir, tiny_tokenizer):
+    """Unpadded prefill + batched decode over stacked KV caches gives model.generate's greedy tokens for each
+    prompt alone, token for token, with rows stopping at eos or their own limit at different steps, and again
+    when the prompts' prefixes come from the prefix cache (second round, and a prompt extending another)."""
+    import torch
+
+    from eval.backends.hf import HFBackend
+
+    backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=8)
+    base = "You are a helpful assistant that calls tools. " * 40
+    prompts = ["hello world", base + "what is 2+2", base + "what is 2+2 and then 3+3?", "cd", base]
+    ids = [tiny_tokenizer(p)["input_ids"] for p in prompts]
+
+    def alone(prompt_ids, limit, eos):
+        out = backend.model.generate(
+            input_ids=torch.tensor([prompt_ids]),
+            attention_mask=torch.ones(1, len(prompt_ids), dtype=torch.long),
+            max_new_tokens=limit,
+            do_sample=False,
+            eos_token_id=eos,
+            pad_token_id=backend.pad_id,
+            top_k=None,
+        )
+        return out[0, len(prompt_ids) :].tolist()
+
+    # The random model rarely says <|im_end|>: make a token it does produce a stop token, so rows end early.
+    stop = alone(ids[1], 12, backend.eos_ids)[5]
+    backend.eos_ids = [*backend.eos_ids, stop]
+    limits = [20, 20, 7, 20, 15]
+    reqs = [GenRequest((i, 0, 0), p, x, n) for i, (p, x, n) in enumerate(zip(prompts, ids, limits))]
+    expected = []
+    for x, n in zip(ids, limits):
+        toks = alone(x, n, backend.eos_ids)
+        cut = next((j for j, t in enumerate(toks) if t in backend.eos_ids), None)
+        text_toks = toks if cut is None else toks[:cut]
+        expected.append(
+            (tiny_tokenizer.decode(text_toks, skip_special_tokens=True), len(toks) if cut is None else cut + 1)
+        )
+    assert any(n < limit for (_, n), limit in zip(expected, limits))  # some row really stops at eos
+    for _ in range(2):  # the second round reuses every prompt's cached KV
+        got = [(g.text, g.completion_tokens) for g in backend.generate(reqs)]
+        assert got == expected
+    assert backend._prefix and backend.describe()["prefix_cache_tokens"] > 0
+
+
 def test_cli_eval_through_openai_writes_results_scores_and_metadata(tiny_model_dir, tmp_path):
     """`funreason eval --config ... --model ... --label ...` end to end (backend openai on loopback), then
     `--resume` keeps every finished entry."""

@@ -55,6 +55,21 @@ def test_tasks_from_path_match_installed_loader(tmp_path):
     assert len(mine.ground_truth["miss_func"]) == 4 and str(qf) in mine.provenance["files"]
 
 
+def test_scoring_loader_matches_installed_loader():
+    """eval.score reads each func-doc file once instead of once per entry; the entries must be BFCL's own."""
+    from envs import bfcl
+    from eval.score import load_scoring_entries
+
+    for cat in bfcl.MULTI_TURN_CATEGORIES:
+        ours, names = load_scoring_entries(cat)
+        theirs = bfcl.load_entries(cat, language_hint=False)
+        assert [e["id"] for e in ours] == [e["id"] for e in theirs]
+        for a, b in zip(ours, theirs):
+            held = [d for docs in (b.get("missed_function") or {}).values() for d in docs]
+            assert names[a["id"]] == {d["name"] for d in b["function"] + held}
+            assert a == {k: v for k, v in b.items() if k != "function"}
+
+
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
 def test_ground_truth_replay_scores_100(tiny_tokenizer, tmp_path, fmt):
     tasks = load_tasks(["base", "miss_func", "miss_param", "long_context"], limit=3)
