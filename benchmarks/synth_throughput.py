@@ -11,13 +11,17 @@ reply each request should get is computed by the template teacher on the client 
 A trajectory's requests are sequential, so with `c` trajectories in flight the ideal rate is
 c / (requests per trajectory × latency), with requests per trajectory measured in this run. The figure of merit is
 achieved / ideal (target >= 0.8 at concurrency 64). A template-teacher run with no server is printed too: it is
-the CPU cost of synthesis itself, the ceiling on this machine. Prints; asserts nothing.
+the CPU cost of synthesis itself, the ceiling on this machine. Both runs also report this (client) process's CPU
+time per trajectory, from the start of the run to the last finished trajectory (API graphs are built beforehand),
+so the CPU cost can be compared across machines and loads: a run at concurrency c needs about
+c / (requests/trajectory x latency) x CPU per trajectory cores to reach the ideal. Prints; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import resource
 import sys
 import tempfile
 import time
@@ -65,6 +69,27 @@ def _scripted_teacher(config):
     return ScriptedOpenAITeacher(config)
 
 
+class CpuClock:
+    """Wraps `synthesize_trajectory`: process CPU seconds from `start()` to the last finished trajectory."""
+
+    def __init__(self):
+        from synth.assembly import synthesize_trajectory
+
+        self.inner, self.t0, self.t1 = synthesize_trajectory, 0.0, 0.0
+
+    def start(self) -> CpuClock:
+        self.t0 = self.t1 = time.process_time()
+        return self
+
+    async def __call__(self, *args, **kwargs):
+        outcome = await self.inner(*args, **kwargs)
+        self.t1 = time.process_time()
+        return outcome
+
+    def ms_per(self, n: int) -> float:
+        return (self.t1 - self.t0) * 1000 / n
+
+
 class CountingTeacher:
     def __init__(self, inner):
         self.inner, self.name, self.requests = inner, inner.name, 0
@@ -86,10 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     n = args.trajectories or 8 * args.concurrency
 
+    from synth.assembly import graph_for
     from synth.config import SynthConfig
     from synth.pipeline import run
     from synth.teacher_config import TeacherConfig
     from synth.teachers.template import TemplateTeacher
+    from synth.trajectory import resolve_env
 
     envs = args.environments.split(",")
     parent, child = mp.Pipe()
@@ -102,8 +129,11 @@ def main(argv: list[str] | None = None) -> None:
             cpu_teacher = CountingTeacher(TemplateTeacher())
             cfg = SynthConfig(environments=envs, num_trajectories=n)
             cfg.teacher.concurrency = args.concurrency
+            for name in envs:  # probe the API graphs (memoised per process) outside the timed runs
+                graph_for(resolve_env([name]), [name], cfg)
+            cpu_clock = CpuClock().start()
             t = time.perf_counter()
-            run(cfg, Path(tmp) / "cpu", seed=0, teacher=cpu_teacher, progress=False)
+            run(cfg, Path(tmp) / "cpu", seed=0, teacher=cpu_teacher, progress=False, synthesize=cpu_clock)
             cpu_s = time.perf_counter() - t
 
             teacher_cfg = TeacherConfig(
@@ -111,11 +141,15 @@ def main(argv: list[str] | None = None) -> None:
             )
             cfg = SynthConfig(environments=envs, num_trajectories=n, teacher=teacher_cfg)
             teacher = _scripted_teacher(teacher_cfg)
-            summary = run(cfg, Path(tmp) / "http", seed=0, teacher=teacher, progress=False)
+            http_clock = CpuClock().start()
+            summary = run(cfg, Path(tmp) / "http", seed=0, teacher=teacher, progress=False, synthesize=http_clock)
             http_s = summary["seconds"]
     finally:
         parent.send("stop")
         server.join(timeout=5)
+    # The server is this process's only child: once joined, its CPU time is what RUSAGE_CHILDREN reports.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_ms = (children.ru_utime + children.ru_stime) * 1000 / n
 
     per_traj = teacher.requests / n
     ideal = args.concurrency / (per_traj * args.latency)
@@ -125,6 +159,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"template, no server   {n / cpu_s:8.1f} traj/s  (CPU ceiling of this machine, {cpu_s:.1f} s)")
     print(f"openai @ {args.latency * 1000:.0f} ms, c={args.concurrency:<4d} {achieved:8.1f} traj/s  ({http_s:.1f} s)")
     print(f"ideal                 {ideal:8.1f} traj/s  = c / (requests/trajectory x latency)")
+    print(f"client CPU/trajectory {cpu_clock.ms_per(n):8.1f} ms template, {http_clock.ms_per(n):.1f} ms openai")
+    print(f"server CPU/trajectory {server_ms:8.1f} ms  (the fake server shares this machine's cores)")
+    cores = ideal * (http_clock.ms_per(n) + server_ms) / 1000
+    print(f"cores for the ideal   {cores:8.2f}  (ideal traj/s x (client + server) CPU/trajectory)")
     print(f"achieved / ideal      {achieved / ideal:.2f}  (target >= 0.8 at concurrency 64)")
     bound = min(ideal, n / cpu_s)
     print(f"achieved / min(ideal, CPU ceiling) {achieved / bound:.2f}  (what this machine's cores allow)")

@@ -9,7 +9,7 @@ exist and `eval.models` lists them) it writes `<run_dir>/eval/<label>/`:
     result/<label>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json    (BFCL's result rows)
     score/...                                                          (eval.score: BFCL score files, diagnostics)
     metadata.json                                                      (model, format, sampling, tokens, provenance)
-BFCL_PROJECT_ROOT is pointed inside the run dir (`<run_dir>/eval/bfcl_root`), so bfcl_eval writes nothing
+BFCL_PROJECT_ROOT is pointed inside the run dir (`<run_dir>/bfcl_root`), so bfcl_eval writes nothing
 elsewhere.
 """
 
@@ -30,7 +30,7 @@ CHECKPOINTS = {"sft": "sft/final", "grpo": "grpo/final"}
 def set_bfcl_root(recipe) -> Path:
     from envs import bfcl
 
-    return bfcl.set_project_root(Path(recipe.run_dir) / "eval" / "bfcl_root")
+    return bfcl.set_project_root(Path(recipe.run_dir) / "bfcl_root")
 
 
 def context_limit(model_path: str, section: EvalSection) -> int | None:

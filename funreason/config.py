@@ -16,11 +16,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import re
 import types
 from dataclasses import MISSING, dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from funreason.errors import RecipeError
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,9 @@ def _convert(value: Any, tp: Any, where: Where) -> Any:
         raise RecipeError(f"{where}: expected an integer, got {type(value).__name__} {value!r}")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        # YAML 1.1 reads `3e-3` (no dot) as a string; accept what is plainly a number.
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
             return float(value)
         raise RecipeError(f"{where}: expected a number, got {type(value).__name__} {value!r}")
     if tp is str:

@@ -93,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ensure_model(recipe)
     resolved = save_resolved(recipe)
+    # Every stage runs in this process or its children: point bfcl_eval's writable root into the run dir before
+    # any stage imports it (it reads the variable once, at import).
+    from envs import bfcl
+
+    bfcl.set_project_root(recipe.run_path / "bfcl_root")
     t0 = time.time()
     for stage in stages:
         if getattr(recipe, stage) is None:

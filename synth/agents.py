@@ -20,7 +20,10 @@ Decisions (docs/funreason-mt.md §12):
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Iterable
+from json.encoder import encode_basestring
 from typing import Any
 
 from synth.teachers.base import Teacher, TeacherError
@@ -150,9 +153,131 @@ def _names_tool(text: str, name: str) -> bool:
     return compound and re.search(rf"\b{re.escape(name)}\b", text) is not None
 
 
-def _user_message(payload: dict, keys: list[str]) -> dict:
+def _user_message(payload: dict, keys: list[str], rendered: dict[int, tuple[Any, str | None]] | None = None) -> dict:
     shown = {k: payload[k] for k in keys if k in payload}
-    return {"role": "user", "content": json.dumps(shown, ensure_ascii=False, indent=1, default=str)}
+    try:
+        content = indented_json(shown, rendered)
+    except RecursionError:  # a circular payload: let json raise its own error
+        content = json.dumps(shown, ensure_ascii=False, indent=1, default=str)
+    return {"role": "user", "content": content}
+
+
+# --- json.dumps(value, ensure_ascii=False, indent=1, default=str), fast ------------------------------------------
+# Every teacher request renders its payload (tool docs, traces) this way. With `indent`, Python 3.11's json falls
+# back from its C encoder to a generator per nesting level, which was a large share of synthesis CPU; this
+# recursive version writes the same text (same type checks in the same order, same float and key rules, the C
+# string escaper) in well under half the time. `rendered` ({id(value): (value, its text or None)}) holds dicts
+# that never change (the tool docs every reasoning prompt shows): each is rendered on first use (or found in
+# `_FIXED_TEXT`), then its text is spliced in, shifted to the nesting level (rendered strings hold no raw
+# newline: the escaper writes "\\n").
+
+_NEWLINES = ["\n" + " " * level for level in range(64)]
+
+
+def _newline(level: int) -> str:
+    return _NEWLINES[level] if level < len(_NEWLINES) else "\n" + " " * level
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == math.inf:
+        return "Infinity"
+    if value == -math.inf:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, float):
+        return _float_text(key)
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
+
+
+def _encode(value: Any, level: int, out: list[str], rendered: dict[int, tuple[Any, str | None]] | None) -> None:
+    if isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(_float_text(value))
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = _newline(level + 1)
+        separator, rest = "[" + inner, "," + inner
+        for item in value:
+            if isinstance(item, str):  # most items: inline, one part each
+                out.append(separator + encode_basestring(item))
+            else:
+                out.append(separator)
+                _encode(item, level + 1, out, rendered)
+            separator = rest
+        out.append(_newline(level) + "]")
+    elif isinstance(value, dict):
+        fixed = rendered.get(id(value)) if rendered else None
+        if fixed is not None:
+            text = fixed[1]
+            if text is None:  # first use in this trajectory: render it once, at level 0
+                text = _render_fixed(value)
+                rendered[id(value)] = (value, text)
+            out.append(text.replace("\n", _newline(level)) if level else text)
+            return
+        if not value:
+            out.append("{}")
+            return
+        inner = _newline(level + 1)
+        separator, rest = "{" + inner, "," + inner
+        for key, item in value.items():
+            head = separator + encode_basestring(key if isinstance(key, str) else _key_text(key)) + ": "
+            if isinstance(item, str):  # most items: inline, one part each
+                out.append(head + encode_basestring(item))
+            else:
+                out.append(head)
+                _encode(item, level + 1, out, rendered)
+            separator = rest
+        out.append(_newline(level) + "}")
+    else:
+        _encode(str(value), level, out, rendered)  # default=str
+
+
+# Compact JSON -> indented text, across trajectories (each trajectory has its own copies of the same tool docs).
+# Compact JSON (the C encoder, fast) fixes the token sequence, so it fixes the indented text too.
+_FIXED_TEXT: dict[str, str] = {}
+
+
+def _render_fixed(value: dict) -> str:
+    key = json.dumps(value, ensure_ascii=False, default=str)
+    text = _FIXED_TEXT.get(key)
+    if text is None:
+        if len(_FIXED_TEXT) >= 4096:
+            _FIXED_TEXT.clear()
+        text = _FIXED_TEXT[key] = indented_json(value)
+    return text
+
+
+def indented_json(value: Any, rendered: dict[int, tuple[Any, str | None]] | None = None) -> str:
+    """Exactly `json.dumps(value, ensure_ascii=False, indent=1, default=str)`, without the circularity check."""
+    out: list[str] = []
+    _encode(value, 0, out, rendered)
+    return "".join(out)
 
 
 # What each role's LLM prompt shows (the template teacher reads the whole payload; LLMs never see ground truth,
@@ -167,18 +292,24 @@ PROMPT_KEYS = {
 
 
 class Agents:
-    """Asks the teacher for each role and validates; counts every request in `self.requests`."""
+    """Asks the teacher for each role and validates; counts every request in `self.requests`.
 
-    def __init__(self, teacher: Teacher, json_retries: int = 2):
+    `fixed`: dicts that payloads will show and that nobody changes while this object is used (the environment's
+    tool docs); their prompt text is rendered once instead of in every request.
+    """
+
+    def __init__(self, teacher: Teacher, json_retries: int = 2, fixed: Iterable[dict] = ()):
         self.teacher = teacher
         self.json_retries = json_retries
         self.requests = 0
+        # Keyed by id(); the value itself is kept alongside so that its id cannot be reused by another object.
+        self._rendered: dict[int, tuple[Any, str | None]] = {id(value): (value, None) for value in fixed}
 
     async def ask(self, role: str, payload: dict, check=None) -> tuple[dict | None, str | None]:
         keys = PROMPT_KEYS[role]
         if role == "querying" and payload.get("mode") == "hard":
             keys = [k for k in keys if k != "steps"]  # A_Q sees only the advanced tool (Eq. 4), not the trace
-        messages = [{"role": "system", "content": SYSTEM_PROMPTS[role]}, _user_message(payload, keys)]
+        messages = [{"role": "system", "content": SYSTEM_PROMPTS[role]}, _user_message(payload, keys, self._rendered)]
         reason = None
         for _ in range(1 + self.json_retries):
             self.requests += 1

@@ -38,11 +38,12 @@ import copy
 import functools
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from chat.calls import ToolCall
-from envs.base import snapshot
+from envs.base import copy_state, snapshot
 from envs.verify import compare_turn
 from synth.agents import Agents
 from synth.api_graph import ApiGraph, load_or_build
@@ -68,8 +69,15 @@ def _class_graph(env_key: tuple, cache_dir: str | None) -> ApiGraph:
 
 
 def graph_for(env: EnvSpec, refs: list[str], config: SynthConfig) -> ApiGraph:
-    graphs = [_class_graph(((name,), (ref,)), config.graph_cache_dir) for name, ref in zip(env.classes, refs)]
-    return ApiGraph.union(copy.deepcopy(graphs)).apply_overrides(list(config.graph_edges))
+    """The API graph of an environment, shared by all its trajectories in this process: callers only read it (its
+    distance table fills once instead of once per trajectory)."""
+    return _env_graph(tuple(env.classes), tuple(refs), config.graph_cache_dir, tuple(config.graph_edges))
+
+
+@functools.lru_cache(maxsize=256)
+def _env_graph(classes: tuple, refs: tuple, cache_dir: str | None, edges: tuple) -> ApiGraph:
+    graphs = [_class_graph(((name,), (ref,)), cache_dir) for name, ref in zip(classes, refs)]
+    return ApiGraph.union(copy.deepcopy(graphs)).apply_overrides(list(edges))
 
 
 def _range(rng: random.Random, bounds: list[int], name: str) -> int:
@@ -84,7 +92,8 @@ def _choose_target(rng: random.Random, graph: ApiGraph, tools: list[str], config
         if listed:
             return rng.choice(listed)
     if config.target_policy == "in_degree":
-        return rng.choices(tools, weights=[1 + graph.in_degree(t) for t in tools])[0]
+        in_degree = Counter(b for _, b in graph.edges())  # graph.in_degree(t) for every t, from one edge scan
+        return rng.choices(tools, weights=[1 + in_degree[t] for t in tools])[0]
     return rng.choice(tools)
 
 
@@ -134,7 +143,7 @@ class _Round:
     def __init__(self, env, refs, config, rng, teacher, graph, docs):
         self.env, self.refs, self.config, self.rng, self.graph = env, refs, config, rng, graph
         self.docs = {d["name"]: d for d in docs}
-        self.agents = Agents(teacher, json_retries=config.json_retries)
+        self.agents = Agents(teacher, json_retries=config.json_retries, fixed=self.docs.values())
         self.rejections: list[tuple[str, str]] = []
         self.counters: dict[str, Any] = {
             "rounds_tried": 0,
@@ -159,7 +168,7 @@ class _Round:
         target = target or _choose_target(rng, self.graph, tools, config)
         length = max(1, _range(rng, config.trace_length, "trace_length"))
         sampler = DirectedSampler(self.graph, list(self.docs.values()), rng, exclude=exclude)
-        trace, failures, gt_instances = sampler.run(instances, target, length, called, copy.deepcopy(pools))
+        trace, failures, gt_instances = sampler.run(instances, target, length, called, copy_state(pools))
         if not trace:
             self.reject("phase1", "empty_trace")
             return None
@@ -250,7 +259,7 @@ class _Round:
                     break
                 continue
             calls = [ToolCall(c["name"], dict(c["arguments"])) for c in reply["calls"]]
-            model_instances = copy.deepcopy(instances)
+            model_instances = copy_state(instances)
             results = [run_call(model_instances, c) for c in calls]
             if not self.config.phase3:
                 accepted = (reply["think"], calls, results, model_instances)
@@ -322,7 +331,7 @@ class _Round:
         names = {c.name for c in calls}
         ordered = sorted(failures, key=lambda f: f[0].name not in names)
         for failed, _ in ordered[:3]:
-            work = copy.deepcopy(instances)
+            work = copy_state(instances)
             before = {name: snapshot(inst) for name, inst in work.items()}
             result = run_call(work, failed.call)
             if not is_failure(result) or {name: snapshot(inst) for name, inst in work.items()} != before:

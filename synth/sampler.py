@@ -17,7 +17,8 @@ Decisions on the report's open knobs (docs/funreason-mt.md §12):
   are filled with probability 0.3. Nothing is model-generated, so phase I is deterministic for a seed.
 - Each call runs on a deep copy of the instances; a successful call's copy becomes the live state, a failed call
   (error string, `{"error": ...}`, `"... not found"`, a false status) is dropped from the ground truth and leaves
-  the state untouched (it is kept aside for the erroneous-response turns).
+  the state untouched (it is kept aside for the erroneous-response turns). Copies are pickle round trips of one
+  snapshot per state (`envs.base.Frozen`), not `copy.deepcopy` per call: that was most of synthesis' CPU time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.calls import ToolCall
+from envs.base import Frozen
 from synth.trajectory import Step, is_failure, run_call
 
 # Constants of the BFCL tools (read from their sources/docstrings) and generic values for common parameter names.
@@ -148,7 +150,8 @@ def _filesystem_values(instance: Any, tool: str, param: str, rng: random.Random)
     files = sorted(n for n, v in cwd.contents.items() if hasattr(v, "content"))
     dirs = sorted(n for n, v in cwd.contents.items() if hasattr(v, "contents"))
     fresh = f"{rng.choice(_FRESH)}_{rng.choice(_WORDS)}{rng.choice(['.txt', '.md', ''])}".rstrip(".")
-    words = sorted({w.strip(".,") for n in files for w in cwd.contents[n].content.split() if len(w) > 3})
+    if (tool, param) == ("grep", "pattern"):  # only here: splitting every file's text is the costly part
+        return sorted({w.strip(".,") for n in files for w in cwd.contents[n].content.split() if len(w) > 3})
     table = {
         ("cd", "folder"): dirs + ([".."] if getattr(cwd, "parent", None) is not None else []),
         ("mkdir", "dir_name"): [fresh.split(".")[0]],
@@ -159,7 +162,6 @@ def _filesystem_values(instance: Any, tool: str, param: str, rng: random.Random)
         ("cp", "source"): files,
         ("mv", "destination"): dirs + [fresh + ".txt"],
         ("cp", "destination"): dirs + [fresh + ".txt"],
-        ("grep", "pattern"): words,
         ("find", "name"): [n[:4] for n in files + dirs],
         ("find", "path"): ["."] + dirs,
         ("echo", "content"): _SENTENCES,
@@ -259,17 +261,28 @@ def sample_args(doc: dict, instances: dict[str, Any], pools: ValuePools, rng: ra
 
 
 def attempt(
-    doc: dict, instances: dict[str, Any], pools: ValuePools, rng: random.Random, tries: int = 2
+    doc: dict,
+    instances: dict[str, Any],
+    pools: ValuePools,
+    rng: random.Random,
+    tries: int = 2,
+    frozen: Frozen | None = None,
 ) -> tuple[Step | None, list[tuple[Step, dict]], dict[str, Any]]:
     """Try up to `tries` argument samples of `doc`. Returns (successful step or None, failed steps with the
-    instances they ran on, the live instances after the call: the successful copy, or the untouched input)."""
+    instances they ran on, the live instances after the call: the successful copy, or the untouched input).
+
+    Each try runs on its own copy of `instances`, thawed from one snapshot (`frozen`, when the caller already has
+    `Frozen(instances)`): `instances` itself is never touched, and nothing a call leaves behind (such as a method's
+    default list stored into the state) can leak into the next call's state.
+    """
     failed: list[tuple[Step, dict]] = []
+    frozen = frozen or Frozen(instances)
     for _ in range(tries):
         args = sample_args(doc, instances, pools, rng)
         if args is None:
             break
         call = ToolCall(doc["name"], args)
-        work = copy.deepcopy(instances)
+        work = frozen.thaw()
         result = run_call(work, call)
         step = Step(call, result)
         if is_failure(result):
@@ -309,14 +322,17 @@ class DirectedSampler:
         length: int,
         called: set[str] | None = None,
         pools: ValuePools | None = None,
+        tries: int = 2,
     ) -> tuple[list[Step], list[tuple[Step, dict]], dict[str, Any]]:
-        """Sample up to `length` successful calls. `called` (tools called earlier in the trajectory) counts for
-        legality. Returns (trace, failed attempts with their pre-call state, live instances after the trace)."""
+        """Sample up to `length` successful calls, `tries` argument samples per chosen tool. `called` (tools called
+        earlier in the trajectory) counts for legality. `instances` is not changed. Returns (trace, failed attempts
+        with their pre-call state, live instances after the trace)."""
         called = set(called or ())
         pools = pools or ValuePools()
         trace: list[Step] = []
         failures: list[tuple[Step, dict]] = []
         blocked: set[str] = set()  # tools that failed with every argument sample at the current state
+        frozen = None  # snapshot of `instances`, reused by every attempt until a call succeeds
         for _ in range(length * 3):
             if len(trace) >= length:
                 break
@@ -324,11 +340,13 @@ class DirectedSampler:
             if tool is None:
                 break
             before = instances
-            step, failed, instances = attempt(self.docs[tool], instances, pools, self.rng)
+            frozen = frozen or Frozen(instances)
+            step, failed, instances = attempt(self.docs[tool], instances, pools, self.rng, tries, frozen)
             failures.extend((f, before) for f, _ in failed)
             if step is None:
                 blocked.add(tool)
                 continue
+            frozen = None
             blocked.clear()
             trace.append(step)
             called.add(tool)

@@ -14,6 +14,7 @@ a false login/authentication status: BFCL's classes report most failures as ordi
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import random
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chat.calls import ToolCall
-from envs.base import create, tool_docs
+from envs.base import Frozen, create, tool_docs
 from envs.dispatch import Dispatcher
 
 ERROR_PREFIX = "Error during execution"
@@ -92,9 +93,7 @@ class EnvSpec:
             if name in self.custom:
                 out.extend(tool_docs(self.custom[name]))
             else:
-                from envs.bfcl import func_docs
-
-                out.extend(func_docs([name]))
+                out.extend(_bfcl_docs(name).thaw())
         return out
 
     def generate_config(self, rng: random.Random) -> dict:
@@ -113,6 +112,14 @@ class EnvSpec:
 
     def single(self, name: str) -> EnvSpec:
         return EnvSpec([name], {name: self.custom[name]} if name in self.custom else {})
+
+
+@functools.cache
+def _bfcl_docs(class_name: str) -> Frozen:
+    """A BFCL class's doc file, read once per process (every trajectory needs it; each gets its own copy)."""
+    from envs.bfcl import func_docs
+
+    return Frozen(func_docs([class_name]))
 
 
 def resolve_env(names: list[str]) -> EnvSpec:

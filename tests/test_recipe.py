@@ -110,3 +110,12 @@ def test_cli_override_error(tmp_path):
         text=True,
     )
     assert res.returncode == 2 and "did you mean 'limit'" in res.stderr
+
+
+def test_scientific_notation_without_dot_is_a_number(tmp_path):
+    # YAML 1.1 reads 3e-3 as a string; a float field must still take it.
+    p = _write(tmp_path, GOOD + "sft:\n  learning_rate: 3e-3\n")
+    recipe = load_recipe(p, ["sft.weight_decay=1e-2"])
+    assert recipe.sft.extra["learning_rate"] == 0.003 and recipe.sft.extra["weight_decay"] == 0.01
+    with pytest.raises(RecipeError, match="expected a number"):
+        load_recipe(p, ["sft.weight_decay=1e-2x"])
