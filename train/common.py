@@ -123,10 +123,25 @@ def load_model_and_tokenizer(path: str | Path, bf16: bool = False, **model_kwarg
 
 
 def last_checkpoint(output_dir: str | Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest COMPLETE `checkpoint-N` in `output_dir`, or None.
 
+    transformers' get_last_checkpoint takes the highest N even when a kill interrupted its writing, and resuming
+    from it then fails. The Trainer writes `trainer_state.json` after the weights and optimizer state, so a
+    checkpoint with it is whole; a torn one is skipped (and left in place for inspection).
+    """
     output_dir = Path(output_dir)
-    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if not output_dir.is_dir():
+        return None
+    numbered = []
+    for d in output_dir.iterdir():
+        prefix, _, step = d.name.partition("-")
+        if d.is_dir() and prefix == "checkpoint" and step.isdigit():
+            numbered.append((int(step), d))
+    for _, d in sorted(numbered, reverse=True):
+        if (d / "trainer_state.json").is_file():
+            return str(d)
+        print(f"[train] skipping incomplete checkpoint {d} (no trainer_state.json)")
+    return None
 
 
 def save_final(trainer, tokenizer, recipe: Recipe, final_dir: str | Path, base_model: str | Path | None = None) -> Path:
