@@ -11,7 +11,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_configuration_reference_is_current():
     committed = (REPO / "docs" / "configuration.md").read_text()
-    assert committed == render(), "docs/configuration.md is stale: run `funreason config-reference > docs/configuration.md`"
+    assert committed == render(), (
+        "docs/configuration.md is stale: run `funreason config-reference > docs/configuration.md`"
+    )
 
 
 def test_readme_states_the_two_commands_and_ci_runs_make_test():

@@ -34,7 +34,12 @@ OVERRIDES = [
 def _run(args, cwd):
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "funreason", "run", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1500
+        [sys.executable, "-m", "funreason", "run", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
 
 
