@@ -219,7 +219,7 @@ def test_killed_run_resumes(warm_model, synth_dataset, tmp_path):
     """Kill train/grpo.py after its second checkpoint; --resume finishes the run from there (EGPO on)."""
     run = tmp_path / "run"
     recipe = write_recipe(
-        tmp_path / "r.yaml", warm_model, run, synth_dataset, max_steps=4, save_strategy="steps", save_steps=1
+        tmp_path / "r.yaml", warm_model, run, synth_dataset, max_steps=8, save_strategy="steps", save_steps=1
     )
     cmd = [sys.executable, str(REPO / "train" / "grpo.py"), "--config", str(recipe), "egpo=true", "egpo_scope=all"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
@@ -229,8 +229,9 @@ def test_killed_run_resumes(warm_model, synth_dataset, tmp_path):
         while not (run / "grpo" / "checkpoint-2" / "trainer_state.json").is_file():
             assert proc.poll() is None, "train/grpo.py exited before its second checkpoint"
             assert time.monotonic() < deadline, "no second checkpoint in time"
-            time.sleep(0.5)
-        time.sleep(1.0)  # let the checkpoint finish writing its files
+            time.sleep(0.2)
+        # trainer_state.json is the last file of a checkpoint, so checkpoint-2 is whole; kill at once, while six
+        # steps remain (a later checkpoint may be torn: resume must skip it).
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
@@ -240,8 +241,8 @@ def test_killed_run_resumes(warm_model, synth_dataset, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((run / "grpo" / "train_summary.json").read_text())
     assert summary["resumed_from"] is not None and int(summary["resumed_from"].rsplit("-", 1)[1]) >= 2
-    assert summary["steps"] == 4
+    assert summary["steps"] == 8
     logged = [e for e in summary["log_history"] if "reward" in e]
-    assert [e["step"] for e in logged] == [1, 2, 3, 4]  # checkpointed steps kept, none redone or skipped
+    assert [e["step"] for e in logged] == list(range(1, 9))  # checkpointed steps kept, none redone or skipped
     assert all("egpo/bonus_mean" in e for e in logged)
     assert (run / "grpo" / "final" / "config.json").is_file()

@@ -272,3 +272,25 @@ def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
     broken.write_text('{"messages": []}\n{not json\n')
     with pytest.raises(DatasetError, match="line 2: invalid JSON"):
         build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(broken))], OPTIONS)
+
+
+def test_reasoning_drop_trains_only_the_visible_answer(tiny_tokenizer):
+    from chat.options import ChatOptions
+    from chat.render import render_prompt
+    from train.data import render_conversation, without_reasoning
+
+    messages = [
+        {"role": "user", "content": "list files"},
+        {"role": "assistant", "content": "", "reasoning_content": "I should call ls.",
+         "tool_calls": [{"type": "function", "function": {"name": "ls", "arguments": {}}}]},
+    ]  # fmt: skip
+    tools = [{"name": "ls", "description": "List.", "parameters": {"type": "dict", "properties": {}, "required": []}}]
+    options = ChatOptions()
+    kept = render_conversation(tiny_tokenizer, messages, tools, options, "per_turn")
+    dropped = render_conversation(tiny_tokenizer, without_reasoning(messages), tools, options, "per_turn")
+    prompt = render_prompt(tiny_tokenizer, messages[:1], tools, options).ids
+    for ids, mask in (kept[0], dropped[0]):
+        assert ids[: len(prompt)] == list(prompt) and mask.index(1) == len(prompt)
+    trained = lambda ex: tiny_tokenizer.decode([i for i, m in zip(*ex) if m])  # noqa: E731
+    assert "I should call ls." in trained(kept[0])
+    assert trained(dropped[0]) == "[ls()]<|im_end|>"

@@ -167,8 +167,18 @@ def render_conversation(
     raise UserError(f"unknown sft.layout {layout!r}; use per_turn or full")
 
 
+def without_reasoning(messages: list[dict]) -> list[dict]:
+    """The conversation with every assistant message's reasoning removed (sft.reasoning: drop)."""
+    return [{k: v for k, v in m.items() if k != "reasoning_content"} for m in messages]
+
+
 def iter_examples(
-    tokenizer, rows: Iterable[tuple[str, int, Any]], options: ChatOptions, layout: str, progress: bool = True
+    tokenizer,
+    rows: Iterable[tuple[str, int, Any]],
+    options: ChatOptions,
+    layout: str,
+    progress: bool = True,
+    drop_reasoning: bool = False,
 ):
     from tqdm.auto import tqdm
 
@@ -176,6 +186,8 @@ def iter_examples(
     for name, i, row in tqdm(rows, desc=f"rendering SFT examples ({layout})", disable=not progress):
         where = f"{name} row {i}"
         messages, tools = normalize_row(row, where)
+        if drop_reasoning:
+            messages = without_reasoning(messages)
         try:
             examples = render_conversation(tokenizer, messages, tools, options, layout)
         except UserError as e:
@@ -203,6 +215,7 @@ def build_sft_dataset(
     layout: str = "per_turn",
     seed: int = 0,
     progress: bool = True,
+    drop_reasoning: bool = False,
 ):
     """A pre-tokenized `datasets.Dataset` (`input_ids`, `assistant_masks`) ready for SFTTrainer."""
     from datasets import Dataset
@@ -212,7 +225,7 @@ def build_sft_dataset(
     sources = load_sources(specs)
     rows = mix(sources, [s.weight for s in specs], seed)
     input_ids, masks = [], []
-    for ids, mask in iter_examples(tokenizer, rows, options, layout, progress=progress):
+    for ids, mask in iter_examples(tokenizer, rows, options, layout, progress=progress, drop_reasoning=drop_reasoning):
         input_ids.append(ids)
         masks.append(mask)
     if not input_ids:

@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
             layout=section.layout,
             seed=recipe.seed,
             progress=config.process_index == 0,
+            drop_reasoning=section.reasoning == "drop",
         )
     trainer = SFTTrainer(
         model=model,

@@ -55,6 +55,13 @@ class SFTSection:
             "full: one example per conversation, loss on every assistant message."
         },
     )
+    reasoning: Literal["train", "drop"] = field(
+        default="train",
+        metadata={
+            "help": "train: assistant turns keep their <think> reasoning (the paper); drop: strip it before rendering "
+            "(a no-CoT ablation; prompts are unchanged when chat.history_reasoning is drop)."
+        },
+    )
     datasets: list[DatasetSpec] = field(
         default_factory=list, metadata={"help": "Training data with mixing weights; default <run_dir>/synth/dataset."}
     )
