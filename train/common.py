@@ -171,3 +171,22 @@ def merge_adapter(base_model: str | Path, adapter_dir: str | Path, out_dir: str 
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     merged.save_pretrained(out_dir)
     return Path(out_dir)
+
+
+def lora_config(lora, section_name: str):
+    """peft LoraConfig from a recipe's `<section>.lora` (None: full fine-tune)."""
+    if lora is None:
+        return None
+    from peft import LoraConfig
+
+    try:
+        return LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.lora_alpha,
+            lora_dropout=lora.lora_dropout,
+            target_modules=lora.target_modules,
+            task_type="CAUSAL_LM",
+            **lora.extra,
+        )
+    except (TypeError, ValueError) as e:
+        raise UserError(f"invalid {section_name}.lora settings: {e}") from e

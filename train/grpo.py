@@ -29,7 +29,14 @@ setup_environment()
 
 from funreason.errors import UserError  # noqa: E402
 from funreason.recipe import Recipe  # noqa: E402
-from train.common import device_defaults, last_checkpoint, parse_script_args, save_final, trl_config  # noqa: E402
+from train.common import (  # noqa: E402
+    device_defaults,
+    last_checkpoint,
+    lora_config,
+    parse_script_args,
+    save_final,
+    trl_config,
+)
 from train.grpo_config import GRPOSection  # noqa: E402
 
 
@@ -60,25 +67,6 @@ def grpo_config(recipe: Recipe):
         **device_defaults(),
     }
     return trl_config(GRPOConfig, defaults, dict(section.extra))
-
-
-def lora_config(section: GRPOSection):
-    if section.lora is None:
-        return None
-    from peft import LoraConfig
-
-    lora = section.lora
-    try:
-        return LoraConfig(
-            r=lora.r,
-            lora_alpha=lora.lora_alpha,
-            lora_dropout=lora.lora_dropout,
-            target_modules=lora.target_modules,
-            task_type="CAUSAL_LM",
-            **lora.extra,
-        )
-    except (TypeError, ValueError) as e:
-        raise UserError(f"invalid grpo.lora settings: {e}") from e
 
 
 def load_policy(path: Path, bf16: bool):
@@ -136,7 +124,7 @@ def build_trainer(recipe: Recipe, config=None):
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=lora_config(section),
+        peft_config=lora_config(section.lora, "grpo"),
         rollout_func=rollout,
         egpo=egpo,
     )

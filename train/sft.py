@@ -34,6 +34,7 @@ from train.common import (  # noqa: E402
     device_defaults,
     last_checkpoint,
     load_model_and_tokenizer,
+    lora_config,
     parse_script_args,
     save_final,
     trl_config,
@@ -77,25 +78,6 @@ def sft_config(recipe: Recipe):
     return trl_config(SFTConfig, defaults, user)
 
 
-def lora_config(section: SFTSection):
-    if section.lora is None:
-        return None
-    from peft import LoraConfig
-
-    lora = section.lora
-    try:
-        return LoraConfig(
-            r=lora.r,
-            lora_alpha=lora.lora_alpha,
-            lora_dropout=lora.lora_dropout,
-            target_modules=lora.target_modules,
-            task_type="CAUSAL_LM",
-            **lora.extra,
-        )
-    except (TypeError, ValueError) as e:
-        raise UserError(f"invalid sft.lora settings: {e}") from e
-
-
 def main(argv: list[str] | None = None) -> dict:
     from trl import SFTTrainer
 
@@ -123,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=lora_config(section),
+        peft_config=lora_config(section.lora, "sft"),
     )
     resume = None
     if args.resume:
