@@ -218,6 +218,24 @@ def _typed_fallback(ptype: str, param: str, rng: random.Random, schema: dict | N
     return f"{rng.choice(_WORDS)}_{rng.randint(10, 99)}"
 
 
+def _fits(value: Any, ptype: str) -> bool:
+    """Whether `value` suits a parameter of BFCL type `ptype` (after the coercions sample_args applies)."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if ptype == "integer":
+        return is_int or (isinstance(value, str) and value.isdigit())
+    if ptype in ("float", "number"):
+        return is_int or isinstance(value, float)
+    if ptype == "boolean":
+        return isinstance(value, bool)
+    if ptype == "string":
+        return isinstance(value, str) or is_int
+    if ptype in ("array", "tuple"):
+        return isinstance(value, (list, tuple))
+    if ptype in ("dict", "object"):
+        return isinstance(value, dict)
+    return True
+
+
 def sample_args(doc: dict, instances: dict[str, Any], pools: ValuePools, rng: random.Random) -> dict | None:
     """Arguments for one call of `doc`, or None when a required parameter has no candidate in the live state."""
     tool = doc["name"]
@@ -249,6 +267,9 @@ def sample_args(doc: dict, instances: dict[str, Any], pools: ValuePools, rng: ra
                 candidates = [rng.sample(candidates, k=min(len(candidates), rng.randint(1, 3)))]
         if not candidates:
             candidates = list(schema.get("enum") or VALUE_POOLS.get(f"{tool}.{param}") or VALUE_POOLS.get(param, []))
+        # Pools are keyed by parameter name only, so an earlier output or a state field with the same name may hold
+        # another type (a bool `a` feeding a float `a`): keep only values the schema accepts.
+        candidates = [v for v in candidates if _fits(v, ptype)]
         value = rng.choice(candidates) if candidates else _typed_fallback(ptype, param, rng, schema)
         if ptype == "integer" and isinstance(value, str) and value.isdigit():
             value = int(value)

@@ -202,3 +202,34 @@ def test_toy_environment_end_to_end():
     for record in records:
         assert record["metadata"]["involved_classes"] == ["ToyLibrary"]
         assert replay_record(record) == []
+
+
+def test_sampled_arguments_match_their_schema_types():
+    """Pools are keyed by parameter name; a value of the wrong type (a bool for a float) must never be sampled."""
+    from synth.sampler import _fits
+
+    assert _fits(2.5, "float") and _fits(3, "float") and not _fits(False, "float")
+    assert _fits(3, "integer") and _fits("12", "integer") and not _fits(True, "integer") and not _fits("x", "integer")
+    assert _fits(True, "boolean") and not _fits(1, "boolean")
+    assert _fits("a", "string") and _fits(4, "string") and not _fits(None, "string")
+    assert _fits([1], "array") and not _fits("a", "array")
+
+
+def test_synthesized_math_calls_use_numbers():
+    # MathAPI has no boolean parameter, so a bool in its calls can only come from a mistyped pool value.
+    import asyncio
+
+    from synth.assembly import synthesize_trajectory
+    from synth.config import SynthConfig
+    from synth.teachers import make_teacher
+
+    cfg = SynthConfig(environments=["MathAPI"], num_trajectories=12)
+    teacher = make_teacher(cfg.teacher)
+    bools = []
+    for i in range(12):
+        out = asyncio.run(synthesize_trajectory(i, cfg, 0, teacher))
+        for m in (out.record or {}).get("messages", []):
+            for call in m.get("tool_calls") or []:
+                args = call["function"]["arguments"]
+                bools += [(call["function"]["name"], k) for k, v in args.items() if isinstance(v, bool)]
+    assert not bools, bools
