@@ -34,6 +34,7 @@ from eval.checker import call_text, check_entry, jsonable
 from eval.csvs import write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
 from funreason.errors import UserError
+from funreason.jsonl import iter_jsonl
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
@@ -95,23 +96,16 @@ def _index(entry_id: str) -> tuple:
 def read_results(path: Path) -> list[dict]:
     """Read a result file; any malformed line is a UserError naming the file and line."""
     rows, seen = [], {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(row, dict) or "id" not in row or "result" not in row:
-                raise UserError(f'{path}:{lineno}: a result row must be an object with "id" and "result" keys')
-            if not isinstance(row["id"], str):
-                raise UserError(f'{path}:{lineno}: "id" must be a string, got {type(row["id"]).__name__}')
-            if row["id"] in seen:
-                raise UserError(f"{path}:{lineno}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
-            seen[row["id"]] = lineno
-            row["_line"] = lineno
-            rows.append(row)
+    for lineno, row in iter_jsonl(path):
+        if not isinstance(row, dict) or "id" not in row or "result" not in row:
+            raise UserError(f'{path}:{lineno}: a result row must be an object with "id" and "result" keys')
+        if not isinstance(row["id"], str):
+            raise UserError(f'{path}:{lineno}: "id" must be a string, got {type(row["id"]).__name__}')
+        if row["id"] in seen:
+            raise UserError(f"{path}:{lineno}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
+        seen[row["id"]] = lineno
+        row["_line"] = lineno
+        rows.append(row)
     return sorted(rows, key=lambda r: _index(r["id"]))
 
 

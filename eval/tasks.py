@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from funreason.errors import UserError
+from funreason.jsonl import iter_jsonl
 
 CATEGORY_PREFIX = "multi_turn_"
 # BFCL appends this to every description of a non-held-out doc (load_dataset_entry, include_language_specific_hint).
@@ -57,17 +57,10 @@ def read_jsonl(path: str | Path) -> list[dict]:
     if not p.is_file():
         raise UserError(f"data file not found: {p}")
     rows = []
-    with open(p, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{p} line {n}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise UserError(f"{p} line {n}: expected an object with an 'id'")
-            rows.append(row)
+    for n, row in iter_jsonl(p):
+        if not isinstance(row, dict) or "id" not in row:
+            raise UserError(f"{p} line {n}: expected an object with an 'id'")
+        rows.append(row)
     return rows
 
 

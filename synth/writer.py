@@ -22,6 +22,8 @@ import re
 import time
 from pathlib import Path
 
+from funreason.jsonl import JsonlError, iter_jsonl
+
 PART_RE = re.compile(r"^part-(\d+)of(\d+)-(\d+)\.jsonl$")
 
 
@@ -38,15 +40,11 @@ def read_entries(out_dir: str | Path) -> dict[int, dict]:
     """Every finished entry, keyed by trajectory index (first occurrence wins if a part was ever copied twice)."""
     entries: dict[int, dict] = {}
     for path in part_files(out_dir):
-        with path.open(encoding="utf-8") as f:
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{line_no}: corrupt shard line ({e}); move that file away") from None
+        try:
+            for _, entry in iter_jsonl(path):
                 entries.setdefault(int(entry["index"]), entry)
+        except JsonlError as e:
+            raise JsonlError(f"corrupt shard: {e}; move that file away") from None
     return entries
 
 

@@ -270,7 +270,7 @@ def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
         build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(tmp_path / "nope"))], OPTIONS)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"messages": []}\n{not json\n')
-    with pytest.raises(DatasetError, match="line 2: invalid JSON"):
+    with pytest.raises(DatasetError, match=":2: not valid JSON"):
         build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(broken))], OPTIONS)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,12 @@ def lora_config(lora, section_name: str):
         )
     except (TypeError, ValueError) as e:
         raise UserError(f"invalid {section_name}.lora settings: {e}") from e
+
+
+def run_script(main) -> None:
+    """Run a training script's main(): a UserError (bad recipe, missing data) is one line and its exit code."""
+    try:
+        main()
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)

@@ -31,6 +31,7 @@ from typing import Any
 from chat.messages import MessageError, validate_messages
 from chat.options import ChatOptions
 from funreason.errors import UserError
+from funreason.jsonl import JsonlError, iter_jsonl
 from train.sft_config import DatasetSpec
 
 
@@ -58,16 +59,10 @@ def read_rows(path: str | Path) -> list[dict]:
         return ds.to_list()
     suffix = p.suffix.lower()
     if suffix == ".jsonl":
-        rows = []
-        with p.open(encoding="utf-8") as f:
-            for i, line in enumerate(f):
-                if not line.strip():
-                    continue
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DatasetError(f"{p} line {i + 1}: invalid JSON ({e.msg})") from None
-        return rows
+        try:
+            return [row for _, row in iter_jsonl(p)]
+        except JsonlError as e:
+            raise DatasetError(str(e)) from None
     if suffix == ".json":
         try:
             data = json.loads(p.read_text(encoding="utf-8"))

@@ -20,7 +20,6 @@ format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weig
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from train.common import setup_environment
@@ -34,6 +33,7 @@ from train.common import (  # noqa: E402
     last_checkpoint,
     lora_config,
     parse_script_args,
+    run_script,
     save_final,
     trl_config,
 )
@@ -162,8 +162,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
+    run_script(main)

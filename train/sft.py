@@ -21,14 +21,12 @@ Outputs: checkpoints in <run_dir>/sft/checkpoint-*, the final model with its tok
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from train.common import setup_environment
 
 setup_environment()
 
-from funreason.errors import UserError  # noqa: E402
 from funreason.recipe import Recipe  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
@@ -36,6 +34,7 @@ from train.common import (  # noqa: E402
     load_model_and_tokenizer,
     lora_config,
     parse_script_args,
+    run_script,
     save_final,
     trl_config,
 )
@@ -135,8 +134,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
+    run_script(main)

@@ -1,0 +1,30 @@
+"""Read JSON Lines files (results, datasets, shards) with errors that name the file and line.
+
+for lineno, row in iter_jsonl(path):
+    ...
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from funreason.errors import UserError
+
+
+class JsonlError(UserError):
+    """A line of a JSON Lines file is not valid JSON."""
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(1-based line number, parsed value) for every non-blank line; a bad line raises JsonlError naming it."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise JsonlError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
