@@ -19,6 +19,7 @@ Decisions (docs/funreason-mt.md §12):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -147,10 +148,16 @@ def parse_json_reply(text: str) -> Any:
 def _names_tool(text: str, name: str) -> bool:
     r"""Does `text` name the tool: `name(`, `\`name\``, or a compound identifier (get_x, startEngine) as a word?
     Plain words (add, sort, find) also occur in ordinary descriptions, so they count only in call/code form."""
-    if re.search(rf"(?<![\w.]){re.escape(name)}\(|`{re.escape(name)}`", text):
-        return True
-    compound = "_" in name or any(c.isupper() for c in name[1:])
-    return compound and re.search(rf"\b{re.escape(name)}\b", text) is not None
+    return _tool_mention(name).search(text) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _tool_mention(name: str) -> re.Pattern:
+    # Compiled once per tool name: every tooling and querying reply is checked against every primitive tool.
+    forms = [rf"(?<![\w.]){re.escape(name)}\(", rf"`{re.escape(name)}`"]
+    if "_" in name or any(c.isupper() for c in name[1:]):
+        forms.append(rf"\b{re.escape(name)}\b")
+    return re.compile("|".join(forms))
 
 
 def _user_message(payload: dict, keys: list[str], rendered: dict[int, tuple[Any, str | None]] | None = None) -> dict:

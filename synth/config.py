@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from funreason.errors import RecipeError
 from synth.teacher_config import TeacherConfig
 
 
@@ -91,3 +92,20 @@ class SynthConfig:
     contamination_ngram: int = field(
         default=8, metadata={"help": "n of the word n-grams compared with BFCL test questions."}
     )
+    workers: int = field(
+        default=1,
+        metadata={
+            "help": "Processes synthesizing at once on this machine, teacher.concurrency split among them. One "
+            "Python process tops out near 100 trajectories/s (tool execution, prompts, HTTP); raise this when a fast "
+            "teacher server leaves it CPU-bound. template and openai teachers only (hf/vllm load one model).",
+        },
+    )
+
+    def __post_init__(self):
+        if self.workers < 1:
+            raise RecipeError(f"synth.workers must be >= 1, got {self.workers}")
+        if self.workers > 1 and self.teacher.kind in ("hf", "vllm"):
+            raise RecipeError(
+                f"synth.workers: {self.workers} workers would each load the {self.teacher.kind} teacher's model; "
+                "use workers: 1 (the in-process engine batches every trajectory's requests already)"
+            )

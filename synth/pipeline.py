@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -49,6 +51,7 @@ OPERATIONAL_KEYS = {
     "batch_window_ms",
     "max_batch_size",
     "num_trajectories",
+    "workers",
 }
 
 Synthesize = Callable[..., Awaitable]
@@ -138,17 +141,38 @@ def run(
             "pass --resume to continue, or use another --out"
         )
     synthesize = synthesize or _default_synthesize()
-    own_teacher = teacher is None
-    teacher = teacher or make_teacher(config.teacher)
     concurrency = getattr(config, "concurrency", None) or config.teacher.concurrency
+    workers = min(getattr(config, "workers", 1), len(todo))
     t0 = time.time()
+    bar = tqdm(
+        total=len(mine),
+        initial=len(mine) - len(todo),
+        desc="synth",
+        unit="traj",
+        disable=not progress,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
     tally = Counter()
+
+    def count(accepted: bool) -> None:
+        tally["accepted" if accepted else "rejected"] += 1
+        bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
+        bar.update(1)
+
+    teacher = teacher or make_teacher(config.teacher)  # made here even for workers: an unreachable server fails now
     try:
-        asyncio.run(_run_all(todo, config, seed, teacher, synthesize, writer, concurrency, len(mine), tally, progress))
+        if workers > 1:
+            from synth.workers import run_in_workers
+
+            writer.close()
+            run_in_workers(
+                workers, shard, todo, out, config, seed, teacher, synthesize, concurrency, count, flush_every
+            )
+        else:
+            synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count)
     finally:
-        writer.close()
-        if own_teacher:
-            asyncio.run(teacher.aclose())
+        bar.close()
     summary = {
         "out_dir": str(out),
         "shard": f"{k}/{n}",
@@ -170,17 +194,35 @@ def run(
     return summary
 
 
-async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency, total, tally, progress) -> None:
+def synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count) -> None:
+    """Synthesize `todo` in this process into `writer`, `concurrency` trajectories in flight; `count(accepted)` is
+    called once per finished trajectory. The writer is closed (flushed) and the teacher closed whatever happens:
+    a teacher's connections belong to the event loop that made them, which ends here."""
+    try:
+        with _quiet_gc():
+            asyncio.run(_run_all(todo, config, seed, teacher, synthesize, writer, concurrency, count))
+    finally:
+        writer.close()
+
+
+@contextmanager
+def _quiet_gc():
+    # Synthesis allocates many short-lived containers while the long-lived heap (BFCL modules, API graphs, value
+    # pools, 64 trajectories' states) is large, so CPython's default collector spends ~15% of the run re-walking
+    # that heap (benchmarks/synth_throughput.py). Freezing what exists now and collecting the young generation less
+    # often keeps memory bounded (cycles are still collected) at a fraction of that cost.
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency, count) -> None:
     queue = deque(todo)
-    bar = tqdm(
-        total=total,
-        initial=total - len(todo),
-        desc="synth",
-        unit="traj",
-        disable=not progress,
-        mininterval=0.5,
-        dynamic_ncols=True,
-    )
 
     async def worker():
         while queue:
@@ -196,9 +238,7 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
             except TeacherError as e:  # a trajectory that let a teacher failure through: rejected, not fatal
                 entry = {"index": index, "record": None, "rejections": [["teacher", e.kind]], "counters": {}}
             writer.add(entry)
-            tally["accepted" if entry["record"] is not None else "rejected"] += 1
-            bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
-            bar.update(1)
+            count(entry["record"] is not None)
 
     tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(todo))))]
     try:
@@ -210,7 +250,7 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        bar.close()
+        await teacher.aclose()
 
 
 def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_name: str) -> dict:

@@ -6,6 +6,7 @@ outputs as an uninterrupted run, with no duplicate and no missing trajectory; tw
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -63,10 +64,11 @@ def shard_indices(out: Path) -> list[int]:
     return [json.loads(line)["index"] for p in part_files(out) for line in p.read_text().splitlines() if line]
 
 
-def test_kill_and_resume_gives_the_uninterrupted_dataset(recipe_file, baseline, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the killed parent's worker processes must not go on writing
+def test_kill_and_resume_gives_the_uninterrupted_dataset(recipe_file, baseline, tmp_path, workers):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "funreason", "synth", "--config", str(recipe_file), "--out", str(out)]
-    cmd += ["--resume", "--flush-every", "1", "--no-progress"]
+    cmd += ["--resume", "--flush-every", "1", "--no-progress", f"synth.workers={workers}"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     rng = random.Random(1234)
     # Kill points: after k trajectories are stored (k random), plus a random delay so the kill can land anywhere
@@ -106,6 +108,34 @@ def test_two_shards_equal_the_full_run(recipe_file, baseline, tmp_path):
     assert second["complete"]
     assert sorted(shard_indices(tmp_path)) == list(range(N))
     assert outputs(tmp_path) == outputs(baseline)
+
+
+def test_worker_processes_equal_one_process(recipe_file, baseline, tmp_path):
+    recipe = load_recipe(recipe_file)
+    config = dataclasses.replace(recipe.synth, workers=3)
+    summary = run(config, tmp_path / "all", seed=recipe.seed, progress=False)
+    assert summary["complete"] and summary["accepted"] > 0
+    assert outputs(tmp_path / "all") == outputs(baseline)
+    names = {p.name.split("-")[1] for p in part_files(tmp_path / "all")}
+    assert names == {"0of3", "1of3", "2of3"}  # each worker wrote its own sub-shard
+    # a node's shard split among workers: shard 1/2 with 2 workers is sub-shards 1/4 and 3/4
+    half = tmp_path / "half"
+    run(dataclasses.replace(recipe.synth, workers=2), half, seed=recipe.seed, shard=(1, 2), progress=False)
+    assert sorted(shard_indices(half)) == list(range(1, N, 2))
+    assert {p.name.split("-")[1] for p in part_files(half)} == {"1of4", "3of4"}
+    assert run(recipe.synth, half, seed=recipe.seed, shard=(0, 2), progress=False)["complete"]
+    assert outputs(half) == outputs(baseline)
+
+
+def test_a_failing_worker_stops_the_run_with_its_error(recipe_file, tmp_path):
+    recipe = load_recipe(recipe_file)
+
+    async def broken(index, config, seed, teacher):
+        raise KeyError(f"bug at trajectory {index}")
+
+    config = dataclasses.replace(recipe.synth, workers=2)
+    with pytest.raises(RuntimeError, match=r"synthesis worker synth-worker-\d: KeyError: .bug at trajectory"):
+        run(config, tmp_path, seed=recipe.seed, progress=False, synthesize=broken)
 
 
 def test_an_existing_run_needs_resume_and_the_same_settings(recipe_file, baseline):

@@ -97,10 +97,12 @@ def test_per_role_model_and_sampling_reach_the_server():
     ],
     ids=["500", "503-429-ok", "400", "malformed", "no-choices-then-ok", "empty", "10MB", "hang", "slow"],
 )
-def test_faults_are_classified_and_retried(replies, kind, requests):
+@pytest.mark.parametrize("transport", ["http11", "aiohttp"])  # aiohttp is what speaks to a server behind a proxy
+def test_faults_are_classified_and_retried(replies, kind, requests, transport):
     script = Script(*replies)
     with FakeOpenAIServer(script) as server:
         teacher = make_teacher(fast_config(server.base_url, timeout_s=0.3, max_response_bytes=1_000_000))
+        teacher.transport = transport
         if kind is None:
             assert ask(teacher) in ("ok", "recovered")
         else:

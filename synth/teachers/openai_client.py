@@ -5,11 +5,17 @@
     text = await teacher.generate("querying", messages, payload)   # raises TeacherError(kind) for good failures
     await teacher.aclose()
 
-We speak the `/chat/completions` wire format through httpx (the transport the `openai` SDK itself uses) rather
-than through the SDK, because the pipeline needs three things the SDK hides: reading a body as a stream so an
-oversized reply is refused without buffering it, a whole-request deadline that a trickling server cannot evade,
-and one failure kind per request for the statistics (timeout, http_429, http_5xx, http_4xx, connection,
-malformed, too_large, empty). Retries use exponential backoff with jitter and honour `Retry-After`.
+We speak the `/chat/completions` wire format ourselves rather than through the `openai` SDK, because the pipeline
+needs three things the SDK hides: reading a body as a stream so an oversized reply is refused without buffering it,
+a whole-request deadline that a trickling server cannot evade, and one failure kind per request for the statistics
+(timeout, http_429, http_5xx, http_4xx, connection, malformed, too_large, empty). Retries use exponential backoff
+with jitter and honour `Retry-After`.
+
+Transport: against a fast server the client's one Python thread bounds synthesis throughput
+(benchmarks/synth_throughput.py), and per request httpx (the SDK's transport) costs ~1 ms of CPU at 64 in flight,
+aiohttp ~0.3 ms, our keep-alive HTTP/1.1 client (synth/teachers/http11.py) ~0.14 ms. So requests go through the
+latter, except when an HTTP(S)_PROXY applies to the server, where aiohttp speaks the proxy. The one-off `/models`
+probe stays on httpx: it is synchronous and not on the hot path.
 """
 
 from __future__ import annotations
@@ -18,14 +24,18 @@ import asyncio
 import json
 import os
 import random
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
 
+import aiohttp
 import httpx
 
 from funreason.errors import UserError
 from synth.teacher_config import TeacherConfig
 from synth.teachers.base import Role, TeacherError
+from synth.teachers.http11 import BodyTooLarge, Http11Pool, HttpError
 
-POOL_SIZE = 8  # connections per httpx client (see _pick_client)
 RETRYABLE = {"timeout", "http_429", "http_5xx", "connection", "malformed"}
 
 
@@ -56,6 +66,13 @@ def probe_server(config: TeacherConfig) -> str:
     return served[0]
 
 
+def _env_proxy(url: str) -> str | None:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(urllib.parse.urlsplit(url).scheme)
+
+
 def _headers(config: TeacherConfig) -> dict:
     key = os.environ.get(config.api_key_env)
     return {"Authorization": f"Bearer {key}"} if key else {}
@@ -70,32 +87,24 @@ class OpenAITeacher:
         self.name = f"openai:{self.model}"
         self._url = config.base_url.rstrip("/") + "/chat/completions"
         self._semaphore = asyncio.Semaphore(config.concurrency)
-        self._clients: list[httpx.AsyncClient] = []
-        self._busy: list[int] = []
-        self._tls = None
+        self._session: aiohttp.ClientSession | None = None
+        self._pool: Http11Pool | None = None
+        # HTTP(S)_PROXY / NO_PROXY are honoured as httpx and the SDK do, but looked up once: aiohttp's trust_env
+        # re-reads them and ~/.netrc in a worker thread on every request (a third of the client's CPU at c=64).
+        self._proxy = _env_proxy(self._url)
+        self.transport = "aiohttp" if self._proxy else "http11"  # see the module docstring
         self.retries = 0  # how many requests were retried (all causes); read by stats/benchmarks
 
-    def _pick_client(self) -> int:
-        # httpx's connection pool does work quadratic in its size on every request (scanning every connection for
-        # every queued request): milliseconds of CPU per request at 64 connections. Several small pools, each
-        # request going to the least busy one, keep the client's CPU per request flat. Pools are added as needed
-        # and share one TLS context (building one costs tens of milliseconds).
-        i = min(range(len(self._clients)), key=self._busy.__getitem__, default=-1)
-        if i < 0 or self._busy[i] >= POOL_SIZE:
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use: a session belongs to the event loop it was created in.
+        if self._session is None or self._session.closed:
             c = self.config
-            if self._tls is None:
-                self._tls = httpx.create_ssl_context()
-            self._clients.append(
-                httpx.AsyncClient(
-                    headers=_headers(c),
-                    verify=self._tls,
-                    timeout=httpx.Timeout(c.timeout_s, connect=c.connect_timeout_s),
-                    limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
-                )
+            self._session = aiohttp.ClientSession(
+                headers={"Content-Type": "application/json", **_headers(c)},
+                connector=aiohttp.TCPConnector(limit=c.concurrency, limit_per_host=0),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=c.connect_timeout_s),
             )
-            self._busy.append(0)
-            i = len(self._clients) - 1
-        return i
+        return self._session
 
     def request_body(self, role: Role, messages: list[dict]) -> dict:
         s = self.config.settings_for(role)
@@ -112,12 +121,13 @@ class OpenAITeacher:
 
     async def request(self, body: dict) -> str:
         """POST one chat completion body, with retries; the reply text or TeacherError."""
+        data = json.dumps(body).encode()
         attempt = 0
         while True:
             retry_after = None
             try:
                 async with self._semaphore:
-                    return await self._once(body)
+                    return await self._once(data)
             except TeacherError as e:
                 if e.kind not in RETRYABLE or attempt >= self.config.max_retries:
                     raise
@@ -130,20 +140,17 @@ class OpenAITeacher:
                 delay = min(self.config.backoff_max_s, max(delay, retry_after))
             await asyncio.sleep(delay)
 
-    async def _once(self, body: dict) -> str:
-        i = self._pick_client()
-        self._busy[i] += 1
+    async def _once(self, data: bytes) -> str:
         try:
-            raw, status, headers = await asyncio.wait_for(self._post(self._clients[i], body), self.config.timeout_s)
-        except (TimeoutError, asyncio.TimeoutError):
+            # One deadline over connect, headers and the whole body: a server trickling bytes cannot evade it.
+            async with asyncio.timeout(self.config.timeout_s):
+                raw, status, headers = await self._post(data)
+        except TimeoutError:
             raise TeacherError("timeout", f"no complete reply within {self.config.timeout_s} s") from None
-        except httpx.TimeoutException as e:
-            raise TeacherError("timeout", type(e).__name__) from None
-        except httpx.HTTPError as e:
+        except BodyTooLarge as e:
+            raise TeacherError("too_large", str(e)) from None
+        except (aiohttp.ClientError, HttpError, OSError) as e:
             raise TeacherError("connection", f"{type(e).__name__}: {e}") from None
-        finally:
-            if i < len(self._busy):  # aclose() may have dropped the pools meanwhile
-                self._busy[i] -= 1
         if status != 200:
             kind = "http_429" if status == 429 else "http_5xx" if status >= 500 else "http_4xx"
             err = TeacherError(kind, f"HTTP {status}: {raw[:200].decode('utf-8', 'replace')}")
@@ -154,24 +161,38 @@ class OpenAITeacher:
             raise err
         return parse_reply(raw)
 
-    async def _post(self, client: httpx.AsyncClient, body: dict) -> tuple[bytes, int, httpx.Headers]:
+    async def _post(self, data: bytes) -> tuple[bytes, int, Mapping[str, str]]:
         cap = self.config.max_response_bytes
-        async with client.stream("POST", self._url, json=body) as response:
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > cap:
-                raise TeacherError("too_large", f"declared body {declared} bytes > cap {cap}")
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > cap:
-                    raise TeacherError("too_large", f"body over cap {cap} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks), response.status_code, response.headers
+        if self.transport == "http11":
+            if self._pool is None:  # made on first use: its connections belong to this event loop
+                self._pool = Http11Pool(self._url, _headers(self.config), self.config.connect_timeout_s)
+            status, headers, raw = await self._pool.post(data, cap)
+            return raw, status, headers
+        async with self._client().post(self._url, data=data, proxy=self._proxy) as response:
+            try:
+                declared = response.content_length
+                if declared is not None and declared > cap:
+                    raise TeacherError("too_large", f"declared body {declared} bytes > cap {cap}")
+                if declared is not None:  # the usual case: one read of a body known to fit
+                    return await response.read(), response.status, response.headers
+                chunks, size = [], 0
+                async for chunk in response.content.iter_any():
+                    size += len(chunk)
+                    if size > cap:
+                        raise TeacherError("too_large", f"body over cap {cap} bytes")
+                    chunks.append(chunk)
+            except TeacherError:
+                response.close()  # drop the connection rather than drain an oversized body into the pool
+                raise
+            return b"".join(chunks), response.status, response.headers
 
     async def aclose(self) -> None:
-        clients, self._clients, self._busy = self._clients, [], []
-        for client in clients:
-            await client.aclose()
+        session, self._session = self._session, None
+        pool, self._pool = self._pool, None
+        if session is not None:
+            await session.close()
+        if pool is not None:
+            await pool.close()
 
 
 def parse_reply(raw: bytes) -> str:

@@ -1,0 +1,124 @@
+"""Synthesis in several processes on one machine (`synth.workers: N`); synth/pipeline.py calls this.
+
+    run_in_workers(workers, shard, todo, out, config, seed, teacher, synthesize, concurrency, count, flush_every)
+
+One Python process runs every trajectory's tool executions, prompt building and HTTP on one core, which caps it
+near 100 trajectories/s on these machines however fast the teacher server is. Workers are forks of the calling
+process (API graphs, BFCL modules and the teacher object are inherited, nothing is re-imported), each
+synthesizing its own sub-shard with concurrency / workers trajectories in flight through the crash-safe
+ShardWriter, so what they produce is exactly what one process would: shard (k, n) split W ways is the sub-shards
+(k + n*w, n*W), whose indices together are those of (k, n). The parent only counts progress and reports errors.
+
+A worker dies with its parent (PR_SET_PDEATHSIG on Linux: a killed run leaves no orphan writing into the run
+directory), and a SIGTERM or SIGINT flushes what it finished before it exits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing as mp
+import os
+import queue as queue_module
+import signal
+import sys
+from pathlib import Path
+
+from funreason.errors import UserError
+from synth.writer import ShardWriter
+
+PR_SET_PDEATHSIG = 1
+
+
+def run_in_workers(
+    workers, shard, todo, out: Path, config, seed, teacher, synthesize, concurrency, count, flush_every=32
+) -> None:
+    """Synthesize `todo` (indices of `shard`) in `workers` forked processes; `count(accepted)` per finished one."""
+    k, n = shard
+    ctx = mp.get_context("fork")  # inherit the warm process; spawn would re-import BFCL and rebuild graphs per worker
+    events = ctx.Queue()
+    per_worker = max(1, -(-concurrency // workers))
+    procs = []
+    for w in range(workers):
+        sub = (k + n * w, n * workers)
+        mine = [i for i in todo if i % sub[1] == sub[0]]
+        args = (w, sub, mine, out, config, seed, teacher, synthesize, per_worker, flush_every, events, os.getpid())
+        procs.append(ctx.Process(target=_worker, args=args, name=f"synth-worker-{w}", daemon=False))
+    try:
+        for p in procs:
+            p.start()
+        _collect(procs, events, count)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()  # SIGTERM: the worker flushes what it finished, then exits
+        while any(p.is_alive() for p in procs):
+            _drain(events)  # a worker exits only once its queued events are read
+            for p in procs:
+                p.join(timeout=0.05)
+
+
+def _drain(events) -> None:
+    try:
+        while True:
+            events.get_nowait()
+    except queue_module.Empty:
+        pass
+
+
+def _collect(procs, events, count) -> None:
+    running = len(procs)
+    while running:
+        try:
+            event = events.get(timeout=0.5)
+        except queue_module.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if not dead:
+                continue
+            try:  # a worker that failed put its error in the queue before exiting: read on to it
+                event = events.get(timeout=2.0)
+            except queue_module.Empty:
+                raise RuntimeError(f"synthesis worker {dead[0].name} died (exit code {dead[0].exitcode})") from None
+        kind = event[0]
+        if kind == "done":
+            count(event[1])
+        elif kind == "exit":
+            running -= 1
+        elif kind == "error":
+            _, name, user_facing, message = event
+            raise (UserError if user_facing else RuntimeError)(f"synthesis worker {name}: {message}")
+
+
+def _worker(w, sub, todo, out, config, seed, teacher, synthesize, concurrency, flush_every, events, parent):
+    from synth.pipeline import synthesize_shard
+
+    status = 0
+    try:
+        _die_with(parent)
+        signal.signal(signal.SIGTERM, _raise_exit)
+        writer = ShardWriter(out, sub, flush_every=flush_every)
+        synthesize_shard(
+            todo, config, seed, teacher, synthesize, writer, concurrency, lambda ok: events.put(("done", ok))
+        )
+        events.put(("exit",))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it
+        status = 1
+        events.put(("error", f"synth-worker-{w}", isinstance(e, UserError), f"{type(e).__name__}: {e}"))
+    finally:
+        events.close()
+        events.join_thread()  # hand every event (an error report too) to the parent before the process ends
+        sys.stdout.flush()
+        # Skip the parent's inherited atexit handlers and finalizers (tqdm, datasets' temp dirs): they are not ours.
+        os._exit(status)
+
+
+def _die_with(parent: int) -> None:
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: a worker outlives a killed parent until its work is done
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        raise SystemExit(1)
+
+
+def _raise_exit(signum, frame):
+    raise SystemExit(128 + signum)
