@@ -84,7 +84,13 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
         backend_info = backend.describe()
     finally:
         backend.close()
-    scores = score(out, recipe.chat.tool_format, list(tasks.entries))
+    if section.question_file and not section.answer_file:
+        scores = {"error": "eval.question_file without eval.answer_file: results written, not scored"}
+    else:
+        # BFCL's own categories are scored against the whole installed category (a limited run shows as partial);
+        # entries from a question file against that file and its answers.
+        given = tasks if section.question_file else None
+        scores = score(out, recipe.chat.tool_format, list(tasks.entries), given)
     meta = {
         "label": label,
         "model": str(model_path),
@@ -124,13 +130,14 @@ def token_counts(model_result_dir: Path, categories: list[str]) -> dict:
     return totals
 
 
-def score(out: Path, fmt: str, categories: list[str]):
-    """eval.score over this label's result files (None, with a note, when the scorer is unavailable)."""
+def score(out: Path, fmt: str, categories: list[str], tasks=None):
+    """eval.score over this label's result files against `tasks` (None, with a note, when the scorer is
+    unavailable)."""
     try:
         from eval.score import score_results
     except ImportError as e:  # scoring lives in eval/score.py; results stay usable without it
         return {"error": f"eval.score unavailable: {e}"}
-    return score_results(out / "result", out / "score", fmt, categories=categories)
+    return score_results(out / "result", out / "score", fmt, categories=categories, tasks=tasks)
 
 
 def models_to_evaluate(recipe) -> list[tuple[str, str]]:

@@ -142,11 +142,17 @@ def load_scoring_entries(category: str) -> tuple[list[dict], dict[str, set[str]]
             # docs are shared between entries: copies keep one entry's score file independent of another's
             if "missed_function" in entry:
                 entry["missed_function"] = json.loads(json.dumps(entry["missed_function"]))
-            names[entry["id"]] = {d["name"] for d in function} | {
-                d["name"] for docs in (entry.get("missed_function") or {}).values() for d in docs if isinstance(d, dict)
-            }
+            names[entry["id"]] = _entry_tool_names({**entry, "function": function})
             entries.append(entry)
     return entries, names
+
+
+def _entry_tool_names(entry: dict) -> set[str]:
+    """Every tool an entry offers at some turn: its `function` docs and its held-out (missed_function) docs."""
+    held = (entry.get("missed_function") or {}).values()
+    return {d["name"] for d in entry.get("function", [])} | {
+        d["name"] for docs in held for d in docs if isinstance(d, dict)
+    }
 
 
 def score_category(
@@ -156,20 +162,29 @@ def score_category(
     model_name: str,
     partial: bool,
     ground_truth: dict[str, list[list[str]]] | None = None,
+    entries: list[dict] | None = None,
 ) -> tuple[dict, list[dict], list[dict], list[float]]:
-    """Score one result file: (header, failed entries, diagnostic records, per-step latencies)."""
+    """Score one result file: (header, failed entries, diagnostic records, per-step latencies). `entries` and
+    `ground_truth` default to the installed BFCL's; pass them for entries read from a question file."""
     from envs import bfcl
 
     rows = read_results(path)
     if not rows:
         raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
-    loaded, tool_names = load_scoring_entries(category)
+    if entries is None:
+        loaded, tool_names = load_scoring_entries(category)
+        source = f"BFCL {category}"
+    else:
+        loaded, tool_names = entries, {e["id"]: _entry_tool_names(e) for e in entries}
+        source = f"the question file's {category}"
     entries = {e["id"]: e for e in loaded}
     if ground_truth is None:
         ground_truth = bfcl.load_ground_truth(category)
     for row in rows:
         if row["id"] not in entries:
-            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of BFCL {category}")
+            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of {source}")
+        if row["id"] not in ground_truth:
+            raise UserError(f"{path}:{row['_line']}: no ground truth for {row['id']!r} (eval.answer_file?)")
     if not partial and len(rows) != len(entries):
         missing = sorted(set(entries) - {r["id"] for r in rows}, key=_index)
         raise UserError(
@@ -266,8 +281,10 @@ def score_results(
     fmt: str = "pythonic",
     categories: list[str] | None = None,
     partial: bool = True,
+    tasks=None,
 ) -> dict:
     """Score every model dir under `result_dir` into `out_dir`; return a summary for the runner / report.
+    `tasks` (eval.tasks.TaskSet) supplies entries and ground truth; by default the installed BFCL's are used.
 
     `{"models": {model_dir: {"categories": {cat: header + {"dataset_size", "partial"}}, "diagnostics": path,
     "overall_note": str}}, "csv": [paths]}`.
@@ -283,8 +300,12 @@ def score_results(
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
         for category, path in _category_files(model_dir, categories).items():
-            ground_truth = bfcl.load_ground_truth(category)
-            header, failed, records, lat = score_category(path, category, fmt, model, partial, ground_truth)
+            if tasks is None:
+                given, ground_truth = None, bfcl.load_ground_truth(category)
+            else:
+                short = category.removeprefix("multi_turn_")
+                given, ground_truth = tasks.entries.get(short, []), tasks.ground_truth.get(short, {})
+            header, failed, records, lat = score_category(path, category, fmt, model, partial, ground_truth, given)
             _write_jsonl(out_dir / model / GROUP / score_file_name(category), [header, *failed])
             size = len(ground_truth)
             cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
@@ -326,10 +347,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--categories", default=None, help="Comma-separated subset, e.g. base,miss_func.")
     parser.add_argument("--partial-eval", action="store_true", help="Score only the rows present in each file.")
+    parser.add_argument("--question-file", help="BFCL-format question JSONL the results answer (default: BFCL's).")
+    parser.add_argument("--answer-file", help="Its possible-answer JSONL (required with --question-file).")
     args = parser.parse_args(argv)
     fmt = args.format or _format_from_metadata(Path(args.result_dir)) or "pythonic"
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
-    summary = score_results(args.result_dir, args.out, fmt, cats, partial=args.partial_eval)
+    tasks = None
+    if args.question_file or args.answer_file:
+        if not (args.question_file and args.answer_file):
+            raise UserError("--question-file and --answer-file go together")
+        from eval.tasks import load_tasks
+
+        tasks = load_tasks(question_file=args.question_file, answer_file=args.answer_file)
+        cats = cats or list(tasks.entries)
+    summary = score_results(args.result_dir, args.out, fmt, cats, partial=args.partial_eval, tasks=tasks)
     for model, info in summary["models"].items():
         for cat, h in info["categories"].items():
             part = f" (partial: {h['total_count']} of {h['dataset_size']})" if h["partial"] else ""

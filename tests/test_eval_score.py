@@ -254,3 +254,44 @@ def test_scores_equal_official_pipeline_on_damaged_text(tmp_path, fmt):
     differ = {i: (ours[i], expected[i]) for i in expected if ours[i] != expected[i]}
     assert not differ, f"{len(differ)} of {len(expected)} verdicts differ: {list(differ.items())[:3]}"
     assert len(set(expected.values())) >= 4, expected  # passes and several error types were exercised
+
+
+def test_results_for_a_question_file_are_scored_against_that_file(tmp_path, capsys):
+    """Entries from a BFCL-format question file (new ids, own answers) are scored against that file, not BFCL's."""
+    bfcl.ensure_project_root()
+    from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
+
+    questions = [json.loads(x) for x in (PROMPT_PATH / "BFCL_v4_multi_turn_base.json").read_text().splitlines()[:3]]
+    answers = [json.loads(x) for x in (POSSIBLE_ANSWER_PATH / "BFCL_v4_multi_turn_base.json").read_text().splitlines()]
+    by_id = {a["id"]: a for a in answers}
+    ours = {q["id"]: f"multi_turn_base_{900 + i}" for i, q in enumerate(questions)}
+    qf, af = tmp_path / "q.jsonl", tmp_path / "a.jsonl"
+    qf.write_text("".join(json.dumps({**q, "id": ours[q["id"]]}) + "\n" for q in questions))
+    af.write_text("".join(json.dumps({**by_id[q["id"]], "id": ours[q["id"]]}) + "\n" for q in questions))
+    rows = [{**r, "id": ours[r["id"]]} for r in gt_rows_for("multi_turn_base", "pythonic", list(ours))]
+    rows[1]["result"][0] = []  # one entry's first turn emptied: that entry fails
+    root = _write_results(tmp_path / "result", "custom", {"multi_turn_base": rows})
+
+    with pytest.raises(UserError, match="not an entry of BFCL"):  # BFCL's own data does not have these ids
+        score_results(root, tmp_path / "score0", fmt="pythonic")
+    assert main(["--result-dir", str(root), "--out", str(tmp_path / "score"), "--question-file", str(qf),
+                 "--answer-file", str(af)]) == 0  # fmt: skip
+    header = json.loads((tmp_path / "score" / "custom" / "multi_turn" / "BFCL_v4_multi_turn_base_score.json")
+                        .read_text().splitlines()[0])  # fmt: skip
+    assert header == {"accuracy": 2 / 3, "correct_count": 2, "total_count": 3}
+    with pytest.raises(UserError, match="go together"):
+        main(["--result-dir", str(root), "--out", str(tmp_path / "s2"), "--question-file", str(qf)])
+
+
+def gt_rows_for(cat: str, fmt: str, ids: list[str]) -> list[dict]:
+    wanted = set(ids)
+    return [r for r in gt_rows_cached(fmt)[cat] if r["id"] in wanted]
+
+
+_GT_ROWS: dict[str, dict] = {}
+
+
+def gt_rows_cached(fmt: str) -> dict[str, list[dict]]:
+    if fmt not in _GT_ROWS:
+        _GT_ROWS[fmt] = gt_rows(fmt)
+    return _GT_ROWS[fmt]

@@ -28,7 +28,7 @@ def test_reloads_with_auto_classes_and_generates(tiny_model_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     assert type(model).__name__ == "Qwen3ForCausalLM"
     n_params = sum(p.numel() for p in model.parameters())
-    assert 100_000 < n_params < 1_000_000
+    assert 1_000_000 < n_params < 2_000_000  # small enough for CPU tests, big enough to learn the smoke data
     assert model.config.head_dim >= 32  # vLLM's CPU attention rejects smaller heads
     assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|endoftext|>"
     for t in SPECIAL_TOKENS + ADDED_TOKENS:

@@ -14,6 +14,7 @@ Phrases come from the tools' own descriptions, and the fixed sentences below wer
 from __future__ import annotations
 
 import json
+import zlib
 
 OPENERS = [
     "Please take care of the following for me: {body}.",
@@ -22,6 +23,19 @@ OPENERS = [
     "Here is what I'm after: {body}.",
 ]
 FORWARD_OPENERS = ["Step by step, please: {body}.", "Do these in order: {body}."]
+# A closing reply's first words vary with the request (chosen by a hash of the query, so still deterministic): one
+# fixed opener would make every closing start alike, and a small model trained on the data learns to open every
+# reply with it instead of with the tool call the request needs.
+SUMMARY_OPENERS = [
+    "Done.",
+    "All set.",
+    "Here's what came back:",
+    "That's taken care of.",
+    "Finished; the results:",
+    "Everything went through.",
+    "OK, the tools returned:",
+    "Complete.",
+]
 DISTRACTORS = [
     "My neighbour's parrot kept me up all night, so bear with me.",
     "I'm typing this from a crowded ferry terminal.",
@@ -36,6 +50,10 @@ def phrase(doc: dict | None, name: str) -> str:
     text = text.split("Tool description:")[-1].strip()
     first = text.split(". ")[0].strip().rstrip(".")
     return first[:1].lower() + first[1:] if first else name
+
+
+def _pick(options: list[str], key: str) -> str:
+    return options[zlib.crc32(key.encode("utf-8")) % len(options)]
 
 
 def _args_text(args: dict) -> str:
@@ -131,5 +149,5 @@ class TemplateTeacher:
         shown = [r if len(r) <= 160 else r[:157] + "..." for r in p.get("results", [])]
         return {
             "think": f"All {len(shown)} call(s) succeeded; I summarize the results.",
-            "reply": "Done. " + " | ".join(shown),
+            "reply": _pick(SUMMARY_OPENERS, p.get("query", "")) + " " + " | ".join(shown),
         }
