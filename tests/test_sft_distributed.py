@@ -104,3 +104,34 @@ def test_killed_run_resumes_and_continues_the_same_loss_curve(tmp_path, tiny_mod
     assert sorted(after) == list(range(1, 31))
     for step in range(start + 1, 31):
         assert after[step] == pytest.approx(reference[step], rel=1e-4, abs=1e-5), step
+
+
+def test_cpu_launch_gives_each_process_its_share_of_the_cores(monkeypatch):
+    """accelerate launch would pin OMP_NUM_THREADS=1 when it is unset: one core of the machine's for the demo."""
+    from train import launch
+
+    seen = []
+
+    class FakePopen:
+        def __init__(self, cmd, env, **kw):
+            seen.append(env)
+            self.stdout = iter(())
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(launch.subprocess, "Popen", FakePopen)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    launch.run_training("sft.py", "recipe.yaml", None)
+    launch.run_training("sft.py", "recipe.yaml", "cpu_2proc")
+    assert [e["OMP_NUM_THREADS"] for e in seen] == [str(cores), str(max(1, cores // 2))]
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a value the user set is kept
+    launch.run_training("sft.py", "recipe.yaml", None)
+    assert seen[-1]["OMP_NUM_THREADS"] == "3"

@@ -67,6 +67,16 @@ def launch_command(script: str, resolved_recipe: str | Path, accelerate_config: 
     return cmd
 
 
+def cpu_threads_per_process(accelerate_config: str | None) -> int:
+    """This machine's cores (those this process may use) shared among the config's processes."""
+    import yaml
+
+    processes = 1
+    if accelerate_config is not None:
+        processes = int(yaml.safe_load(config_path(accelerate_config).read_text()).get("num_processes") or 1)
+    return max(1, len(os.sched_getaffinity(0)) // max(1, processes))
+
+
 def run_training(script: str, resolved_recipe: str | Path, accelerate_config: str | None, tail: int = 60) -> None:
     import torch
 
@@ -75,6 +85,8 @@ def run_training(script: str, resolved_recipe: str | Path, accelerate_config: st
     env = dict(os.environ)
     if not gpu:
         env.setdefault("DS_ACCELERATOR", "cpu")
+        # accelerate launch gives each process OMP_NUM_THREADS=1 when it is unset: one core of the machine's.
+        env.setdefault("OMP_NUM_THREADS", str(cpu_threads_per_process(accelerate_config)))
     print("[launch] " + " ".join(cmd), flush=True)
     last = collections.deque(maxlen=tail)
     with subprocess.Popen(
