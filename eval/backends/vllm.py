@@ -43,12 +43,15 @@ class VLLMBackend:
         if max_model_len is not None:
             kwargs["max_model_len"] = max_model_len
         self.llm = vllm.LLM(**kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
 
     def _params(self, max_tokens: int):
+        # Text is decoded here from the token ids, as the hf backend does (detokenize=False): vLLM's incremental
+        # detokenizer holds back an unfinished UTF-8 tail, so the same tokens could score differently per backend.
         if self.sampling.greedy:
-            return self._vllm.SamplingParams(temperature=0.0, max_tokens=max_tokens)
+            return self._vllm.SamplingParams(temperature=0.0, max_tokens=max_tokens, detokenize=False)
         return self._vllm.SamplingParams(
-            temperature=self.sampling.temperature, top_p=self.sampling.top_p, max_tokens=max_tokens
+            temperature=self.sampling.temperature, top_p=self.sampling.top_p, max_tokens=max_tokens, detokenize=False
         )
 
     def generate(self, requests: list[GenRequest]) -> list[Generation]:
@@ -58,8 +61,12 @@ class VLLMBackend:
         outs = self.llm.generate(prompts, params, use_tqdm=False)
         dt = time.perf_counter() - t
         return [
-            Generation(o.outputs[0].text, len(r.ids), len(o.outputs[0].token_ids), dt) for r, o in zip(requests, outs)
+            Generation(self._text(o.outputs[0].token_ids), len(r.ids), len(o.outputs[0].token_ids), dt)
+            for r, o in zip(requests, outs)
         ]
+
+    def _text(self, token_ids) -> str:
+        return self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
 
     def describe(self) -> dict:
         return {
