@@ -166,6 +166,20 @@ def _call_name(call: ast.Call) -> str:
     return ".".join(reversed(parts))
 
 
+def _dict_literal(node: ast.Dict, convert) -> dict:
+    """A dict display whose keys and values are literals under `convert` (the compat or the strict rules)."""
+    out = {}
+    for k, v in zip(node.keys, node.values):
+        if k is None:
+            raise _Reject("unsupported_value", "dict unpacking (**) in an argument")
+        key = convert(k)
+        try:
+            out[key] = convert(v)
+        except TypeError:
+            raise _Reject("unsupported_value", f"unhashable dict key {key!r}") from None
+    return out
+
+
 def _compat_value(node: ast.AST) -> Any:
     """BFCL `resolve_ast_by_type`, with `eval` replaced by the safe evaluator."""
     if isinstance(node, ast.Constant):
@@ -181,16 +195,7 @@ def _compat_value(node: ast.AST) -> Any:
     if isinstance(node, ast.List):
         return [_compat_value(v) for v in node.elts]
     if isinstance(node, ast.Dict):
-        out = {}
-        for k, v in zip(node.keys, node.values):
-            if k is None:
-                raise _Reject("unsupported_value", "dict unpacking (**) in an argument")
-            key = _compat_value(k)
-            try:
-                out[key] = _compat_value(v)
-            except TypeError:
-                raise _Reject("unsupported_value", f"unhashable dict key {key!r}") from None
-        return out
+        return _dict_literal(node, _compat_value)
     if isinstance(node, ast.BinOp):
         return _arith(node)
     if isinstance(node, ast.Name):
@@ -228,16 +233,7 @@ def _strict_value(node: ast.AST) -> Any:
         values = [_strict_value(v) for v in node.elts]
         return values if isinstance(node, ast.List) else tuple(values)
     if isinstance(node, ast.Dict):
-        out = {}
-        for k, v in zip(node.keys, node.values):
-            if k is None:
-                raise _Reject("unsupported_value", "dict unpacking (**) in an argument")
-            key = _strict_value(k)
-            try:
-                out[key] = _strict_value(v)
-            except TypeError:
-                raise _Reject("unsupported_value", f"unhashable dict key {key!r}") from None
-        return out
+        return _dict_literal(node, _strict_value)
     raise _Reject("unsupported_value", f"argument is not a literal: {type(node).__name__}")
 
 

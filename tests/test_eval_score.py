@@ -46,21 +46,22 @@ def _write_results(root: Path, model: str, rows_by_cat: dict[str, list[dict]]) -
     return root
 
 
+def gt_row(entry: dict, ground_truth: list[list[str]], fmt: str) -> dict:
+    """One entry's ground truth written as a model's raw outputs: one call step per turn, then a closing text step."""
+    instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+    render = pythonic.render_calls if fmt == "pythonic" else hermes.render_calls
+    turns = []
+    for turn in ground_truth:
+        calls = [_keyword_call(c, instances) for c in turn]
+        turns.append(([render(calls)] if calls else []) + ["All done."])
+    return {"id": entry["id"], "result": turns, "latency": [[0.5] * len(t) for t in turns]}
+
+
 def gt_rows(fmt: str) -> dict[str, list[dict]]:
-    """The ground truth written as a model's raw outputs: one call step per turn, then a closing text step."""
     out = {}
     for cat in CATS:
         gt = bfcl.load_ground_truth(cat)
-        rows = []
-        for entry in bfcl.load_entries(cat, language_hint=False):
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
-            turns = []
-            for turn in gt[entry["id"]]:
-                calls = [_keyword_call(c, instances) for c in turn]
-                render = pythonic.render_calls if fmt == "pythonic" else hermes.render_calls
-                turns.append(([render(calls)] if calls else []) + ["All done."])
-            rows.append({"id": entry["id"], "result": turns, "latency": [[0.5] * len(t) for t in turns]})
-        out[cat] = rows
+        out[cat] = [gt_row(e, gt[e["id"]], fmt) for e in bfcl.load_entries(cat, language_hint=False)]
     return out
 
 
@@ -268,7 +269,8 @@ def test_results_for_a_question_file_are_scored_against_that_file(tmp_path, caps
     qf, af = tmp_path / "q.jsonl", tmp_path / "a.jsonl"
     qf.write_text("".join(json.dumps({**q, "id": ours[q["id"]]}) + "\n" for q in questions))
     af.write_text("".join(json.dumps({**by_id[q["id"]], "id": ours[q["id"]]}) + "\n" for q in questions))
-    rows = [{**r, "id": ours[r["id"]]} for r in gt_rows_for("multi_turn_base", "pythonic", list(ours))]
+    gt = bfcl.load_ground_truth("multi_turn_base")
+    rows = [{**gt_row(q, gt[q["id"]], "pythonic"), "id": ours[q["id"]]} for q in questions]
     rows[1]["result"][0] = []  # one entry's first turn emptied: that entry fails
     root = _write_results(tmp_path / "result", "custom", {"multi_turn_base": rows})
 
@@ -281,17 +283,3 @@ def test_results_for_a_question_file_are_scored_against_that_file(tmp_path, caps
     assert header == {"accuracy": 2 / 3, "correct_count": 2, "total_count": 3}
     with pytest.raises(UserError, match="go together"):
         main(["--result-dir", str(root), "--out", str(tmp_path / "s2"), "--question-file", str(qf)])
-
-
-def gt_rows_for(cat: str, fmt: str, ids: list[str]) -> list[dict]:
-    wanted = set(ids)
-    return [r for r in gt_rows_cached(fmt)[cat] if r["id"] in wanted]
-
-
-_GT_ROWS: dict[str, dict] = {}
-
-
-def gt_rows_cached(fmt: str) -> dict[str, list[dict]]:
-    if fmt not in _GT_ROWS:
-        _GT_ROWS[fmt] = gt_rows(fmt)
-    return _GT_ROWS[fmt]
