@@ -186,6 +186,32 @@ def test_hf_lockstep_decode_equals_one_at_a_time_generate(tiny_model_dir, tiny_t
     assert backend._prefix and backend.describe()["prefix_cache_tokens"] > 0
 
 
+def test_hf_next_step_reuses_the_kv_of_the_generated_reply(tiny_model_dir, tiny_tokenizer):
+    """A step's prompt extends the previous prompt by the model's own reply: the reply's KV, computed while
+    decoding, is reused (only the new tokens are prefilled), and the output is still model.generate's."""
+    import torch
+
+    from eval.backends.hf import HFBackend
+
+    backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=4)
+    first = tiny_tokenizer("You are a helpful assistant that calls tools. " * 20 + "list files")["input_ids"]
+    other = tiny_tokenizer("cd into the folder")["input_ids"]
+    reqs = [GenRequest((0, 0, 0), "", first, 9), GenRequest((1, 0, 0), "", other, 4)]  # rows stop apart
+    backend.generate(reqs)
+    reply = backend.model.generate(
+        input_ids=torch.tensor([first]), max_new_tokens=9, do_sample=False, eos_token_id=None, top_k=None
+    )[0, len(first) :].tolist()
+    follow = [*first, *reply, *tiny_tokenizer(" and then read it")["input_ids"]]
+    reuse, _ = backend._lookup(torch.tensor(follow))
+    assert reuse == len(first) + len(reply) - 1  # all but the never-fed last reply token
+    assert tuple(first) not in backend._prefix  # superseded by prompt + reply
+    expected = backend.model.generate(
+        input_ids=torch.tensor([follow]), max_new_tokens=8, do_sample=False, eos_token_id=None, top_k=None
+    )[0, len(follow) :].tolist()
+    got = backend.generate([GenRequest((0, 1, 0), "", follow, 8)])[0]
+    assert got.text == tiny_tokenizer.decode(expected, skip_special_tokens=True)
+
+
 def test_cli_eval_through_openai_writes_results_scores_and_metadata(tiny_model_dir, tmp_path):
     """`funreason eval --config ... --model ... --label ...` end to end (backend openai on loopback), then
     `--resume` keeps every finished entry."""

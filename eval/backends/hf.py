@@ -4,8 +4,9 @@
     outs = backend.generate(requests)     # requests: list[eval.backends.GenRequest]
 
 Prompt ids are used as chat.render produced them (never re-tokenized). Each prompt is prefilled alone (no padding,
-so no attention wasted on pad tokens), reusing the KV of the longest cached prefix (an entry's previous step, or
-another entry with the same system prompt; LRU, bounded by `prefix_cache_gib`); then up to `micro_batch_size`
+so no attention wasted on pad tokens), reusing the KV of the longest cached prefix (an entry's previous step with
+the reply the model generated, or another entry with the same system prompt; LRU, bounded by `prefix_cache_gib`;
+a reply re-rendered into other tokens is reused up to where it differs); then up to `micro_batch_size`
 rows decode together, their caches left-padded into one preallocated buffer under an attention mask. Greedy output
 equals `model.generate` on each prompt alone, token for token (tests/test_eval_backends.py). Generation stops at
 the model's eos tokens (`<|im_end|>`, `<|endoftext|>`); the returned text excludes them (as vLLM's default
@@ -133,6 +134,23 @@ class HFBackend:
             _, (c, _) = self._prefix.popitem(last=False)
             total -= len(c)
 
+    def _remember_reply(self, cache, row: int, prompt: list[int], reply: list[int], width: int) -> None:
+        """Cache the KV of prompt + reply (all but the last reply token, which was never fed), computed while
+        decoding: the entry's next prompt extends it, so the next step prefills only the new tool results or user
+        turn instead of re-running the whole reply. It replaces the prompt-only entry, a prefix of it."""
+        if len(reply) < 2 or self.prefix_cache_tokens <= 0:
+            return
+        start = width - len(prompt)
+        kv = [
+            (
+                layer.buf_k[row : row + 1, :, start : layer.length].clone(),
+                layer.buf_v[row : row + 1, :, start : layer.length].clone(),
+            )
+            for layer in cache.layers
+        ]
+        self._prefix.pop(tuple(prompt), None)
+        self._remember(torch.tensor([*prompt, *reply[:-1]], dtype=torch.long), kv)
+
     def _prefill(self, ids: list[int]) -> tuple[list, torch.Tensor]:
         """One unpadded forward over the part of `ids` no cached prefix covers: (per-layer (k, v), last logits)."""
         from transformers import DynamicCache
@@ -200,6 +218,8 @@ class HFBackend:
                 new[i].append(tok)
                 if tok not in eos and len(new[i]) < limits[i]:
                     keep.append(b)
+                else:
+                    self._remember_reply(cache, b, requests[i].ids, new[i], width)
             if not keep:
                 break
             if len(keep) < len(rows):
