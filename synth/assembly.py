@@ -50,7 +50,7 @@ from synth.api_graph import ApiGraph, load_or_build
 from synth.config import SynthConfig
 from synth.sampler import DirectedSampler, ValuePools, _leaves
 from synth.teachers.base import Teacher
-from synth.teachers.template import phrase
+from synth.teachers.template import arg_phrases, phrase
 from synth.trajectory import EnvSpec, Step, is_failure, resolve_env, run_call
 
 
@@ -183,6 +183,7 @@ class _Round:
                 "result": s.result,
                 "phrase": phrase(self.docs.get(s.name), s.name),
                 "user_args": user_args[i],
+                "arg_phrases": arg_phrases(self.docs.get(s.name), user_args[i]),
                 "described": described[i],
             }
             for i, s in enumerate(trace)

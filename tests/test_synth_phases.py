@@ -233,3 +233,24 @@ def test_synthesized_math_calls_use_numbers():
                 args = call["function"]["arguments"]
                 bools += [(call["function"]["name"], k) for k, v in args.items() if isinstance(v, bool)]
     assert not bools, bools
+
+
+def test_template_queries_state_flags_as_a_user_would():
+    """A flag is asked for in the words of its own description ("show hidden files and directories: yes"), never
+    as "a True": BFCL's requests say "including the hidden ones", and the mechanical form teaches nothing of that."""
+    seen = []
+    for seed in range(12):
+        teacher = Scripted()
+        cfg = config(targets=["ls"], target_policy="list", trace_length=[1, 1], phase2=False)
+        out = run(synthesize_trajectory(seed, cfg, 0, teacher))
+        step = teacher.payloads["querying"][0]["steps"][0]
+        if out.record is None or "a" not in step["user_args"]:
+            continue
+        query = out.record["messages"][0]["content"]
+        answer = "yes" if step["user_args"]["a"] else "no"
+        assert f"show hidden files and directories: {answer}" in query, query
+        assert "a True" not in query and "a False" not in query
+        call = out.record["messages"][1]["tool_calls"][0]["function"]
+        assert call["name"] == "ls" and call["arguments"]["a"] is step["user_args"]["a"]
+        seen.append(answer)
+    assert seen, "no ls call with its flag in 12 seeds"

@@ -52,12 +52,29 @@ def phrase(doc: dict | None, name: str) -> str:
     return first[:1].lower() + first[1:] if first else name
 
 
+def arg_phrases(doc: dict | None, args: dict) -> dict[str, str]:
+    """How a user would state each flag among `args`: the first sentence of the parameter's own description, with
+    "yes"/"no" ("show hidden files and directories: yes"), where a bare "a True" would teach nothing a real request
+    says (BFCL asks for "the hidden ones"). Other values are stated as they are (see _args_text)."""
+    props = ((doc or {}).get("parameters") or {}).get("properties") or {}
+    out = {}
+    for key, value in args.items():
+        description = (props.get(key) or {}).get("description") or ""
+        first = description.split(". ")[0].strip().rstrip(".")
+        if first.lower().startswith("if true, "):
+            first = first[len("if true, ") :]
+        if isinstance(value, bool) and first:
+            out[key] = f"{first[:1].lower() + first[1:]}: {'yes' if value else 'no'}"
+    return out
+
+
 def _pick(options: list[str], key: str) -> str:
     return options[zlib.crc32(key.encode("utf-8")) % len(options)]
 
 
-def _args_text(args: dict) -> str:
-    return ", ".join(f"{k.replace('_', ' ')} {v!r}" for k, v in args.items())
+def _args_text(args: dict, phrases: dict[str, str] | None = None) -> str:
+    phrases = phrases or {}
+    return ", ".join(phrases.get(k) or f"{k.replace('_', ' ')} {v!r}" for k, v in args.items())
 
 
 class TemplateTeacher:
@@ -95,10 +112,11 @@ class TemplateTeacher:
                 for k, v in s["user_args"].items()
                 if not withheld or (k != withheld["param"] and str(withheld["value"]) not in str(v))
             }
+            said = _args_text(args, s.get("arg_phrases"))
             if p["mode"] == "forward" or s["described"]:
-                clauses.append(f"{s['phrase']} ({_args_text(args)})" if args else s["phrase"])
+                clauses.append(f"{s['phrase']} ({said})" if args else s["phrase"])
             elif args:
-                context.append(_args_text(args))
+                context.append(said)
         joiner = "; then " if p["mode"] == "forward" else "; "
         body = joiner.join(clauses)
         if context:
