@@ -123,6 +123,28 @@ def test_trained_tokens_are_exactly_the_assistant_turns(tmp_path, tiny_model_dir
     assert not any("<|im_start|>" in s or "please add" in s or "weather in" in s for s in segments)
 
 
+def test_bf16_on_cpu_trains_fp32_weights_under_autocast(tmp_path, tiny_model_dir):
+    """`bf16: true` on a CPU is mixed precision (bf16 autocast, fp32 weights and optimizer), not bf16 weights,
+    whose small updates would round away; the model still learns and is saved in fp32."""
+    from train.sft import main
+
+    data = write_dataset(tmp_path / "chats.jsonl", sft_conversations(8, seed=2, tools=False))
+    recipe = write_recipe(
+        tmp_path,
+        tiny_model_dir,
+        [data],
+        {"layout": "full", "per_device_train_batch_size": 8, "learning_rate": 1e-3, "logging_steps": 5},
+    )
+    summary = main(
+        ["--config", str(recipe), "bf16=true", "max_steps=30", "lr_scheduler_type=constant", "save_strategy=no"]
+    )
+    assert summary["mixed_precision"] == "bf16" and summary["weights_dtype"] == "torch.float32"
+    curve = summary["loss_curve"]
+    assert curve[-1][1] < 0.8 * curve[0][1], curve
+    saved = json.loads((Path(summary["final_model"]) / "config.json").read_text())
+    assert saved["dtype"] == "float32"
+
+
 def test_lora_run_saves_merges_and_reloads(tmp_path, tiny_model_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM

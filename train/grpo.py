@@ -36,6 +36,7 @@ from train.common import (  # noqa: E402
     run_script,
     save_final,
     trl_config,
+    weight_dtype,
 )
 from train.grpo_config import GRPOSection  # noqa: E402
 
@@ -71,16 +72,15 @@ def grpo_config(recipe: Recipe):
 
 def load_policy(path: Path, bf16: bool):
     """The policy and its tokenizer; a LoRA adapter directory (an unmerged SFT) is merged into its base first."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
         from peft import AutoPeftModelForCausalLM
 
-        model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if bf16 else torch.float32)
+        model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
         model = model.merge_and_unload()
     elif (path / "config.json").is_file():
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if bf16 else torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
     else:
         raise UserError(f"model directory {path} has no config.json (models are local paths; nothing is downloaded)")
     tokenizer = AutoTokenizer.from_pretrained(path)

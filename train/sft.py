@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
         "layout": section.layout,
         "resumed_from": resume,
         "world_size": config.world_size,
+        "mixed_precision": str(trainer.accelerator.mixed_precision),
+        "weights_dtype": str(next(model.parameters()).dtype),
         "distributed_type": str(trainer.accelerator.distributed_type),
         "loss_curve": [[e["step"], e["loss"]] for e in trainer.state.log_history if "loss" in e],
     }
