@@ -2,15 +2,19 @@
 
     .venv/bin/python benchmarks/sft_throughput.py                        # tiny model on CPU, ~1-2 min
     .venv/bin/python benchmarks/sft_throughput.py --steps 30 --conversations 256
+    .venv/bin/python benchmarks/sft_throughput.py --tools bfcl --batch-size 1 --max-length 9000   # BFCL-sized prompts
     python benchmarks/sft_throughput.py --shape qwen3-4b --max-length 4096 --batch-size 8   # one GPU: + tokens/s/GPU, MFU
 
 Both runs train the same model from the same weights on the same synthetic multi-turn tool conversations (hermes
 format, so TRL's own template rendering is a like-for-like baseline), in this process, one after the other:
-  - ours:     train/data.py `full` layout (pre-tokenized, assistant masks from chat.render), padded batches;
+  - ours:     train/data.py `full` layout (pre-tokenized, assistant masks from chat.render), padded batches, and
+              train/fused_head.py (on a CPU the LM head scores only the trained positions, as TRL does on CUDA);
   - ours+packing: the same with `packing=True` (bfd, padding-free), `max_length` tokens per packed row. On CPU
               (sdpa) padding-free attention builds one block-diagonal mask over the whole packed batch, so it is
               slower there; on a GPU pass `--attn flash_attention_2` (or a kernels-hub flash attention);
   - baseline: SFTTrainer on the raw conversational dataset, `assistant_only_loss=True`, no packing (padded batches).
+`--tools bfcl` offers the tool docs of BFCL's GorillaFileSystem and TwitterAPI (from the installed bfcl-eval) instead
+of four toy tools: ~8k-token prompts around a few hundred trained tokens, the shape of the smoke recipe's examples.
 Printed per run: trained tokens/s (label != -100), all tokens/s, padding fraction (pad / all positions in the
 batches), and the ratio ours / baseline. With `--shape qwen3-4b` on a GPU also tokens/s/GPU and MFU (6·N + attention
 FLOPs per token against the GPU's dense bf16 peak, `--peak-tflops` to override). Asserts nothing.
@@ -53,7 +57,17 @@ TOOLS = [
 WORDS = "the file report notes data budget meeting folder draft final summary list city trip price".split()
 
 
-def conversations(n: int, seed: int) -> list[dict]:
+def bfcl_tools() -> list[dict]:
+    """The real tool docs of two BFCL classes as OpenAI-style tools, plus the toy tools the conversations call."""
+    from chat.schemas import bfcl_to_json_schema
+    from envs.bfcl import func_docs
+
+    docs = func_docs(["GorillaFileSystem", "TwitterAPI"])
+    names = {d["name"] for d in docs}
+    return [bfcl_to_json_schema(d) for d in docs] + [t for t in TOOLS if t["function"]["name"] not in names]
+
+
+def conversations(n: int, seed: int, tools: list[dict] = TOOLS) -> list[dict]:
     """Multi-turn tool conversations of widely varying length (1-6 turns), so padding matters."""
     rng = random.Random(seed)
     rows = []
@@ -81,7 +95,7 @@ def conversations(n: int, seed: int) -> list[dict]:
                     "content": "Done: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 25))),
                 },
             ]
-        rows.append({"messages": messages, "tools": TOOLS})
+        rows.append({"messages": messages, "tools": tools})
     return rows
 
 
@@ -139,7 +153,9 @@ def run(kind: str, model_dir: Path, rows: list[dict], args, out: Path) -> dict:
     from chat.options import ChatOptions
     from train.common import device_defaults
     from train.data import iter_examples
+    from train.fused_head import score_trained_positions_only
 
+    score_trained_positions_only(enabled=kind.startswith("ours"))
     gpu = torch.cuda.is_available()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     extra = {"attn_implementation": args.attn} if args.attn else {}
@@ -193,6 +209,7 @@ def main() -> None:
     parser.add_argument("--model", help="Local model dir (default: build one of --shape in a temp dir).")
     parser.add_argument("--shape", choices=["tiny", "qwen3-4b"], default="tiny")
     parser.add_argument("--conversations", type=int, default=64)
+    parser.add_argument("--tools", choices=["toy", "bfcl"], default="toy", help="Tool docs in every prompt.")
     parser.add_argument("--steps", type=int, default=10, help="Timed steps per run (after --warmup).")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=4)
@@ -213,11 +230,14 @@ def main() -> None:
             from funreason.tiny import build
 
             model_dir = build(tmp / "model", shape=args.shape)
-        rows = conversations(args.conversations, seed=0)
+        rows = conversations(args.conversations, seed=0, tools=bfcl_tools() if args.tools == "bfcl" else TOOLS)
         results = {kind: run(kind, model_dir, rows, args, tmp) for kind in ("ours", "ours+packing", "baseline")}
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
-    print(f"\nSFT throughput, {args.shape} model, {device}, batch {args.batch_size}, max_length {args.max_length}")
+    print(
+        f"\nSFT throughput, {args.shape} model, {device}, {args.tools} tools, batch {args.batch_size}, "
+        f"max_length {args.max_length}"
+    )
     print(f"{'run':<14}{'trained tok/s':>15}{'all tok/s':>12}{'padding':>10}{'tok/step':>10}{'steps':>7}{'s':>8}")
     for kind, r in results.items():
         print(

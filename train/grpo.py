@@ -101,9 +101,11 @@ def load_tasks(recipe: Recipe):
 
 def build_trainer(recipe: Recipe, config=None):
     """The trainer for a recipe (also used by benchmarks/grpo_step.py)."""
+    from train.fused_head import score_trained_positions_only
     from train.rl_tasks import tasks_to_dataset
     from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions
 
+    score_trained_positions_only()
     section: GRPOSection = recipe.grpo
     config = config or grpo_config(recipe)
     model, tokenizer = load_policy(policy_path(recipe), bf16=config.bf16)

@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     from trl import SFTTrainer
 
     from train.data import build_sft_dataset
+    from train.fused_head import score_trained_positions_only
 
     args, recipe = parse_script_args(__doc__, "sft", argv)
     section: SFTSection = recipe.sft
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
             progress=config.process_index == 0,
             drop_reasoning=section.reasoning == "drop",
         )
+    score_trained_positions_only()
     trainer = SFTTrainer(
         model=model,
         args=config,
