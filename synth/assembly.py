@@ -27,6 +27,9 @@ Decisions on the report's open questions (docs/funreason-mt.md §12):
     Metadata records `missing_functions` / `added_functions` per turn, as BFCL's `missed_function` does.
   * error_tool_response: a call that really failed in phase I (same round start state) is issued first, its real
     error comes back, then the verified calls; replay reproduces the error too. Flagged per turn and trajectory.
+- Offered tools (the report's `subtools(trace) + distractors?`, §4.5): BFCL offers every tool of an entry's classes
+  and so does `offered_tools: classes`; `offered_tools: called` offers the dialogue's called tools plus
+  `num_distractors` others, as APIGen-style data (which the report mixes in) does: 3-9k-token prompts become ~1k.
 - Phase ablations: `phase2: false` writes forward step-by-step queries from the trace (no advanced tool);
   `phase3: false` makes one reasoning attempt whose calls are kept unchecked (their real results are recorded).
 - The final sample keeps no trace of the hint or the advanced tool: neither is in messages nor metadata.
@@ -95,6 +98,21 @@ def _choose_target(rng: random.Random, graph: ApiGraph, tools: list[str], config
         in_degree = Counter(b for _, b in graph.edges())  # graph.in_degree(t) for every t, from one edge scan
         return rng.choices(tools, weights=[1 + in_degree[t] for t in tools])[0]
     return rng.choice(tools)
+
+
+def offered_tools(
+    docs: list[dict], messages: list[dict], missing: str | None, config: SynthConfig, rng: random.Random
+) -> list[dict]:
+    """The tool docs a dialogue offers (synth.offered_tools): all of its classes', or the ones it calls (and the
+    held-out one of a miss_func dialogue) plus `num_distractors` others, so the model still has to choose. Docs
+    keep their class order. Drawn last from the trajectory's RNG, so `classes` data is unchanged by the option."""
+    if config.offered_tools == "classes":
+        return docs
+    called = {c["function"]["name"] for m in messages for c in m.get("tool_calls") or []}
+    called |= {missing} if missing else set()
+    others = [d["name"] for d in docs if d["name"] not in called]
+    keep = called | set(rng.sample(others, k=min(config.num_distractors, len(others))))
+    return [d for d in docs if d["name"] in keep]
 
 
 def _user_args(trace: list[Step]) -> list[dict]:
@@ -448,7 +466,7 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
     record = {
         "id": f"funreason_mt_{seed}_{index}",
         "messages": messages,
-        "tools": docs,
+        "tools": offered_tools(docs, messages, missing, config, rng),
         "metadata": {
             "environment": env.name,
             "environment_refs": refs,

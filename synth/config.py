@@ -61,7 +61,19 @@ class SynthConfig:
     )
     targets: list[str] = field(default_factory=list, metadata={"help": "Target tools for target_policy=list."})
     num_distractors: int = field(
-        default=4, metadata={"help": "Extra primitive tools shown to the reasoning agent besides the trace's own."}
+        default=4,
+        metadata={
+            "help": "Extra primitive tools shown to the reasoning agent besides the trace's own (and, with "
+            "offered_tools: called, offered in the dialogue besides the called ones)."
+        },
+    )
+    offered_tools: Literal["classes", "called"] = field(
+        default="classes",
+        metadata={
+            "help": "Tools each dialogue offers: every tool of its classes, as BFCL does (prompts of 3-9k tokens), "
+            "or only the tools it calls plus num_distractors others of its classes, as in APIGen-style data "
+            "(prompts of ~1k tokens: many more examples per training minute, for small models and CPU runs)."
+        },
     )
     paraphrase_ratio: float = field(
         default=0.5, metadata={"help": "Querying noise: probability of paraphrasing the request's wording."}

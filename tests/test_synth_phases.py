@@ -254,3 +254,21 @@ def test_template_queries_state_flags_as_a_user_would():
         assert call["name"] == "ls" and call["arguments"]["a"] is step["user_args"]["a"]
         seen.append(answer)
     assert seen, "no ls call with its flag in 12 seeds"
+
+
+def test_offered_tools_called_keeps_the_dialogue_and_offers_called_plus_distractors():
+    cfg = dict(environments=["TwitterAPI", "TicketAPI"], classes_per_trajectory=[2, 2], rounds=[2, 3])
+    cfg.update(miss_func_ratio=1.0, error_response_ratio=1.0)
+    for index in range(4):
+        full = run(synthesize_trajectory(index, config(**cfg), 0, TemplateTeacher())).record
+        short = run(synthesize_trajectory(index, config(offered_tools="called", **cfg), 0, TemplateTeacher())).record
+        assert full is not None and short is not None
+        # Same dialogue, same metadata: only the offered docs differ (drawn last from the trajectory's RNG).
+        assert short["messages"] == full["messages"] and short["metadata"] == full["metadata"]
+        names = [d["name"] for d in short["tools"]]
+        called = {c["function"]["name"] for m in short["messages"] for c in m.get("tool_calls") or []}
+        called |= {f for fs in short["metadata"]["missed_function"].values() for f in fs}
+        assert called <= set(names) and len(names) == len(called) + 4  # num_distractors defaults to 4
+        assert names == [d["name"] for d in full["tools"] if d["name"] in set(names)]  # class order kept
+        assert len(full["tools"]) > len(names)
+        assert replay_record(short) == []
