@@ -5,12 +5,13 @@
 
 TRL 1.16's fused LM head (`add_fused_lm_head` in trl/trainer/utils.py) computes log-probs only at the labelled
 positions where Triton runs (CUDA, XPU). On every other device it scores all positions, so that tile shapes stay
-fixed for compilers that recompile per shape (Neuron). On a CPU that is pure waste for our data: a smoke SFT example
-is ~6k tokens of prompt (BFCL's tool docs) around ~200 trained ones, and scoring every position made the LM head
-half of a tiny model's step. Measured on the smoke recipe (40 steps, 2 cores): 62.6 s -> 30.4 s, same losses to the
-last digit; `benchmarks/sft_step.py` prints the ratio. The compact path taken is TRL's own (the one CUDA takes); only
-the device test that picks it changes, and only in the module that makes that choice. Why not subclass
-SFTTrainer.compute_loss: it would copy ~60 lines of TRL's loss and metrics code to change one boolean.
+fixed for compilers that recompile per shape (Neuron). On a CPU that is pure waste for our data: a full-docs SFT
+example is ~6k prompt tokens (BFCL's tool docs) around ~200 trained ones, and scoring every position made the LM head
+half of a tiny model's step. Measured on the smoke recipe of the time (full docs, 40 steps, 2 cores): 62.6 s -> 30.4 s,
+same losses to the last digit; `benchmarks/sft_throughput.py` prints the ratio against plain SFTTrainer. The compact
+path taken is TRL's own (the one CUDA takes); only the device test that picks it changes, and only in the module that
+makes that choice. Why not subclass SFTTrainer.compute_loss: it would copy ~60 lines of TRL's loss and metrics code
+to change one boolean.
 """
 
 from __future__ import annotations
