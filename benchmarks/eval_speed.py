@@ -195,7 +195,8 @@ def main() -> None:
         if model is None:
             from funreason.tiny import build
 
-            model = str(build(tmp / "tiny", seed=0))
+            # Without line tokens: prompt lengths as a real model's tokenizer gives them.
+            model = str(build(tmp / "tiny", seed=0, line_tokens=False))
         tokenizer = AutoTokenizer.from_pretrained(model)
         if args.skip != "a":
             part_a(tokenizer, args.per_category, tmp)

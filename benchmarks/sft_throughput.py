@@ -229,7 +229,8 @@ def main() -> None:
         if model_dir is None:
             from funreason.tiny import build
 
-            model_dir = build(tmp / "model", shape=args.shape)
+            # Without line tokens: sequence lengths as a real model's tokenizer gives them.
+            model_dir = build(tmp / "model", shape=args.shape, line_tokens=False)
         rows = conversations(args.conversations, seed=0, tools=bfcl_tools() if args.tools == "bfcl" else TOOLS)
         results = {kind: run(kind, model_dir, rows, args, tmp) for kind in ("ours", "ours+packing", "baseline")}
 

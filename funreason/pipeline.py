@@ -54,7 +54,8 @@ def ensure_model(recipe: Recipe) -> None:
     from funreason.tiny import build
 
     print(f"[run] building {recipe.tiny.shape} model at {model}")
-    build(model, seed=recipe.tiny.seed, shape=recipe.tiny.shape, vocab_size=recipe.tiny.vocab_size)
+    t = recipe.tiny
+    build(model, seed=t.seed, shape=t.shape, vocab_size=t.vocab_size, line_tokens=t.line_tokens)
 
 
 def _stage_runner(stage: str):

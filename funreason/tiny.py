@@ -7,7 +7,8 @@ What is built:
   - a byte-level BPE tokenizer trained on text generated here from the seed and on the installed BFCL tool docs
     (Qwen2/3 pre-tokenizer regex), with
     Qwen3's special tokens (`<|endoftext|>` pad, `<|im_start|>`, `<|im_end|>` eos) and its non-special added tokens
-    (`<tool_call>`, `</tool_call>`, `<tool_response>`, `</tool_response>`, `<think>`, `</think>`);
+    (`<tool_call>`, `</tool_call>`, `<tool_response>`, `</tool_response>`, `<think>`, `</think>`), and one token
+    per line of BFCL's fixed prompt text (`prompt_line_tokens`; `--no-line-tokens` to leave them out);
   - the chat template Qwen3-4B-Instruct-2507 ships, verbatim (`templates/qwen3_instruct_2507.jinja`). TRL
     recognises it by identity and swaps in its `{% generation %}` twin for assistant-only loss and GRPO tool loops,
     exactly as it does for the real model, so what tests prove on the tiny model holds for the real one;
@@ -68,6 +69,13 @@ class TinySection:
     shape: Literal["tiny", "qwen3-4b"] = field(default="tiny", metadata={"help": "Model shape to build."})
     seed: int = field(default=0, metadata={"help": "Seed for the tokenizer corpus and the weights."})
     vocab_size: int = field(default=4096, metadata={"help": "BPE vocabulary target (before added tokens)."})
+    line_tokens: bool = field(
+        default=True,
+        metadata={
+            "help": "Add one token per line of BFCL's fixed prompt text (the pythonic system prompt over each "
+            "multi-turn class's tool docs): 5-9k-token BFCL prompts become 0.6-1.4k tokens (tiny shape only)."
+        },
+    )
 
 
 # --- corpus -------------------------------------------------------------------------------------------------
@@ -174,8 +182,30 @@ def bfcl_doc_corpus() -> list[str]:
     return [json.dumps(doc) for cls in BFCL_CLASSES for doc in func_docs([cls])]
 
 
+def prompt_line_tokens() -> list[str]:
+    """Every line (with its indentation and newline) of BFCL's pythonic system prompt over each multi-turn class's
+    tool docs, as eval renders them (descriptions end with BFCL's Python hint) and as synth does (they do not).
+
+    Why: a 2-layer model with 128 hidden units cannot find the request among 5-9k tokens of tool docs (trained on
+    short prompts it decodes to garbage on BFCL's; trained on full ones it learns too slowly on 2 cores), and
+    attention over them is most of a CPU training step. As one token per line, the same bytes cost 0.6-1.4k tokens,
+    so the demo trains on exactly BFCL's prompt text. Only the tiny model's tokenization changes: decoding
+    round-trips byte for byte, and a real model's tokenizer is never touched."""
+    from chat.pythonic import system_prompt
+    from envs.bfcl import BFCL_CLASSES, func_docs
+    from eval.tasks import PYTHON_HINT
+
+    lines: set[str] = set()
+    for cls in BFCL_CLASSES:
+        docs = func_docs([cls])
+        for hint in ("", PYTHON_HINT):
+            text = system_prompt([dict(d, description=d.get("description", "") + hint) for d in docs])
+            lines.update(line for line in text.splitlines(keepends=True) if len(line.strip()) >= 2)
+    return sorted(lines)
+
+
 # --- build --------------------------------------------------------------------------------------------------
-def build_tokenizer(seed: int, vocab_size: int):
+def build_tokenizer(seed: int, vocab_size: int, line_tokens: bool = True):
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import BpeTrainer
     from transformers import PreTrainedTokenizerFast
@@ -199,6 +229,8 @@ def build_tokenizer(seed: int, vocab_size: int):
     tok.train_from_iterator(generate_corpus(seed) + bfcl_doc_corpus(), trainer=trainer)
     # Real Qwen3 marks these as added but not special, so they survive decode(skip_special_tokens=True).
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in ADDED_TOKENS])
+    if line_tokens:
+        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in prompt_line_tokens()])
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -211,8 +243,10 @@ def build_tokenizer(seed: int, vocab_size: int):
     return hf
 
 
-def build(out: str | Path, seed: int = 0, shape: str = "tiny", vocab_size: int = 4096) -> Path:
-    """Build tokenizer + model into `out` and return it. Deterministic for a given (seed, shape, vocab_size)."""
+def build(
+    out: str | Path, seed: int = 0, shape: str = "tiny", vocab_size: int = 4096, line_tokens: bool = True
+) -> Path:
+    """Build tokenizer + model into `out` and return it. Deterministic for given arguments."""
     import torch
     from transformers import GenerationConfig, Qwen3Config, Qwen3ForCausalLM
 
@@ -220,7 +254,8 @@ def build(out: str | Path, seed: int = 0, shape: str = "tiny", vocab_size: int =
         raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer(seed, vocab_size)
+    # The qwen3-4b shape stands in for the real model in cost measurements, so it tokenizes as a real one would.
+    tokenizer = build_tokenizer(seed, vocab_size, line_tokens and shape == "tiny")
     spec = dict(SHAPES[shape])
     vocab = spec.pop("vocab_size", None) or -(-len(tokenizer) // 64) * 64
     im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
@@ -248,8 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="Seed for the corpus and the weights (default 0).")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny", help="Model shape (default tiny).")
     parser.add_argument("--vocab-size", type=int, default=4096, help="BPE vocabulary target (default 4096).")
+    parser.add_argument(
+        "--no-line-tokens", action="store_true", help="Do not add a token per line of BFCL's fixed prompt text."
+    )
     args = parser.parse_args(argv)
-    out = build(args.out, seed=args.seed, shape=args.shape, vocab_size=args.vocab_size)
+    out = build(
+        args.out, seed=args.seed, shape=args.shape, vocab_size=args.vocab_size, line_tokens=not args.no_line_tokens
+    )
     n = sum(p.stat().st_size for p in out.iterdir())
     print(f"built {args.shape} model in {out} ({n / 1e6:.1f} MB)")
     return 0

@@ -159,10 +159,10 @@ def test_context_overflow_is_an_inference_error_and_others_go_on(tiny_tokenizer,
 
     sizes = {e["id"]: len(render_prompt(tiny_tokenizer, e["question"][0], e["function"], opts).ids) for e in entries}
     small, big = min(sizes, key=sizes.get), max(sizes, key=sizes.get)
-    assert sizes[big] - sizes[small] > 2000
+    assert sizes[big] - sizes[small] > 500  # GorillaFileSystem alone vs two classes (tiny tokens: ~650 vs ~1.4k)
     chosen = [e for e in entries if e["id"] in (small, big)]
     backend = ScriptedBackend(lambda r: "Nothing to do.")
-    limit = sizes[small] + 1000
+    limit = (sizes[small] + sizes[big]) // 2  # room for the small entry's later turns, not for the big prompt
     MultiTurnRunner(backend, tiny_tokenizer, opts, max_context=limit, max_new_tokens=4096, progress=False).run(
         chosen, tmp_path
     )
@@ -217,4 +217,4 @@ def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path)
     for row, entry in zip(rows, tasks.all_entries()):
         assert len(row["result"]) == len(entry["question"])
         assert all(0 < n <= 6 for turn in row["output_token_count"] for n in turn)
-        assert all(n > 1000 for turn in row["input_token_count"] for n in turn)
+        assert all(n > 500 for turn in row["input_token_count"] for n in turn)  # the whole BFCL prompt

@@ -68,3 +68,24 @@ def test_cli_builds(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+
+
+def test_line_tokens_shorten_bfcl_prompts_and_round_trip(tiny_tokenizer):
+    """BFCL's prompt text is the same bytes with or without line tokens; only its token count drops (5-9k -> ~1k),
+    for the docs as eval renders them (with BFCL's Python hint) and as synth does (without)."""
+    from chat.pythonic import system_prompt
+    from envs.bfcl import func_docs
+    from eval.tasks import PYTHON_HINT
+    from funreason.tiny import build_tokenizer
+
+    plain = build_tokenizer(0, 4096, line_tokens=False)
+    assert len(tiny_tokenizer) > len(plain) + 500
+    docs = func_docs(["GorillaFileSystem", "TwitterAPI"])
+    for hint in (PYTHON_HINT, ""):
+        text = system_prompt([dict(d, description=d["description"] + hint) for d in docs]) + "List the hidden files."
+        ids = tiny_tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert tiny_tokenizer.decode(ids) == text
+        assert len(ids) < 1500 < 6000 < len(plain(text, add_special_tokens=False)["input_ids"])
+    # Text that is not a doc line still goes through the BPE merges as before.
+    query = "Move 'final_report.pdf' to the temp directory."
+    assert tiny_tokenizer(query)["input_ids"] == plain(query)["input_ids"]

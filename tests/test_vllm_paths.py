@@ -148,7 +148,7 @@ def test_backend_on_rendered_prompts_matches_hf_backend(engine_backend, varied_m
 
 
 def test_bfcl_two_entry_loop_matches_hf_backend(engine_backend, varied_model_dir, tiny_tokenizer, tmp_path):
-    """The runner over 2 BFCL entries (5-14k-token prompts): same result rows and token counts as the HF backend."""
+    """The runner over 2 BFCL entries (whole BFCL prompts, ~0.6-1.4k tiny tokens): same rows and token counts as HF."""
     from chat.options import ChatOptions
     from eval.backends import Sampling
     from eval.backends.hf import HFBackend
@@ -170,7 +170,7 @@ def test_bfcl_two_entry_loop_matches_hf_backend(engine_backend, varied_model_dir
         assert len(v["result"]) == len(entry["question"])
         assert v["result"] == h["result"]
         assert v["input_token_count"] == h["input_token_count"] and v["output_token_count"] == h["output_token_count"]
-        assert all(n > 1000 for turn in v["input_token_count"] for n in turn)
+        assert all(n > 500 for turn in v["input_token_count"] for n in turn)
 
 
 def test_synth_vllm_teacher_round_trip(varied_model_dir, hf_model, tiny_tokenizer):
