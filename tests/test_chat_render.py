@@ -1,4 +1,5 @@
 """The renderer's documented decisions: system prompts, tools, tool results, history messages, reasoning parsing.
+Prompt rendering is checked on the tiny tokenizer and on Qwen3's real one (conftest `tokenizer`).
 
 OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_chat_render.py
 """
@@ -28,10 +29,10 @@ DOCS = [
 USER = [{"role": "user", "content": "go to docs"}]
 
 
-def test_pythonic_system_prompt_is_bfcl_then_extra_text_and_no_template_tools(tiny_tokenizer):
+def test_pythonic_system_prompt_is_bfcl_then_extra_text_and_no_template_tools(tokenizer):
     options = ChatOptions(tool_format="pythonic", system_prompt="Extra rules.")
     messages = [{"role": "system", "content": "From the data."}, *USER]
-    text = render_prompt(tiny_tokenizer, messages, DOCS, options).text
+    text = render_prompt(tokenizer, messages, DOCS, options).text
     system = pythonic.system_prompt(DOCS) + "\n\nExtra rules.\n\nFrom the data."
     assert (
         text
@@ -39,21 +40,21 @@ def test_pythonic_system_prompt_is_bfcl_then_extra_text_and_no_template_tools(ti
     )
     assert "<tools>" not in text
     # OpenAI-style tools give the same prompt
-    assert render_prompt(tiny_tokenizer, USER, [bfcl_to_json_schema(d) for d in DOCS], ChatOptions()).text == (
-        render_prompt(tiny_tokenizer, USER, DOCS, ChatOptions()).text
+    assert render_prompt(tokenizer, USER, [bfcl_to_json_schema(d) for d in DOCS], ChatOptions()).text == (
+        render_prompt(tokenizer, USER, DOCS, ChatOptions()).text
     )
 
 
-def test_hermes_sends_raw_bfcl_docs_to_the_template(tiny_tokenizer):
+def test_hermes_sends_raw_bfcl_docs_to_the_template(tokenizer):
     options = ChatOptions(tool_format="hermes", system_prompt="Extra rules.")
-    text = render_prompt(tiny_tokenizer, USER, DOCS, options).text
+    text = render_prompt(tokenizer, USER, DOCS, options).text
     assert text.startswith("<|im_start|>system\nExtra rules.\n\n# Tools\n")
     for doc in DOCS:
         assert "\n" + json.dumps(doc, ensure_ascii=False) + "\n" in text  # "type": "dict", "response" kept
     assert "You are an expert in composing functions" not in text
 
 
-def test_tool_results_are_one_tool_message_each_and_merge_in_the_template(tiny_tokenizer):
+def test_tool_results_are_one_tool_message_each_and_merge_in_the_template(tokenizer):
     calls = [ToolCall("cd", {"folder": "docs"}), ToolCall("sort", {"file_name": "a"})]
     pm = tool_messages(calls, ["r1", "r2"], ChatOptions(tool_format="pythonic"))
     assert pm == [
@@ -65,7 +66,7 @@ def test_tool_results_are_one_tool_message_each_and_merge_in_the_template(tiny_t
     with pytest.raises(ValueError, match="2 calls but 1 results"):
         tool_messages(calls, ["r1"])
     messages = [*USER, {"role": "assistant", "content": "", "tool_calls": [c.to_message() for c in calls]}, *pm]
-    text = render_prompt(tiny_tokenizer, messages, DOCS, ChatOptions()).text
+    text = render_prompt(tokenizer, messages, DOCS, ChatOptions()).text
     assert text.endswith(
         "<|im_start|>assistant\n[cd(folder='docs'), sort(file_name='a')]<|im_end|>\n"
         "<|im_start|>user\n<tool_response>\nr1\n</tool_response>\n<tool_response>\nr2\n</tool_response><|im_end|>\n"
@@ -109,32 +110,32 @@ def test_assistant_message_keeps_what_the_next_prompt_needs():
     assert "tool_calls" not in broken and broken["content"] == "<tool_call>\n[1]\n</tool_call>"
 
 
-def test_history_reasoning_keep_or_drop(tiny_tokenizer):
+def test_history_reasoning_keep_or_drop(tokenizer):
     messages = [
         *USER,
         {"role": "assistant", "content": "", "reasoning_content": "secret plan", "tool_calls": [
             ToolCall("cd", {"folder": "docs"}).to_message()]},
         {"role": "tool", "content": "ok"},
     ]  # fmt: skip
-    dropped = render_prompt(tiny_tokenizer, messages, DOCS, ChatOptions(history_reasoning="drop")).text
-    kept = render_prompt(tiny_tokenizer, messages, DOCS, ChatOptions(history_reasoning="keep")).text
+    dropped = render_prompt(tokenizer, messages, DOCS, ChatOptions(history_reasoning="drop")).text
+    kept = render_prompt(tokenizer, messages, DOCS, ChatOptions(history_reasoning="keep")).text
     assert "secret plan" not in dropped
     assert "<|im_start|>assistant\n<think>\nsecret plan\n</think>\n\n[cd(folder='docs')]<|im_end|>" in kept
     # a trained turn always shows its reasoning, whatever the history setting
-    example = render_example(tiny_tokenizer, messages[:2], DOCS, ChatOptions(history_reasoning="drop"))
+    example = render_example(tokenizer, messages[:2], DOCS, ChatOptions(history_reasoning="drop"))
     assert "<think>\nsecret plan\n</think>" in example.text
 
 
-def test_renderer_rejects_what_it_cannot_render_faithfully(tiny_tokenizer):
+def test_renderer_rejects_what_it_cannot_render_faithfully(tokenizer):
     both = [
         *USER,
         {"role": "assistant", "content": "Sure!", "tool_calls": [ToolCall("cd", {"folder": "a"}).to_message()]},
     ]
     with pytest.raises(MessageError, match="message 1 .*pythonic format cannot carry both"):
-        render_example(tiny_tokenizer, both, DOCS, ChatOptions())
-    render_example(tiny_tokenizer, both, DOCS, ChatOptions(tool_format="hermes"))  # fine natively
+        render_example(tokenizer, both, DOCS, ChatOptions())
+    render_example(tokenizer, both, DOCS, ChatOptions(tool_format="hermes"))  # fine natively
     with pytest.raises(MessageError, match="ends with a user message"):
-        render_example(tiny_tokenizer, USER, DOCS, ChatOptions())
+        render_example(tokenizer, USER, DOCS, ChatOptions())
     with pytest.raises(MessageError, match="not among the declared tools"):
-        render_prompt(tiny_tokenizer, [*USER, {"role": "assistant", "tool_calls": [ToolCall("rm", {}).to_message()]}],
+        render_prompt(tokenizer, [*USER, {"role": "assistant", "tool_calls": [ToolCall("rm", {}).to_message()]}],
                       DOCS, ChatOptions())  # fmt: skip

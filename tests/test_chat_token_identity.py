@@ -1,4 +1,5 @@
-"""DESIGN invariant 1: the SFT example, the GRPO prompt and the eval prompt agree token for token.
+"""DESIGN invariant 1: the SFT example, the GRPO prompt and the eval prompt agree token for token, on the project's
+tiny tokenizer and on Qwen3-4B-Instruct-2507's real one (conftest `tokenizer`, built by `funreason tokenizer`).
 
 For every assistant turn k of a multi-turn conversation (parallel calls, tool results, a second user turn, a text
 reply), in both tool formats, with and without reasoning, with think_prefill on and off, and with history reasoning
@@ -87,28 +88,28 @@ COMBOS = list(itertools.product(["hermes", "pythonic"], [True, False], [False, T
 
 
 @pytest.mark.parametrize("fmt, with_reasoning, prefill, history", COMBOS)
-def test_sft_example_and_prompts_agree_token_for_token(tiny_tokenizer, fmt, with_reasoning, prefill, history):
+def test_sft_example_and_prompts_agree_token_for_token(tokenizer, fmt, with_reasoning, prefill, history):
     options = ChatOptions(tool_format=fmt, think_prefill=prefill, history_reasoning=history)
     messages = conversation(with_reasoning)
     assistants = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
     prompts = {}
     for k in assistants:
-        prompt = render_prompt(tiny_tokenizer, messages[:k], TOOLS, options)
-        example = render_example(tiny_tokenizer, messages[: k + 1], TOOLS, options, train="last")
+        prompt = render_prompt(tokenizer, messages[:k], TOOLS, options)
+        example = render_example(tokenizer, messages[: k + 1], TOOLS, options, train="last")
         n = len(prompt.ids)
         assert example.ids[:n] == prompt.ids, f"turn {k}: prompt ids are not a prefix of the example ids"
         assert example.mask[:n] == [0] * n and example.mask[n] == 1, f"turn {k}: mask does not start at the prompt end"
         masked = [t for t, m in zip(example.ids, example.mask) if m]
         assert example.ids[n : n + len(masked)] == masked, f"turn {k}: masked tokens are not one contiguous run"
         expected = generated_text(messages[k], options) + "<|im_end|>"
-        assert tiny_tokenizer.decode(masked) == expected
+        assert tokenizer.decode(masked) == expected
         assert example.text.startswith(prompt.text)
         assert prompt.text.endswith("<|im_start|>assistant\n<think>" if prefill else "<|im_start|>assistant\n")
         prompts[k] = prompt
 
     # the whole conversation training its last turn: the last prompt is its prefix; so is every earlier prompt,
     # except that with prefill + drop an earlier turn's prompt ends in "<think>" which its history form drops
-    full = render_example(tiny_tokenizer, messages, TOOLS, options, train="last")
+    full = render_example(tokenizer, messages, TOOLS, options, train="last")
     assert full.mask.index(1) == len(prompts[assistants[-1]].ids)
     for k in assistants:
         expect_prefix = k == assistants[-1] or not (prefill and history == "drop")
@@ -117,19 +118,19 @@ def test_sft_example_and_prompts_agree_token_for_token(tiny_tokenizer, fmt, with
 
     # train="all": valid when history keeps reasoning or there is none to drop; every turn masked at its prompt end
     if history_matches_targets:
-        every = render_example(tiny_tokenizer, messages, TOOLS, options, train="all")
+        every = render_example(tokenizer, messages, TOOLS, options, train="all")
         assert [start for start, _ in every.spans] == [len(prompts[k].ids) for k in assistants]
         for (start, end), k in zip(every.spans, assistants):
             assert every.ids[:start] == prompts[k].ids
-            assert tiny_tokenizer.decode(every.ids[start:end]) == generated_text(messages[k], options) + "<|im_end|>"
+            assert tokenizer.decode(every.ids[start:end]) == generated_text(messages[k], options) + "<|im_end|>"
         assert sum(every.mask) == sum(end - start for start, end in every.spans)
     else:
         with pytest.raises(RenderError, match="train='all'"):
-            render_example(tiny_tokenizer, messages, TOOLS, options, train="all")
+            render_example(tokenizer, messages, TOOLS, options, train="all")
 
 
 @pytest.mark.parametrize("fmt, with_reasoning, prefill, history", COMBOS)
-def test_eval_loop_rebuilds_the_training_prompts(tiny_tokenizer, fmt, with_reasoning, prefill, history):
+def test_eval_loop_rebuilds_the_training_prompts(tokenizer, fmt, with_reasoning, prefill, history):
     """Play the data's turns back as model outputs through the eval-side helpers: the prompts must not drift."""
     options = ChatOptions(tool_format=fmt, think_prefill=prefill, history_reasoning=history)
     messages = conversation(with_reasoning)
@@ -142,8 +143,8 @@ def test_eval_loop_rebuilds_the_training_prompts(tiny_tokenizer, fmt, with_reaso
             i += 1
             continue
         assert message["role"] == "assistant"
-        prompt = render_prompt(tiny_tokenizer, history_msgs, TOOLS, options)
-        reference = render_prompt(tiny_tokenizer, messages[:i], TOOLS, options)
+        prompt = render_prompt(tokenizer, history_msgs, TOOLS, options)
+        reference = render_prompt(tokenizer, messages[:i], TOOLS, options)
         assert prompt.ids == reference.ids, f"eval prompt before message {i} drifted from the training prompt"
         text = generated_text(message, options)
         reply = parse_assistant(text, options, TOOLS)
@@ -159,5 +160,5 @@ def test_eval_loop_rebuilds_the_training_prompts(tiny_tokenizer, fmt, with_reaso
             results.append(messages[i]["content"])
             i += 1
         history_msgs += tool_messages(reply.calls, results, options)
-    final = render_example(tiny_tokenizer, history_msgs, TOOLS, options)
-    assert final.ids == render_example(tiny_tokenizer, messages, TOOLS, options).ids
+    final = render_example(tokenizer, history_msgs, TOOLS, options)
+    assert final.ids == render_example(tokenizer, messages, TOOLS, options).ids

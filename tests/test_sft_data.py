@@ -1,4 +1,5 @@
-"""SFT dataset building (train/data.py): layouts, token identity with eval prompts, mixing, bad rows.
+"""SFT dataset building (train/data.py): layouts, token identity with eval prompts, mixing, bad rows. Masks and
+token identity are checked on the tiny tokenizer and on Qwen3's real one (conftest `tokenizer`).
 
     OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_sft_data.py
 
@@ -120,17 +121,17 @@ def test_save_to_disk_and_jsonl_read_back_identically(tmp_path, saved, convs):
 
 
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
-def test_per_turn_examples_continue_the_eval_prompt(tiny_tokenizer, saved, convs, fmt):
+def test_per_turn_examples_continue_the_eval_prompt(tokenizer, saved, convs, fmt):
     """per_turn: one example per assistant message; its prefix is exactly the inference prompt, mask starts there."""
     options = ChatOptions(tool_format=fmt)
-    ds = build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(saved))], options, layout="per_turn", progress=False)
+    ds = build_sft_dataset(tokenizer, [DatasetSpec(str(saved))], options, layout="per_turn", progress=False)
     assert len(ds) == _assistant_count(convs)
     expected = []
     for row in convs:
         msgs = row["messages"]
         for k, m in enumerate(msgs):
             if m["role"] == "assistant":
-                expected.append((render_prompt(tiny_tokenizer, msgs[:k], TOOLS, options).ids, m))
+                expected.append((render_prompt(tokenizer, msgs[:k], TOOLS, options).ids, m))
     got = sorted(zip(ds["input_ids"], ds["assistant_masks"]), key=lambda x: x[0])
     for prompt_ids, message in expected:
         match = [
@@ -143,8 +144,8 @@ def test_per_turn_examples_continue_the_eval_prompt(tiny_tokenizer, saved, convs
         # Loss only on that message: one contiguous span up to <|im_end|>; only the template's newline follows.
         first, end = mask.index(1), len(mask) - mask[::-1].index(1)
         assert all(mask[first:end]) and not any(mask[:first]) and not any(mask[end:])
-        assert tiny_tokenizer.decode(ids[end:]) == "\n"
-        trained = tiny_tokenizer.decode(ids[first:end])
+        assert tokenizer.decode(ids[end:]) == "\n"
+        trained = tokenizer.decode(ids[first:end])
         assert trained.endswith("<|im_end|>")
         if message.get("tool_calls"):
             fn = message["tool_calls"][0]["function"]
@@ -153,8 +154,10 @@ def test_per_turn_examples_continue_the_eval_prompt(tiny_tokenizer, saved, convs
             assert trained == message["content"] + "<|im_end|>"
 
 
-def test_full_layout_trains_every_assistant_turn(tiny_tokenizer, saved, convs):
-    ds = build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(saved))], OPTIONS, layout="full", progress=False)
+@pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
+def test_full_layout_trains_every_assistant_turn(tokenizer, saved, convs, fmt):
+    options = ChatOptions(tool_format=fmt)
+    ds = build_sft_dataset(tokenizer, [DatasetSpec(str(saved))], options, layout="full", progress=False)
     assert len(ds) == len(convs)
     for ids, mask in zip(ds["input_ids"], ds["assistant_masks"]):
         spans, start = [], None
@@ -164,12 +167,12 @@ def test_full_layout_trains_every_assistant_turn(tiny_tokenizer, saved, convs):
             elif not bit and start is not None:
                 spans.append((start, i))
                 start = None
-        text = tiny_tokenizer.decode(ids)
+        text = tokenizer.decode(ids)
         assert len(spans) == text.count("<|im_start|>assistant")
         for a, b in spans:
-            assert tiny_tokenizer.decode(ids[:a]).endswith("<|im_start|>assistant\n")
-            assert tiny_tokenizer.decode(ids[a:b]).endswith("<|im_end|>")
-        untrained = tiny_tokenizer.decode([t for t, bit in zip(ids, mask) if not bit])
+            assert tokenizer.decode(ids[:a]).endswith("<|im_start|>assistant\n")
+            assert tokenizer.decode(ids[a:b]).endswith("<|im_end|>")
+        untrained = tokenizer.decode([t for t, bit in zip(ids, mask) if not bit])
         assert "please add" in untrained or "weather in" in untrained  # user turns are never trained
 
 
@@ -274,7 +277,8 @@ def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
         build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(broken))], OPTIONS)
 
 
-def test_reasoning_drop_trains_only_the_visible_answer(tiny_tokenizer):
+@pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
+def test_reasoning_drop_trains_only_the_visible_answer(tokenizer, fmt):
     from chat.options import ChatOptions
     from chat.render import render_prompt
     from train.data import render_conversation, without_reasoning
@@ -285,12 +289,13 @@ def test_reasoning_drop_trains_only_the_visible_answer(tiny_tokenizer):
          "tool_calls": [{"type": "function", "function": {"name": "ls", "arguments": {}}}]},
     ]  # fmt: skip
     tools = [{"name": "ls", "description": "List.", "parameters": {"type": "dict", "properties": {}, "required": []}}]
-    options = ChatOptions()
-    kept = render_conversation(tiny_tokenizer, messages, tools, options, "per_turn")
-    dropped = render_conversation(tiny_tokenizer, without_reasoning(messages), tools, options, "per_turn")
-    prompt = render_prompt(tiny_tokenizer, messages[:1], tools, options).ids
+    options = ChatOptions(tool_format=fmt)
+    kept = render_conversation(tokenizer, messages, tools, options, "per_turn")
+    dropped = render_conversation(tokenizer, without_reasoning(messages), tools, options, "per_turn")
+    prompt = render_prompt(tokenizer, messages[:1], tools, options).ids
     for ids, mask in (kept[0], dropped[0]):
         assert ids[: len(prompt)] == list(prompt) and mask.index(1) == len(prompt)
-    trained = lambda ex: tiny_tokenizer.decode([i for i, m in zip(*ex) if m])  # noqa: E731
+    trained = lambda ex: tokenizer.decode([i for i, m in zip(*ex) if m])  # noqa: E731
     assert "I should call ls." in trained(kept[0])
-    assert trained(dropped[0]) == "[ls()]<|im_end|>"
+    call = "[ls()]" if fmt == "pythonic" else '<tool_call>\n{"name": "ls", "arguments": {}}\n</tool_call>'
+    assert trained(dropped[0]) == call + "<|im_end|>"
