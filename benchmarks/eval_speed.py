@@ -2,12 +2,16 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py                    # full: 800 + 64 entries
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py --per-category 20 --entries 8   # quick
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py --vocab tiny      # (b) on the project's 4k tokenizer
 
 (a) scoring: our harness (eval.score.score_results) vs BFCL's official checker (bfcl_eval's multi_turn_runner with
     its Qwen prompting handler) over the same ground-truth replay result files (200 per category = 800 entries,
     written by the runner with a scripted backend). Ratio = ours / official (target <= 1.0).
 (b) generation: the lockstep runner (all entries in flight, one batched backend call per tick) vs one entry at a
     time, with the tiny model through the hf backend. Speed-up = one-at-a-time / lockstep (target >= 4x).
+    The tiny model is built on Qwen3-4B-Instruct-2507's real tokenizer (`funreason tiny --vocab qwen3`), so prompt
+    lengths, prompt/completion token counts and tokens/s are in real Qwen3 tokens, and each decoded token pays for a
+    151k-vocabulary head as a real Qwen3 model's does.
     Both sides use the same backend (hf: unpadded prefill with prefix-KV reuse, batched decode; or vllm with
     `--backend vllm`, run from the vllm venv, one engine whose prefix cache is emptied before each side), so they do
     the same prefill work; the gap is decode batching. On a 2-core CPU about half of the lockstep time is prefilling
@@ -150,12 +154,29 @@ def _backends(kind: str, model_dir: str, tokenizer, micro: int):
     return fresh, fresh
 
 
+def tokenizer_name(tokenizer) -> str:
+    return "Qwen3 (real, 151,669)" if len(tokenizer) == 151669 else f"a {len(tokenizer):,}-token tokenizer"
+
+
+def first_prompt_lengths(tokenizer, entries: list[dict]) -> list[int]:
+    """Each entry's first prompt as the runner renders it (pythonic, BFCL's system prompt over its docs)."""
+    from chat.options import ChatOptions
+    from chat.render import render_prompt
+
+    return [len(render_prompt(tokenizer, e["question"][0], e["function"], ChatOptions()).ids) for e in entries]
+
+
 def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: int, tmp: Path, kind: str) -> None:
     from chat.options import ChatOptions
     from eval.runner import MultiTurnRunner
     from eval.tasks import load_tasks
 
     tasks = load_tasks(["base"], limit=entries)
+    lengths = first_prompt_lengths(tokenizer, tasks.entries["base"])
+    print(
+        f"(b) workload: {len(lengths)} entries, first-turn prompts of {sum(lengths) / len(lengths):,.0f} tokens on "
+        f"average ({min(lengths):,}-{max(lengths):,}), in the tokens of {tokenizer_name(tokenizer)}"
+    )
     one, lockstep = _backends(kind, model_dir, tokenizer, micro)
     times = {}
     for name, in_flight, make in (("one-at-a-time", 1, one), ("lockstep", entries, lockstep)):
@@ -164,7 +185,11 @@ def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: 
         t = time.perf_counter()
         stats = runner.run(tasks.entries, tmp / name)
         times[name] = time.perf_counter() - t
-        print(f"(b) {name}: {times[name]:.1f} s, {stats['ticks']} backend calls, {stats['steps']} steps")
+        print(
+            f"(b) {name}: {times[name]:.1f} s, {stats['ticks']} backend calls, {stats['steps']} steps, "
+            f"{stats['prompt_tokens']:,} prompt + {stats['completion_tokens']:,} completion tokens "
+            f"({stats['completion_tokens'] / times[name]:.0f} completion tok/s)"
+        )
     speedup = times["one-at-a-time"] / times["lockstep"]
     print(
         f"(b) lockstep vs one-at-a-time on {len(tasks)} entries, {kind} backend (max_new_tokens={max_new_tokens}): "
@@ -182,6 +207,9 @@ def main() -> None:
     parser.add_argument("--micro-batch", type=int, default=64, help="(b) hf rows decoded together in lockstep.")
     parser.add_argument("--model", help="(b) model dir (default: a tiny model built here).")
     parser.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="(b) backend (vllm: the vllm venv).")
+    parser.add_argument(
+        "--vocab", choices=["qwen3", "tiny"], default="qwen3", help="(b) tokenizer of the built model (default qwen3)."
+    )
     parser.add_argument("--skip", choices=["a", "b"], help="Skip one part.")
     args = parser.parse_args()
     from transformers import AutoTokenizer
@@ -196,7 +224,7 @@ def main() -> None:
             from funreason.tiny import build
 
             # Without line tokens: prompt lengths as a real model's tokenizer gives them.
-            model = str(build(tmp / "tiny", seed=0, line_tokens=False))
+            model = str(build(tmp / "tiny", seed=0, line_tokens=False, vocab=args.vocab))
         tokenizer = AutoTokenizer.from_pretrained(model)
         if args.skip != "a":
             part_a(tokenizer, args.per_category, tmp)

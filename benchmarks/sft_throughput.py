@@ -1,10 +1,14 @@
 """SFT throughput: our pipeline (chat.render examples, bfd padding-free packing) vs a plain SFTTrainer baseline.
 
-    .venv/bin/python benchmarks/sft_throughput.py                        # tiny model on CPU, ~1-2 min
+    .venv/bin/python benchmarks/sft_throughput.py                        # tiny model on CPU, ~2-3 min
+    .venv/bin/python benchmarks/sft_throughput.py --vocab tiny           # the project's small tokenizer instead
     .venv/bin/python benchmarks/sft_throughput.py --steps 30 --conversations 256
     .venv/bin/python benchmarks/sft_throughput.py --tools bfcl --batch-size 1 --max-length 9000   # BFCL-sized prompts
     python benchmarks/sft_throughput.py --shape qwen3-4b --max-length 4096 --batch-size 8   # one GPU: + tokens/s/GPU, MFU
 
+The model is the tiny architecture on Qwen3-4B-Instruct-2507's real tokenizer (`funreason tiny --vocab qwen3`, 151,669
+tokens, tied embeddings), so every length and tokens/s figure is in real Qwen3 tokens and the LM head costs what a
+151k-vocabulary head costs; `--vocab tiny` measures on the project's 4k tokenizer instead (the earlier figures).
 Both runs train the same model from the same weights on the same synthetic multi-turn tool conversations (hermes
 format, so TRL's own template rendering is a like-for-like baseline), in this process, one after the other:
   - ours:     train/data.py `full` layout (pre-tokenized, assistant masks from chat.render), padded batches, and
@@ -197,6 +201,29 @@ def run(kind: str, model_dir: Path, rows: list[dict], args, out: Path) -> dict:
     return result
 
 
+def row_lengths(model_dir: Path, rows: list[dict]) -> dict:
+    """The workload in the model's tokens (real Qwen3 tokens with the default --vocab qwen3): each row's length and
+    its trained (assistant) tokens, as our `full` layout renders it."""
+    from transformers import AutoTokenizer
+
+    from chat.options import ChatOptions
+    from train.data import iter_examples
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tagged = [("bench", i, r) for i, r in enumerate(rows)]
+    examples = list(iter_examples(tokenizer, tagged, ChatOptions(tool_format="hermes"), "full", progress=False))
+    lengths = [len(ids) for ids, _ in examples]
+    name = "Qwen3 (real, 151,669)" if len(tokenizer) == 151669 else f"a {len(tokenizer):,}-token tokenizer"
+    return {
+        "rows": len(lengths),
+        "mean": sum(lengths) / len(lengths),
+        "min": min(lengths),
+        "max": max(lengths),
+        "trained": sum(sum(mask) for _, mask in examples) / len(examples),
+        "tokenizer": name,
+    }
+
+
 def mfu(result: dict, world: int, peak_tflops: float) -> tuple[float, float]:
     cfg = result["config"]
     per_token = 6 * result["params"] + 12 * cfg.num_hidden_layers * cfg.hidden_size * result["seq_len"]
@@ -208,6 +235,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="Local model dir (default: build one of --shape in a temp dir).")
     parser.add_argument("--shape", choices=["tiny", "qwen3-4b"], default="tiny")
+    parser.add_argument(
+        "--vocab", choices=["qwen3", "tiny"], default="qwen3", help="Tokenizer of the built model (default qwen3)."
+    )
     parser.add_argument("--conversations", type=int, default=64)
     parser.add_argument("--tools", choices=["toy", "bfcl"], default="toy", help="Tool docs in every prompt.")
     parser.add_argument("--steps", type=int, default=10, help="Timed steps per run (after --warmup).")
@@ -230,14 +260,19 @@ def main() -> None:
             from funreason.tiny import build
 
             # Without line tokens: sequence lengths as a real model's tokenizer gives them.
-            model_dir = build(tmp / "model", shape=args.shape, line_tokens=False)
+            model_dir = build(tmp / "model", shape=args.shape, line_tokens=False, vocab=args.vocab)
         rows = conversations(args.conversations, seed=0, tools=bfcl_tools() if args.tools == "bfcl" else TOOLS)
+        workload = row_lengths(model_dir, rows)
         results = {kind: run(kind, model_dir, rows, args, tmp) for kind in ("ours", "ours+packing", "baseline")}
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
     print(
         f"\nSFT throughput, {args.shape} model, {device}, {args.tools} tools, batch {args.batch_size}, "
         f"max_length {args.max_length}"
+    )
+    print(
+        f"rows: {workload['rows']}, {workload['mean']:.0f} tokens on average ({workload['min']}-{workload['max']}), "
+        f"{workload['trained']:.0f} trained, in the tokens of {workload['tokenizer']}"
     )
     print(f"{'run':<14}{'trained tok/s':>15}{'all tok/s':>12}{'padding':>10}{'tok/step':>10}{'steps':>7}{'s':>8}")
     for kind, r in results.items():

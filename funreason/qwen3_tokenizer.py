@@ -176,6 +176,31 @@ def build(out: str | Path) -> Path:
     return out
 
 
+def cache_root() -> Path:
+    """Where built artefacts are kept between runs: $FUNREASON_CACHE, else ~/.cache/funreason."""
+    import os
+
+    return Path(os.environ.get("FUNREASON_CACHE") or Path.home() / ".cache" / "funreason")
+
+
+def cached_dir() -> Path:
+    """The tokenizer built once into the cache (keyed by the ranks' hash and this file's template), for benchmarks
+    and scripts that measure workloads in real Qwen3 tokens."""
+    key = hashlib.sha256((RANKS_SHA256 + TEMPLATE_PATH.read_text()).encode()).hexdigest()[:12]
+    out = cache_root() / f"qwen3-tokenizer-{key}"
+    if not (out / "tokenizer.json").is_file():
+        tmp = out.with_name(out.name + ".partial")
+        build(tmp)
+        tmp.replace(out)  # whole or absent: a killed build is rebuilt next time
+    return out
+
+
+def load_cached():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(cached_dir())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="funreason tokenizer", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="Output directory (loadable with AutoTokenizer).")
