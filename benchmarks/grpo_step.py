@@ -8,6 +8,12 @@ and on average: the rollout's generation time, the environment time (restoring s
 model's calls in the BFCL backends), the rendering time (chat templates for prompts and tool results) and the rest
 of the step (scoring, log-prob passes, backward, optimizer): "optimization". The ratio printed last is environment
 time over generation time, measured in the same run: the environment should cost a small fraction.
+The workload is also printed in real Qwen3 tokens: the RL prompts' lengths in the policy's tokenizer and in
+Qwen3-4B-Instruct-2507's real one (`funreason tokenizer`, cached); to time the steps on the real vocabulary too,
+point the policy at a tiny model built on it:
+
+    funreason tiny --out runs/tiny-qwen3 --vocab qwen3
+    python benchmarks/grpo_step.py --config recipes/smoke.yaml grpo.model=runs/tiny-qwen3 max_steps=5
 """
 
 from __future__ import annotations
@@ -21,6 +27,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from train.common import setup_environment  # noqa: E402
 
 setup_environment()
+
+
+def workload(trainer, recipe) -> None:
+    """The RL prompts' lengths (as rollouts render them), in the policy's tokens and in real Qwen3 tokens."""
+    from chat.render import render_prompt
+    from funreason.qwen3_tokenizer import load_cached
+    from train.rl_tasks import RLTask
+
+    tasks = [RLTask.from_json(t) for t in trainer.train_dataset["task"]]
+    real = load_cached()
+    for name, tok in (("policy", trainer.processing_class), ("Qwen3 (real)", real)):
+        n = [len(render_prompt(tok, t.messages, t.tools, recipe.chat).ids) for t in tasks]
+        print(
+            f"RL prompts, {name} tokenizer ({len(tok):,} tokens): {len(n)} prompts, mean {sum(n) / len(n):,.0f}, "
+            f"{min(n):,}-{max(n):,}"
+        )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -44,6 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
             steps.append(time.perf_counter() - self.t0)
 
     trainer.add_callback(StepTimer())
+    workload(trainer, recipe)
     trainer.train()
     logs = [e for e in trainer.state.log_history if "rollout/generation_s" in e]
     rows = []
