@@ -1,5 +1,8 @@
 """DESIGN invariant 1: the SFT example, the GRPO prompt and the eval prompt agree token for token, on the project's
-tiny tokenizer and on Qwen3-4B-Instruct-2507's real one (conftest `tokenizer`, built by `funreason tokenizer`).
+tiny tokenizer, on Qwen3-4B-Instruct-2507's real one (built by `funreason tokenizer`), and on that vocabulary with
+Qwen2.5-Instruct's chat template (the real model of `make real-model` is a Qwen2.5: its template writes a default
+system prompt, no think blocks, and the newline before `<tool_call>` itself), so the renderer assumes no Qwen3-only
+template behaviour.
 
 For every assistant turn k of a multi-turn conversation (parallel calls, tool results, a second user turn, a text
 reply), in both tool formats, with and without reasoning, with think_prefill on and off, and with history reasoning
@@ -16,6 +19,7 @@ kept or dropped:
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +27,23 @@ from chat import hermes, pythonic
 from chat.calls import ToolCall
 from chat.options import ChatOptions
 from chat.render import RenderError, assistant_message, parse_assistant, render_example, render_prompt, tool_messages
+
+QWEN2_5_TEMPLATE = Path(__file__).resolve().parents[1] / "funreason" / "templates" / "qwen2_5_instruct.jinja"
+
+
+@pytest.fixture(scope="module")
+def qwen2_5_template_tokenizer(qwen3_tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(qwen3_tokenizer_dir)
+    tok.chat_template = QWEN2_5_TEMPLATE.read_text()
+    return tok
+
+
+@pytest.fixture(params=["tiny", "qwen3", "qwen2_5_template"])
+def tokenizer(request):
+    return request.getfixturevalue(f"{request.param}_tokenizer")
+
 
 TOOLS = [
     {
