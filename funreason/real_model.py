@@ -197,9 +197,12 @@ def run(run_dir: Path, steps: list[str], cache: Path) -> dict:
         timed("synth_hf_teacher", lambda: _funreason(args, log))
     if "report" in steps:
         timed("report", lambda: _funreason(["report", str(run_dir)], log))
+        import yaml
+
         from funreason.real_model_report import write_summary
 
-        print(f"[real-model] summary: {write_summary(run_dir, times)}")
+        fmt = (yaml.safe_load(RECIPE.read_text()).get("chat") or {}).get("tool_format", "pythonic")
+        print(f"[real-model] summary: {write_summary(run_dir, times, fmt)}")
     return times
 
 

@@ -7,6 +7,8 @@ what the model actually wrote (the first replies of each evaluated model), so a 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 SAMPLES = 4  # replies shown per evaluated model
@@ -29,7 +31,55 @@ def _scalars(d: dict, prefix: str = "") -> list[tuple[str, object]]:
     return out
 
 
-def eval_section(run_dir: Path) -> list[str]:
+_FENCED = re.compile(r"```(?:json|python)?\s*(.*?)```", re.S)
+
+
+def classify_reply(text: str, tool_format: str) -> str:
+    """What one model reply is, judged by the format's BFCL-faithful parser first, then by what it looks like:
+    `call` (decodes to at least one call), `fenced JSON call` / `bare JSON call` (a {"name", "arguments"} object
+    outside <tool_call> tags, which BFCL does not decode), `fenced call list`, `undecodable call list`, `text`."""
+    from chat.options import ChatOptions
+    from chat.render import parse_assistant
+
+    result = parse_assistant(text, ChatOptions(tool_format=tool_format))
+    if result.ok and result.calls:
+        return "call"
+
+    def json_call(candidate: str) -> bool:
+        try:
+            value = json.loads(candidate)
+        except (ValueError, RecursionError):
+            return False
+        items = value if isinstance(value, list) else [value]
+        return bool(items) and all(isinstance(i, dict) and "name" in i for i in items)
+
+    fenced = _FENCED.findall(text)
+    if any(json_call(block.strip()) for block in fenced):
+        return "fenced JSON call"
+    if json_call(text.strip()):
+        return "bare JSON call"
+    if any(block.strip().startswith("[") for block in fenced):
+        return "fenced call list"
+    if text.strip().startswith("["):
+        return "undecodable call list"
+    return "text"
+
+
+def replies(result_file: Path) -> list[tuple[str, str]]:
+    """(entry id, assistant text) of every generation step in a result file, in order."""
+    out = []
+    for line in result_file.read_text().splitlines():
+        row = json.loads(line)
+        for turn in row.get("inference_log", []):
+            if not isinstance(turn, dict):
+                continue
+            for key, messages in turn.items():
+                if key.startswith("step_") and isinstance(messages, list):
+                    out += [(row["id"], m["content"]) for m in messages if m.get("role") == "assistant"]
+    return out
+
+
+def eval_section(run_dir: Path, tool_format: str) -> list[str]:
     lines = ["## Evaluation (BFCL multi-turn, hf backend)", ""]
     labels = sorted(p.name for p in (run_dir / "eval").glob("*") if (p / "metadata.json").is_file())
     if not labels:
@@ -41,16 +91,11 @@ def eval_section(run_dir: Path) -> list[str]:
         diag_files = sorted((run_dir / "eval" / label).rglob("diagnostics.json"))
         overall = (_load(diag_files[0]) or {}).get("overall", {}) if diag_files else {}
         lines += [f"- {k}: {v}" for k, v in _scalars(overall)]
-        lines += ["", "First replies (verbatim):", ""]
-        for result in sorted((run_dir / "eval" / label).rglob("*_result.json"))[:1]:
-            shown = 0
-            for line in result.read_text().splitlines():
-                row = json.loads(line)
-                for turn in row.get("result", []) if isinstance(row.get("result"), list) else []:
-                    for step in turn if isinstance(turn, list) else [turn]:
-                        if shown < SAMPLES:
-                            lines.append(f"    {row['id']}: {json.dumps(step)[:400]}")
-                            shown += 1
+        steps = [r for f in sorted((run_dir / "eval" / label).rglob("*_result.json")) for r in replies(f)]
+        kinds = Counter(classify_reply(text, tool_format) for _, text in steps)
+        lines += [f"- replies ({len(steps)} steps, {tool_format} format): `{json.dumps(dict(kinds.most_common()))}`"]
+        lines += ["", "First replies (verbatim, cut at 300 characters):", ""]
+        lines += [f"    {entry}: {json.dumps(text)[:300]}" for entry, text in steps[:SAMPLES]]
         lines.append("")
     return lines
 
@@ -73,12 +118,12 @@ def teacher_section(run_dir: Path) -> list[str]:
     return lines
 
 
-def write_summary(run_dir: str | Path, times: dict) -> Path:
+def write_summary(run_dir: str | Path, times: dict, tool_format: str = "pythonic") -> Path:
     run_dir = Path(run_dir)
     lines = ["# A real model through the pipeline", "", "## Wall time per step", "", "| step | s |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in times.items()]
     lines += [f"| total | {round(sum(times.values()), 1)} |", ""]
-    lines += eval_section(run_dir) + teacher_section(run_dir)
+    lines += eval_section(run_dir, tool_format) + teacher_section(run_dir)
     out = run_dir / "REAL_MODEL.md"
     out.write_text("\n".join(lines) + "\n")
     return out

@@ -37,3 +37,23 @@ def test_parts_are_joined_in_order_and_checked(tmp_path):
     with pytest.raises(UserError, match="sha256"):
         real_model.join_parts(list(reversed(parts)), tmp_path / "bad", 8, good)
     assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
+
+
+@pytest.mark.parametrize(
+    "text, fmt, kind",
+    [
+        ("[cd(folder='docs')]", "pythonic", "call"),
+        ("[move, mkdir, cat]", "pythonic", "undecodable call list"),
+        ("```python\n[cd(folder='docs')]\n```", "pythonic", "fenced call list"),
+        ('<tool_call>\n{"name": "cd", "arguments": {"folder": "d"}}\n</tool_call>', "hermes", "call"),
+        ('```json\n{\n  "name": "move_file",\n  "arguments": {"file_name": "a"}\n}\n```', "hermes", "fenced JSON call"),
+        ('{"name": "cd", "arguments": {"folder": "docs"}}', "hermes", "bare JSON call"),
+        ("The file is moved.", "hermes", "text"),
+    ],
+)
+def test_replies_are_classified_by_the_bfcl_parser_first(text, fmt, kind):
+    """What Qwen2.5-Coder-0.5B wrote in the real-model run (hermes: fenced or bare JSON, which BFCL does not decode;
+    pythonic: bare tool-name lists), told apart from decodable calls."""
+    from funreason.real_model_report import classify_reply
+
+    assert classify_reply(text, fmt) == kind
