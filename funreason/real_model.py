@@ -97,8 +97,8 @@ def convert(gguf: Path, out: Path) -> Path:
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     config = loaded.config
-    # The GGUF loader records `quantization_config: {quant_method: gguf}`; kept, it would make every later
-    # from_pretrained of the plain safetensors dir look for the GGUF file. The weights are dequantized: drop it.
+    # The GGUF loader records `quantization_config: {quant_method: gguf}`, but what is saved are dequantized fp32
+    # weights: drop it, so the directory describes what it holds (and tools that trust it do not look for a GGUF).
     if getattr(config, "quantization_config", None) is not None:
         del config.quantization_config
     fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
