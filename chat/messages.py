@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 ROLES = ("system", "user", "assistant", "tool")
 CONTROL_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")

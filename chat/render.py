@@ -8,7 +8,7 @@
     messages += tool_messages(reply.calls, results, options)            # how tool results are fed back
 
 `tools` are BFCL function docs or OpenAI tools (converted with `chat.schemas.as_bfcl_docs`); `options` is the
-recipe's `chat:` section (`chat.options.ChatOptions`). Everything goes through ``tokenizer.apply_chat_template``,
+recipe's `chat:` section (`core.sections.chat.ChatOptions`). Everything goes through ``tokenizer.apply_chat_template``,
 the model's own template; nothing here writes chat markup by hand except the ``<think>`` prefill.
 
 Decisions:
@@ -56,9 +56,9 @@ from dataclasses import dataclass, field
 from chat import hermes, pythonic
 from chat.calls import ParseResult, ToolCall
 from chat.messages import MessageError, reasoning_of, split_think, validate_messages
-from chat.options import ChatOptions
 from chat.schemas import as_bfcl_docs
-from funreason.errors import UserError
+from core.errors import UserError
+from core.sections.chat import ChatOptions
 
 THINK_OPEN = "<think>"
 

@@ -27,7 +27,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 __all__ = [
     "BFCL_CLASSES",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.jsonl import jsonable
 from envs.verify import compare_turn
 
 INFERENCE_ERROR = "multi_turn:inference_error"
@@ -42,22 +43,6 @@ def is_empty_turn(steps: list) -> bool:
 def is_empty_step(step: list) -> bool:
     """BFCL's `is_empty_execute_response` applied to one decoded step: `[]` or `[""]`."""
     return len(step) == 0 or (len(step) == 1 and isinstance(step[0], str) and step[0] == "")
-
-
-def jsonable(value: Any) -> Any:
-    """What BFCL's `make_json_serializable` writes: containers kept, anything else that JSON can't hold -> str.
-
-    Applied when a failure is recorded, so the details are a snapshot even though replay continues.
-    """
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, dict):
-        return {
-            k if isinstance(k, (str, int, float, bool)) or k is None else str(k): jsonable(v) for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return str(value)
 
 
 def call_text(call: Any) -> str:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from core.atomic import atomic_write_text
+from core.jsonl import jsonable
 from eval.backends import Backend, Generation, GenRequest
 from eval.tasks import category_of
 
@@ -59,19 +61,6 @@ def split_reasoning(text: str) -> tuple[str, str]:
     return parts[-1].lstrip("\n"), parts[0].rstrip("\n").split("<think>")[-1].lstrip("\n")
 
 
-def jsonable(value):
-    """BFCL's make_json_serializable: containers rebuilt (a snapshot), leaves JSON can't hold become str()."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    try:
-        json.dumps(value, ensure_ascii=False)
-        return value
-    except (TypeError, ValueError):
-        return str(value)
-
-
 def _id_key(entry_id: str):
     stem, _, index = entry_id.rpartition("_")
     return (stem, int(index)) if index.isdigit() else (stem, 0)
@@ -98,13 +87,7 @@ class ResultWriter:
 
     def _rewrite(self, sort: bool) -> None:
         rows = sorted(self.rows.values(), key=lambda r: _id_key(r["id"])) if sort else list(self.rows.values())
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
+        atomic_write_text(self.path, "".join(json.dumps(row, default=str) + "\n" for row in rows))
 
     def append(self, row: dict) -> None:
         self.rows[row["id"]] = row

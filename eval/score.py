@@ -30,11 +30,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from eval.checker import call_text, check_entry, jsonable
+from core.atomic import atomic_write_text
+from core.errors import UserError
+from core.jsonl import iter_jsonl, jsonable
+from eval.checker import call_text, check_entry
 from eval.csvs import write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
-from funreason.errors import UserError
-from funreason.jsonl import iter_jsonl
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
@@ -224,11 +225,7 @@ def score_category(
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, "".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows))
 
 
 def find_model_dirs(result_dir: Path) -> list[Path]:

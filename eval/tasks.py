@@ -17,8 +17,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from funreason.errors import UserError
-from funreason.jsonl import iter_jsonl
+from core.errors import UserError
+from core.jsonl import iter_jsonl
 
 CATEGORY_PREFIX = "multi_turn_"
 # BFCL appends this to every description of a non-held-out doc (load_dataset_entry, include_language_specific_hint).

@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 ADDED_TOKENS = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>"]
@@ -62,20 +60,6 @@ SHAPES = {
         rope_parameters={"rope_type": "default", "rope_theta": 5000000.0},
     ),
 }
-
-
-@dataclass
-class TinySection:
-    shape: Literal["tiny", "qwen3-4b"] = field(default="tiny", metadata={"help": "Model shape to build."})
-    seed: int = field(default=0, metadata={"help": "Seed for the tokenizer corpus and the weights."})
-    vocab_size: int = field(default=4096, metadata={"help": "BPE vocabulary target (before added tokens)."})
-    line_tokens: bool = field(
-        default=True,
-        metadata={
-            "help": "Add one token per line of BFCL's fixed prompt text (the pythonic system prompt over each "
-            "multi-turn class's tool docs): 5-9k-token BFCL prompts become 0.6-1.4k tokens (tiny shape only)."
-        },
-    )
 
 
 # --- corpus -------------------------------------------------------------------------------------------------

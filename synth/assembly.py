@@ -46,11 +46,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.calls import ToolCall
+from core.sections.synth import SynthConfig
 from envs.base import copy_state, snapshot
 from envs.verify import compare_turn
 from synth.agents import Agents
 from synth.api_graph import ApiGraph, load_or_build
-from synth.config import SynthConfig
 from synth.sampler import DirectedSampler, ValuePools, _leaves
 from synth.teachers.base import Teacher
 from synth.teachers.template import arg_phrases, phrase

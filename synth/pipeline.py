@@ -32,12 +32,14 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from funreason.config import to_dict
-from funreason.errors import UserError
+from core.atomic import atomic_write_text
+from core.errors import UserError
+from core.layout import RunLayout
+from core.schema import to_dict
 from synth.dataset import save_dataset
 from synth.teachers import make_teacher
 from synth.teachers.base import Teacher, TeacherError
-from synth.writer import ShardWriter, atomic_write_text, read_entries
+from synth.writer import ShardWriter, read_entries
 
 # Keys that change how fast a run goes but not what it produces: they may differ between a run and its resume.
 OPERATIONAL_KEYS = {
@@ -295,4 +297,4 @@ def run_synth_stage(recipe, resolved_recipe_path) -> dict:
     """`funreason run` entry point: synthesize into <run_dir>/synth, resuming whatever an earlier attempt left."""
     if recipe.synth is None:
         raise UserError(f"recipe {recipe.source} has no `synth:` section")
-    return run(recipe.synth, recipe.run_path / "synth", seed=recipe.seed, resume=True)
+    return run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, resume=True)

@@ -23,7 +23,7 @@ import signal
 import sys
 from pathlib import Path
 
-from funreason.errors import UserError
+from core.errors import UserError
 from synth.writer import ShardWriter
 
 PR_SET_PDEATHSIG = 1

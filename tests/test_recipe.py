@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from funreason.errors import RecipeError
-from funreason.recipe import load_recipe, save_resolved
+from core.errors import RecipeError
+from core.recipe import load_recipe, save_resolved
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from chat.options import ChatOptions
+from core.sections.chat import ChatOptions
 
 INIT = {"GorillaFileSystem": {"root": {"alex": {"type": "directory", "contents": {}}}}}
 
@@ -72,7 +72,7 @@ def test_one_task_per_user_turn_with_replayed_environment():
 
 
 def test_bad_records_name_the_row():
-    from funreason.errors import UserError
+    from core.errors import UserError
     from train.rl_tasks import build_tasks
 
     broken = two_turn_record()

@@ -13,10 +13,10 @@ import random
 
 import pytest
 
-from chat.options import ChatOptions
 from chat.render import render_prompt
+from core.sections.chat import ChatOptions
+from core.sections.train import DatasetSpec
 from train.data import DatasetError, build_sft_dataset, mix, read_rows
-from train.sft_config import DatasetSpec
 
 TOOLS = [
     {
@@ -275,8 +275,8 @@ def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
 
 
 def test_reasoning_drop_trains_only_the_visible_answer(tiny_tokenizer):
-    from chat.options import ChatOptions
     from chat.render import render_prompt
+    from core.sections.chat import ChatOptions
     from train.data import render_conversation, without_reasoning
 
     messages = [

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from chat.messages import MessageError, validate_messages
-from chat.options import ChatOptions
-from funreason.errors import UserError
-from funreason.jsonl import JsonlError, iter_jsonl
-from train.sft_config import DatasetSpec
+from core.errors import UserError
+from core.jsonl import JsonlError, iter_jsonl
+from core.sections.chat import ChatOptions
+from core.sections.train import DatasetSpec
 
 
 class DatasetError(UserError):

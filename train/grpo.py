@@ -19,15 +19,17 @@ format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weig
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from train.common import setup_environment
 
 setup_environment()
 
-from funreason.errors import UserError  # noqa: E402
-from funreason.recipe import Recipe  # noqa: E402
+from core.atomic import atomic_write_json  # noqa: E402
+from core.errors import UserError  # noqa: E402
+from core.layout import RunLayout  # noqa: E402
+from core.recipe import Recipe  # noqa: E402
+from core.sections.train import GRPOSection  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
     last_checkpoint,
@@ -38,17 +40,16 @@ from train.common import (  # noqa: E402
     trl_config,
     weight_dtype,
 )
-from train.grpo_config import GRPOSection  # noqa: E402
 
 
 def output_dir(recipe: Recipe) -> Path:
-    return Path(recipe.grpo.output_dir or recipe.run_path / "grpo")
+    return RunLayout.of(recipe).grpo_dir
 
 
 def policy_path(recipe: Recipe) -> Path:
     if recipe.grpo.model:
         return Path(recipe.grpo.model)
-    sft_final = recipe.run_path / "sft" / "final"
+    sft_final = RunLayout.of(recipe).sft_final
     return sft_final if sft_final.is_dir() else Path(recipe.model)
 
 
@@ -93,7 +94,7 @@ def load_tasks(recipe: Recipe):
 
     from train.rl_tasks import build_tasks
 
-    path = Path(recipe.grpo.dataset or recipe.run_path / "synth" / "dataset")
+    path = Path(recipe.grpo.dataset or RunLayout.of(recipe).dataset)
     if not path.exists():
         raise UserError(f"RL dataset {path} not found (run `funreason synth` first or set grpo.dataset)")
     return build_tasks(load_from_disk(str(path)), limit=recipe.grpo.max_tasks)
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
         "log_history": history,
     }
     if trainer.accelerator.is_main_process:
-        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        atomic_write_json(out / "train_summary.json", summary)
         print(f"[grpo] done: {summary}")
     return summary
 

@@ -21,8 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from funreason.errors import UserError
-from funreason.recipe import Recipe
+from core.errors import UserError
+from core.layout import RunLayout
+from core.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "accelerate_configs"
@@ -113,10 +114,10 @@ def _summary(out_dir: Path) -> dict:
 def run_sft_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
     section = recipe.sft
     run_training("sft.py", resolved_recipe_path, section.accelerate_config)
-    return _summary(Path(section.output_dir or recipe.run_path / "sft"))
+    return _summary(RunLayout.of(recipe).sft_dir)
 
 
 def run_grpo_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
     section = recipe.grpo
-    run_training("grpo.py", resolved_recipe_path, getattr(section, "accelerate_config", None))
-    return _summary(Path(getattr(section, "output_dir", None) or recipe.run_path / "grpo"))
+    run_training("grpo.py", resolved_recipe_path, section.accelerate_config)
+    return _summary(RunLayout.of(recipe).grpo_dir)

@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 
 @dataclass

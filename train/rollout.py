@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from chat.options import ChatOptions
+from core.sections.chat import ChatOptions
 from envs import rewards
 from train.rl_tasks import RLTask
 

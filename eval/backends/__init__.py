@@ -1,7 +1,7 @@
 """Generation backends for the multi-turn runner: one call generates the next step for a whole batch of entries.
 
     from eval.backends import make_backend
-    backend = make_backend(section, model_path, tokenizer)        # section: eval.config.EvalSection
+    backend = make_backend(section, model_path, tokenizer)        # section: core.sections.eval.EvalSection
     outs = backend.generate([GenRequest(key=("multi_turn_base_0", 0, 0), text=..., ids=[...], max_new_tokens=64)])
     backend.describe()   # what goes into metadata.json: backend name, sampling params, max tokens
     backend.close()
