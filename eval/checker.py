@@ -13,7 +13,8 @@ instances and the ground truth on separate fresh instances; a turn whose ground 
 model made no calls in it; turns with empty ground truth are not checked (their calls still run); otherwise the
 state check, then the response check (`envs.verify`). The verdict is the first failure; unlike BFCL we keep
 replaying the remaining turns (they cannot change the verdict) so diagnostics can say which turns pass.
-Model text never reaches `eval`: calls are `ToolCall`s or call strings parsed by `envs.dispatch`.
+Model text never reaches `eval`: calls are `ToolCall`s or call strings parsed by `envs.dispatch`. Instances come
+from `envs.resolve.make_instances`, so an entry's `involved_classes` may name BFCL classes or `module:Class`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.jsonl import jsonable
+from envs.dispatch import Dispatcher, parse_call
+from envs.resolve import make_instances
 from envs.verify import compare_turn
 
 INFERENCE_ERROR = "multi_turn:inference_error"
@@ -84,9 +87,6 @@ def check_entry(
     string). `category` is informational: like BFCL, the long-context switch is read from the entry id.
     With `all_turns=False` replay stops at the first failure, exactly where BFCL stops.
     """
-    from envs.bfcl import make_instances
-    from envs.dispatch import Dispatcher, parse_call
-
     if not isinstance(decoded_model_turns, list):
         message = "Error during inference phase. Model did not output a list of model responses."
         error = {"error_message": [message], "error_type": INFERENCE_ERROR}

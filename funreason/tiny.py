@@ -177,8 +177,8 @@ def prompt_line_tokens() -> list[str]:
     round-trips byte for byte, and a real model's tokenizer is never touched. Pythonic prompts only (the demo's
     format): hermes prompts, one JSON line per tool, are tokenized by the BPE merges as before."""
     from chat.pythonic import system_prompt
+    from chat.tools import PYTHON_HINT
     from envs.bfcl import BFCL_CLASSES, func_docs
-    from eval.tasks import PYTHON_HINT
 
     lines: set[str] = set()
     for cls in BFCL_CLASSES:
