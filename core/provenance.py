@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from core.schema import to_dict
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("funreason-mt", "bfcl-eval", "transformers", "trl", "vllm", "torch", "datasets", "accelerate", "peft")
 
@@ -66,8 +68,6 @@ def recipe_dict(recipe: Any) -> dict | None:
     if recipe is None:
         return None
     if dataclasses.is_dataclass(recipe):
-        from core.schema import to_dict
-
         return to_dict(recipe)
     if isinstance(recipe, dict):
         return dict(recipe)

@@ -20,6 +20,8 @@ from core.atomic import atomic_write_json
 from core.errors import UserError
 from core.layout import STAGES, RunLayout
 from core.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
+from envs import bfcl
+from funreason.tiny import build
 
 
 def stage_dir(recipe: Recipe, stage: str) -> Path:
@@ -47,8 +49,6 @@ def ensure_model(recipe: Recipe) -> None:
             f"model directory {model} has no config.json; point `model` at a local model "
             "(nothing is downloaded) or add a `tiny:` section to build one"
         )
-    from funreason.tiny import build
-
     print(f"[run] building {recipe.tiny.shape} model at {model}")
     t = recipe.tiny
     build(model, seed=t.seed, shape=t.shape, vocab_size=t.vocab_size, line_tokens=t.line_tokens)
@@ -92,8 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     resolved = save_resolved(recipe)
     # Every stage runs in this process or its children: point bfcl_eval's writable root into the run dir before
     # any stage imports it (it reads the variable once, at import).
-    from envs import bfcl
-
     bfcl.set_project_root(RunLayout.of(recipe).bfcl_root)
     t0 = time.time()
     for stage in stages:

@@ -23,6 +23,10 @@ import json
 import random
 from pathlib import Path
 
+from chat.pythonic import system_prompt
+from chat.tools import PYTHON_HINT
+from envs.bfcl import BFCL_CLASSES, func_docs
+
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 ADDED_TOKENS = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>"]
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "qwen3_instruct_2507.jinja"
@@ -161,7 +165,6 @@ def bfcl_doc_corpus() -> list[str]:
     files, pinned version). They fill the system prompt of every example and eval step; merges learned on them
     shorten the docs 1.4x (3.1 -> 4.3 characters per token on gorilla_file_system) and the smoke SFT examples from
     7.0k to 5.9k tokens on average (tool results and queries are not shortened)."""
-    from envs.bfcl import BFCL_CLASSES, func_docs
 
     return [json.dumps(doc) for cls in BFCL_CLASSES for doc in func_docs([cls])]
 
@@ -176,9 +179,6 @@ def prompt_line_tokens() -> list[str]:
     so the demo trains on exactly BFCL's prompt text. Only the tiny model's tokenization changes: decoding
     round-trips byte for byte, and a real model's tokenizer is never touched. Pythonic prompts only (the demo's
     format): hermes prompts, one JSON line per tool, are tokenized by the BPE merges as before."""
-    from chat.pythonic import system_prompt
-    from chat.tools import PYTHON_HINT
-    from envs.bfcl import BFCL_CLASSES, func_docs
 
     lines: set[str] = set()
     for cls in BFCL_CLASSES:
@@ -191,6 +191,7 @@ def prompt_line_tokens() -> list[str]:
 
 # --- build --------------------------------------------------------------------------------------------------
 def build_tokenizer(seed: int, vocab_size: int, line_tokens: bool = True):
+    # tokenizers, transformers and torch are deferred: `funreason run` imports this module for every recipe.
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import BpeTrainer
     from transformers import PreTrainedTokenizerFast

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from core.errors import UserError
 from core.layout import RunLayout
 from core.recipe import Recipe
@@ -70,8 +72,6 @@ def launch_command(script: str, resolved_recipe: str | Path, accelerate_config: 
 
 def cpu_threads_per_process(accelerate_config: str | None) -> int:
     """This machine's cores (those this process may use) shared among the config's processes."""
-    import yaml
-
     processes = 1
     if accelerate_config is not None:
         processes = int(yaml.safe_load(config_path(accelerate_config).read_text()).get("num_processes") or 1)
@@ -79,7 +79,7 @@ def cpu_threads_per_process(accelerate_config: str | None) -> int:
 
 
 def run_training(script: str, resolved_recipe: str | Path, accelerate_config: str | None, tail: int = 60) -> None:
-    import torch
+    import torch  # deferred: importing torch costs seconds, and only launching needs it
 
     gpu = torch.cuda.is_available()
     cmd = launch_command(script, resolved_recipe, accelerate_config, gpu)
