@@ -19,6 +19,7 @@ from pathlib import Path
 from core.atomic import atomic_write_json
 from core.errors import UserError
 from core.layout import STAGES, RunLayout
+from core.models import is_model_dir, require_model_dir
 from core.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
 from envs import bfcl
 from funreason.tiny import build
@@ -42,7 +43,8 @@ def mark_done(directory: str | Path, summary: dict) -> Path:
 def ensure_model(recipe: Recipe) -> None:
     """Build the tiny model at `recipe.model` when the recipe asks for it and it is not there yet."""
     model = Path(recipe.model)
-    if (model / "config.json").is_file():
+    if is_model_dir(model):
+        require_model_dir(model)
         return
     if recipe.tiny is None:
         raise UserError(
