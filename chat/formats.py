@@ -89,7 +89,7 @@ class PythonicFormat(ToolFormat):
         return call.to_python()  # BFCL's `_add_execution_results_prompting` names a result by its call string
 
 
-FORMATS: dict[str, ToolFormat] = {"hermes": HermesFormat(), "pythonic": PythonicFormat()}
+FORMATS: dict[str, ToolFormat] = {"pythonic": PythonicFormat(), "hermes": HermesFormat()}  # the default first
 
 
 def tool_format(spec: str | ChatOptions | None) -> ToolFormat:

@@ -30,6 +30,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from chat.formats import FORMATS, tool_format
 from core.atomic import atomic_write_text
 from core.errors import UserError
 from core.jsonl import iter_jsonl, jsonable
@@ -40,7 +41,6 @@ from eval.diagnostics import entry_record, flat_numbers, summarize
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
 RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
-FORMATS = ("pythonic", "hermes")
 
 
 def result_file_name(category: str) -> str:
@@ -55,8 +55,7 @@ def decode_step(raw: Any, fmt: str) -> list[str] | None:
     """The call strings BFCL's handler would execute for one raw step, or None where BFCL drops the step."""
     if not isinstance(raw, str):
         return None  # BFCL's decoders raise on non-text (e.g. .strip on a list): the step is dropped
-    if fmt not in FORMATS:
-        raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+    tool_format(fmt)  # raises UserError on an unknown format
     calls = _decode_text(raw, fmt)
     return None if calls is None else list(calls)
 
@@ -64,14 +63,9 @@ def decode_step(raw: Any, fmt: str) -> list[str] | None:
 @functools.lru_cache(maxsize=4096)
 def _decode_text(raw: str, fmt: str) -> tuple[str, ...] | None:
     # Cached: the same reply text recurs across steps and entries (closing texts, identical calls).
-    if fmt == "pythonic":
-        from chat.pythonic import parse
-
-        parsed, style = parse(raw, mode="compat"), "bfcl"
-    else:
-        from chat.hermes import parse
-
-        parsed, style = parse(raw), "fc"
+    # BFCL's decoders: pythonic is `default_decode_execute_prompting` (compat), hermes QwenFC's `decode_execute`.
+    decoder = tool_format(fmt)
+    parsed, style = decoder.parse(raw, mode="compat"), decoder.bfcl_call_style
     if not parsed.ok or not parsed.calls:
         return None
     calls = tuple(c.to_python(style=style) for c in parsed.calls)
@@ -340,7 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--result-dir", required=True, help="BFCL result root, or one <model_dir> in it.")
     parser.add_argument("--out", required=True, help="Score root to write (BFCL's score/ layout + CSVs).")
     parser.add_argument(
-        "--format", choices=FORMATS, default=None, help="Tool-call format (default: metadata.json's, else pythonic)."
+        "--format",
+        choices=list(FORMATS),
+        default=None,
+        help="Tool-call format (default: metadata.json's, else pythonic).",
     )
     parser.add_argument("--categories", default=None, help="Comma-separated subset, e.g. base,miss_func.")
     parser.add_argument("--partial-eval", action="store_true", help="Score only the rows present in each file.")
