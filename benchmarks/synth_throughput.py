@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from core.sections.synth import SynthConfig
     from core.sections.teacher import TeacherConfig
+    from envs.resolve import resolve_env
     from synth.assembly import graph_for
     from synth.pipeline import run
-    from synth.trajectory import resolve_env
 
     envs = args.environments.split(",")
     parent, child = mp.Pipe()

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_text
+from envs.resolve import EnvSpec
 from synth.sampler import ValuePools, attempt
-from synth.trajectory import EnvSpec
 
 GRAPH_VERSION = 1
 
