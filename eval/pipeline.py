@@ -20,35 +20,33 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from core import provenance
 from core.atomic import atomic_write_json
 from core.errors import UserError
 from core.layout import RunLayout
 from core.sections.eval import EvalSection
-from eval.runner import model_dir_name, result_file
+from envs import bfcl
+from eval.backends import make_backend
+from eval.runner import MultiTurnRunner, model_dir_name, result_file
+from eval.score import score_results
+from eval.tasks import load_tasks
 
 
 def set_bfcl_root(recipe) -> Path:
-    from envs import bfcl
-
     return bfcl.set_project_root(RunLayout.of(recipe).bfcl_root)
 
 
 def context_limit(model_path: str, section: EvalSection) -> int | None:
     if section.max_context is not None:
         return section.max_context
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # deferred: heavy (torch), and only without eval.max_context
 
     return getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
 
 
 def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, progress: bool = True) -> dict:
     """Run, score and describe one model in `<run_dir>/eval/<label>/`; returns the metadata written."""
-    from transformers import AutoTokenizer
-
-    from eval.backends import make_backend
-    from eval.runner import MultiTurnRunner
-    from eval.tasks import load_tasks
-    from core import provenance
+    from transformers import AutoTokenizer  # deferred: heavy (torch)
 
     section: EvalSection = recipe.eval or EvalSection()
     if not (Path(model_path) / "config.json").is_file():
@@ -125,12 +123,7 @@ def token_counts(model_result_dir: Path, categories: list[str]) -> dict:
 
 
 def score(out: Path, fmt: str, categories: list[str], tasks=None):
-    """eval.score over this label's result files against `tasks` (None, with a note, when the scorer is
-    unavailable)."""
-    try:
-        from eval.score import score_results
-    except ImportError as e:  # scoring lives in eval/score.py; results stay usable without it
-        return {"error": f"eval.score unavailable: {e}"}
+    """eval.score over this label's result files against `tasks` (the installed BFCL's when None)."""
     return score_results(out / "result", out / "score", fmt, categories=categories, tasks=tasks)
 
 

@@ -10,7 +10,8 @@
     accelerate launch train/grpo.py --config recipes/smoke.yaml --resume
 
 Tasks are the user turns of the synthesized trajectories (train/rl_tasks.py); each rollout plays that turn against
-live BFCL backends through our renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success and
+live environments (BFCL classes or the `module:Class` ones synthesis used, resolved by envs/resolve.py) through our
+renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success and
 format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weight`. The policy starts from
 `grpo.model`, else <run_dir>/sft/final when it exists, else the recipe's `model`. Outputs: checkpoints in
 <run_dir>/grpo/checkpoint-*, the final model in <run_dir>/grpo/final, tensorboard logs and
@@ -40,6 +41,8 @@ from train.common import (  # noqa: E402
     trl_config,
     weight_dtype,
 )
+from train.fused_head import score_trained_positions_only  # noqa: E402
+from train.rl_tasks import build_tasks, tasks_to_dataset  # noqa: E402
 
 
 def output_dir(recipe: Recipe) -> Path:
@@ -55,7 +58,7 @@ def policy_path(recipe: Recipe) -> Path:
 
 def grpo_config(recipe: Recipe):
     """TRL GRPOConfig: project defaults, hardware defaults, then the recipe's own TRL fields."""
-    from trl import GRPOConfig
+    from trl import GRPOConfig  # deferred: heavy (torch); `--help` and recipe errors should not pay for it
 
     section: GRPOSection = recipe.grpo
     out = output_dir(recipe)
@@ -73,10 +76,10 @@ def grpo_config(recipe: Recipe):
 
 def load_policy(path: Path, bf16: bool):
     """The policy and its tokenizer; a LoRA adapter directory (an unmerged SFT) is merged into its base first."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: heavy (torch)
 
     if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
-        from peft import AutoPeftModelForCausalLM
+        from peft import AutoPeftModelForCausalLM  # deferred: heavy, and only LoRA adapter inputs need it
 
         model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
         model = model.merge_and_unload()
@@ -90,9 +93,7 @@ def load_policy(path: Path, bf16: bool):
 
 
 def load_tasks(recipe: Recipe):
-    from datasets import load_from_disk
-
-    from train.rl_tasks import build_tasks
+    from datasets import load_from_disk  # deferred: heavy (pyarrow, pandas)
 
     path = Path(recipe.grpo.dataset or RunLayout.of(recipe).dataset)
     if not path.exists():
@@ -102,9 +103,7 @@ def load_tasks(recipe: Recipe):
 
 def build_trainer(recipe: Recipe, config=None):
     """The trainer for a recipe (also used by benchmarks/grpo_step.py)."""
-    from train.fused_head import score_trained_positions_only
-    from train.rl_tasks import tasks_to_dataset
-    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions
+    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions  # deferred: imports torch and trl
 
     score_trained_positions_only()
     section: GRPOSection = recipe.grpo
