@@ -9,7 +9,8 @@ The loop is BFCL's `inference_multi_turn_prompting` (bfcl_eval/model_handler/bas
   - user turns in order; a miss_func holdout turn (empty in the data) is announced as BFCL does;
   - each turn runs steps: generate, then one `chat.step.take_step` (the step the GRPO rollout takes too): append
     the assistant message, decode; an empty or undecodable reply ends the turn; otherwise the calls run (envs
-    Dispatcher, fresh instances per entry), their results are fed back in order, and the step count goes up.
+    Dispatcher over fresh instances per entry from `envs.resolve`: BFCL classes or `module:Class`), their results
+    are fed back in order, and the step count goes up.
     Past MAXIMUM_STEP_LIMIT (20) tool-emitting steps the entry is force-quit: the turn ends and all remaining
     turns are skipped;
   - raw replies are kept as result[turn][step] (the text after `</think>`, as BFCL's Qwen handlers keep it), with
@@ -37,9 +38,9 @@ from chat.render import render_prompt
 from chat.step import DECODE_ERROR, NO_CALLS, take_step
 from core.atomic import atomic_write_text
 from core.jsonl import jsonable
-from envs import bfcl
 from envs.base import public_state
 from envs.dispatch import Dispatcher
+from envs.resolve import make_instances
 from eval.backends import Backend, Generation, GenRequest
 from eval.tasks import category_of
 
@@ -108,7 +109,7 @@ class BfclEpisode:
         self.id = entry["id"]
         self.category = category_of(self.id)
         self.r = runner
-        self.instances = bfcl.make_instances(
+        self.instances = make_instances(
             entry.get("initial_config", {}), entry["involved_classes"], long_context="long_context" in self.category
         )
         self.dispatcher = Dispatcher(self.instances)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chat.formats import tool_format
-from envs import bfcl
 from envs.dispatch import parse_call
+from envs.resolve import make_instances
 
 
 @dataclass
@@ -111,7 +111,7 @@ def ground_truth_script(entries: list[dict], ground_truth: dict[str, list[list[s
     render = tool_format(fmt).render_calls
     texts: dict[tuple[str, int], str] = {}
     for e in entries:
-        instances = bfcl.make_instances(e.get("initial_config", {}), e["involved_classes"])
+        instances = make_instances(e.get("initial_config", {}), e["involved_classes"])
         for turn, calls in enumerate(ground_truth[e["id"]]):
             texts[(e["id"], turn)] = render(keyword_calls(calls, instances)) if calls else reply
 
