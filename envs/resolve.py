@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
@@ -31,7 +33,7 @@ from envs import bfcl
 from envs.base import Frozen, create, tool_docs
 from envs.states import CLASS_GENERATORS
 
-__all__ = ["EnvSpec", "UnknownEnvironment", "func_docs", "make_instances", "resolve_env"]
+__all__ = ["EnvSpec", "UnknownEnvironment", "func_docs", "make_instances", "resolve_env", "source_files"]
 
 
 class UnknownEnvironment(UserError, ValueError):
@@ -85,6 +87,18 @@ class EnvSpec:
             else:
                 config[name] = {}
         return config
+
+    def source_files(self) -> list[Path]:
+        """The source files of the custom classes' modules (for provenance hashes; BFCL's come with its wheel)."""
+        files = []
+        for cls in self.custom.values():
+            try:
+                path = inspect.getsourcefile(cls)
+            except TypeError:  # a class built at run time has no file
+                path = None
+            if path and Path(path) not in files:
+                files.append(Path(path))
+        return files
 
     def single(self, name: str) -> EnvSpec:
         """The one-class spec of class `name` (one of `classes`)."""
@@ -141,3 +155,8 @@ def func_docs(involved_classes: list[str]) -> list[dict]:
     """BFCL-dialect docs of every tool of the classes (BFCL names or `module:Class`), in order, as BFCL builds
     `entry["function"]` before held-out docs are removed; no language hint (see `chat.tools`)."""
     return resolve_env(list(involved_classes)).docs()
+
+
+def source_files(involved_classes: list[str]) -> list[Path]:
+    """The source files of the `module:Class` environments among the classes (empty for BFCL-only lists)."""
+    return resolve_env(list(involved_classes)).source_files()

@@ -24,7 +24,7 @@ from chat.tools import offered_docs
 from core.errors import UserError
 from core.jsonl import iter_jsonl
 from envs import bfcl
-from envs.resolve import UnknownEnvironment, func_docs
+from envs.resolve import UnknownEnvironment, func_docs, source_files
 
 CATEGORY_PREFIX = "multi_turn_"
 
@@ -123,6 +123,9 @@ def load_tasks(
             kept = _filter(entries, ids, limit)
             tasks.entries[cat] = [populate_functions(e, str(question_file)) for e in kept]
             tasks.ground_truth[cat] = {e["id"]: answers[e["id"]] for e in kept if e["id"] in answers}
+        refs = {ref for e in tasks.all_entries() for ref in e["involved_classes"]}
+        for p in source_files(sorted(refs)):  # a custom environment's code decides its results: hash it too
+            tasks.provenance["files"][str(p)] = sha256(p)
     for cat in [] if question_file is not None else categories or []:
         if cat not in bfcl.MULTI_TURN_CATEGORIES:
             raise UserError(f"unknown BFCL multi-turn category {cat!r}; choose from {list(bfcl.MULTI_TURN_CATEGORIES)}")

@@ -7,6 +7,7 @@ GRPO and evaluates with BFCL's loop and checker, all resolved by envs/resolve.py
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import random
 from pathlib import Path
@@ -206,6 +207,12 @@ def test_eval_loads_toy_tasks_with_offered_docs(toy_files):
     tasks = load_tasks(question_file=toy_files[0], answer_file=toy_files[1])
     (entry, *_) = tasks.entries["base"]
     assert entry["function"] == offered_docs(func_docs([TOY]))
+    # The environment's code is part of the data provenance, next to the question and answer files.
+    assert set(tasks.provenance["files"]) == {
+        str(toy_files[0]),
+        str(toy_files[1]),
+        inspect.getsourcefile(ToyLibrary),
+    }
 
 
 @pytest.mark.parametrize(("replay", "accuracy"), [(True, 1.0), (False, 0.0)])
