@@ -7,7 +7,8 @@
 
 Outputs (once every shard is finished): trajectories.jsonl, stats.json, stats.md and dataset/ (messages, tools,
 metadata; datasets.load_from_disk). Errors the user can fix (bad recipe, unreachable teacher server, unknown
-environment) are one line on stderr and exit status 2.
+environment) are one line on stderr and exit status 2; so is a run that accepted no trajectory at all. A plain
+(unsharded) run holds the lock of its --out dir: a second one there stops with one line naming the first.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from contextlib import nullcontext
 
 from core.errors import UserError
 from core.layout import RunLayout
+from core.lock import stage_lock
 from core.recipe import add_recipe_arguments, recipe_from_args
 
 
@@ -49,14 +52,22 @@ def main(argv: list[str] | None = None) -> int:
     from synth.pipeline import run
 
     out = args.out or str(RunLayout.of(recipe).synth_dir)
-    summary = run(
-        recipe.synth,
-        out,
-        seed=recipe.seed,
-        resume=args.resume,
-        shard=shard,
-        progress=not args.no_progress,
-        flush_every=max(1, args.flush_every),
-    )
+    # Shards of one run write to one dir from several processes by design; a plain run locks it.
+    lock = stage_lock(out, "funreason synth") if shard == (0, 1) else nullcontext()
+    with lock:
+        summary = run(
+            recipe.synth,
+            out,
+            seed=recipe.seed,
+            resume=args.resume,
+            shard=shard,
+            progress=not args.no_progress,
+            flush_every=max(1, args.flush_every),
+        )
     print(json.dumps(summary))
+    if summary.get("complete") and summary.get("accepted") == 0:
+        raise UserError(
+            f"synthesis accepted 0 of {summary.get('attempted')} trajectories; the dataset in {out} is empty "
+            f"(the rejections are counted in {out}/stats.json)"
+        )
     return 0
