@@ -58,7 +58,8 @@ def _describe(info: dict | None) -> str:
     if not info:
         return "another process"
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.get("started", 0)))
-    return f"pid {info.get('pid')} on {info.get('host')} since {started} ({info.get('command', '?')})"
+    what = f"{info['what']}, " if info.get("what") else ""
+    return f"{what}pid {info.get('pid')} on {info.get('host')} since {started} ({info.get('command', '?')})"
 
 
 @contextmanager
@@ -86,11 +87,12 @@ def stage_lock(directory: str | Path, what: str = "") -> Iterator[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            label = f" for {what}" if what else ""
+            mine = f"; {what} cannot share it" if what else ""
             raise LockedError(
-                f"{directory} is in use{label} by {_describe(holder(directory))}; wait for it to finish or stop it"
+                f"{directory} is in use by {_describe(holder(directory))}; wait for it to finish or stop it{mine}"
             ) from None
         info = {
+            "what": what,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": time.time(),

@@ -231,7 +231,7 @@ def test_second_process_gets_one_line_naming_the_holder_and_a_dead_holder_is_tak
     d = tmp_path / "synth"
     child = hold_in_child(d)
     try:
-        with pytest.raises(LockedError, match=rf"synth is in use for sft by pid {child.pid} on .* \(.*-c"):
+        with pytest.raises(LockedError, match=rf"synth is in use by a test, pid {child.pid} on .* \(.*-c.*sft cannot"):
             with stage_lock(d, "sft"):
                 pass
     finally:
@@ -263,7 +263,7 @@ def test_stage_commands_refuse_a_locked_dir(tmp_path, capsys, command):
         extra = ["--model", str(tmp_path / "model"), "--label", "base"] if command == "eval" else []
         assert main([command, "--config", str(f), *extra]) == 2
         err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and f"by pid {child.pid}" in err
+        assert len(err.splitlines()) == 1 and f"pid {child.pid} on" in err
     finally:
         child.kill()
         child.wait()
@@ -386,11 +386,15 @@ def test_killed_funreason_run_resumes_training_and_holds_the_lock_meanwhile(tmp_
         run, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
-        wait_for(out / "checkpoint-2" / "trainer_state.json", proc)
+        wait_for(tmp_path / "run" / ".lock", proc)  # the pipeline holds the run dir from its start
+        # A second training process on the same dir, started now: it reaches its lock after its imports (seconds),
+        # while the pipeline is launching or training; it must stop with one line naming the pipeline.
         second = subprocess.run(sft_cmd(recipe), env=ENV, capture_output=True, text=True, timeout=300)
-        assert second.returncode == 2
-        assert f"is in use for funreason run's sft stage by pid {proc.pid}" in second.stderr
+        assert proc.poll() is None and not (out / "final").exists(), "the pipeline ended before the check"
+        assert second.returncode == 2, second.stdout[-2000:] + second.stderr[-2000:]
+        assert f"is in use by funreason run's sft stage, pid {proc.pid}" in second.stderr
         assert len(second.stderr.strip().splitlines()) == 1
+        wait_for(out / "checkpoint-2" / "trainer_state.json", proc)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
