@@ -74,9 +74,10 @@ def stage_lock(directory: str | Path, what: str = "") -> Iterator[Path]:
         try:
             yield directory
         finally:
-            _held[key] -= 1
-            if not _held[key]:
-                del _held[key]
+            if _held.get(key, 0) > 1:
+                _held[key] -= 1
+            else:
+                _held.pop(key, None)
         return
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -106,7 +107,7 @@ def stage_lock(directory: str | Path, what: str = "") -> Iterator[Path]:
         try:
             yield directory
         finally:
-            del _held[key]
+            _held.pop(key, None)
             if previous is None:
                 os.environ.pop(ENV, None)
             else:
@@ -121,6 +122,8 @@ _for_life: list = []
 def hold(directory: str | Path, what: str = "") -> None:
     """Take `stage_lock(directory)` for the rest of this process's life (the kernel drops it at exit): for scripts
     whose body is not one `with` block."""
+    if _key(directory) in _held:
+        return
     cm = stage_lock(directory, what)
     cm.__enter__()
     _for_life.append(cm)
