@@ -38,18 +38,19 @@ class LockedError(UserError):
     """Another process holds the lock on an output directory."""
 
 
-def _key(directory: str | Path) -> str:
-    return str(Path(directory).resolve())
+def _key(directory: str | Path, name: str = LOCK_NAME) -> str:
+    key = str(Path(directory).resolve())
+    return key if name == LOCK_NAME else f"{key}/{name}"
 
 
 def _inherited() -> set[str]:
     return {p for p in os.environ.get(ENV, "").split(os.pathsep) if p}
 
 
-def holder(directory: str | Path) -> dict | None:
+def holder(directory: str | Path, name: str = LOCK_NAME) -> dict | None:
     """What the lock file says about its (last) holder, or None."""
     try:
-        return json.loads((Path(directory) / LOCK_NAME).read_text(encoding="utf-8") or "null")
+        return json.loads((Path(directory) / name).read_text(encoding="utf-8") or "null")
     except (OSError, ValueError):
         return None
 
@@ -63,12 +64,13 @@ def _describe(info: dict | None) -> str:
 
 
 @contextmanager
-def stage_lock(directory: str | Path, what: str = "") -> Iterator[Path]:
-    """Hold the exclusive lock on `directory` (created if missing) for the `with` block.
+def stage_lock(directory: str | Path, what: str = "", name: str = LOCK_NAME) -> Iterator[Path]:
+    """Hold the exclusive lock on `directory` (created if missing) for the `with` block. `name` picks another lock
+    file in it (one per synthesis shard: shards of one run share a dir, two copies of one shard must not).
 
     Raises LockedError (one line naming the holder) when another process tree holds it; never waits."""
     directory = Path(directory)
-    key = _key(directory)
+    key = _key(directory, name)
     if key in _held or key in _inherited():
         _held[key] = _held.get(key, 0) + 1
         try:
@@ -81,16 +83,16 @@ def stage_lock(directory: str | Path, what: str = "") -> Iterator[Path]:
         return
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(directory / name, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
-        raise UserError(f"cannot lock {directory}: {e.strerror} ({directory / LOCK_NAME})") from None
+        raise UserError(f"cannot lock {directory}: {e.strerror} ({directory / name})") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             mine = f"; {what} cannot share it" if what else ""
             raise LockedError(
-                f"{directory} is in use by {_describe(holder(directory))}; wait for it to finish or stop it{mine}"
+                f"{directory} is in use by {_describe(holder(directory, name))}; wait for it to finish or stop it{mine}"
             ) from None
         info = {
             "what": what,

@@ -7,8 +7,8 @@
 
 Outputs (once every shard is finished): trajectories.jsonl, stats.json, stats.md and dataset/ (messages, tools,
 metadata; datasets.load_from_disk). Errors the user can fix (bad recipe, unreachable teacher server, unknown
-environment) are one line on stderr and exit status 2; so is a run that accepted no trajectory at all. A plain
-(unsharded) run holds the lock of its --out dir: a second one there stops with one line naming the first.
+environment) are one line on stderr and exit status 2; so is a run that accepted no trajectory at all. A run holds
+the lock of its --out dir (a shard, its shard's lock): a second one there stops with one line naming the first.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from contextlib import nullcontext
 
 from core.errors import UserError
 from core.layout import RunLayout
@@ -52,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     from synth.pipeline import run
 
     out = args.out or str(RunLayout.of(recipe).synth_dir)
-    # Shards of one run write to one dir from several processes by design; a plain run locks it.
-    lock = stage_lock(out, "funreason synth") if shard == (0, 1) else nullcontext()
-    with lock:
+    # Shards of one run write to one dir from several processes by design: each shard locks its own lock file
+    # (two copies of one shard are refused), a plain run locks the dir (what `funreason run` locks too).
+    k, n = shard
+    name = ".lock" if shard == (0, 1) else f".lock-shard-{k}of{n}"
+    with stage_lock(out, f"funreason synth --shard {k}/{n}", name=name):
         summary = run(
             recipe.synth,
             out,

@@ -209,14 +209,14 @@ def test_last_checkpoint_falls_back_past_torn_weights_and_optimizer(tmp_path, ti
 HOLD = (
     "import sys, time; sys.path.insert(0, {repo!r})\n"
     "from core.lock import stage_lock\n"
-    "with stage_lock(sys.argv[1], 'a test'):\n"
+    "with stage_lock(sys.argv[1], 'a test', *sys.argv[2:]):\n"
     "    print('locked', flush=True); time.sleep(120)\n"
 )
 
 
-def hold_in_child(directory: Path, env=None) -> subprocess.Popen:
+def hold_in_child(directory: Path, env=None, name: str | None = None) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD.format(repo=str(REPO)), str(directory)],
+        [sys.executable, "-c", HOLD.format(repo=str(REPO)), str(directory), *([name] if name else [])],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -414,3 +414,20 @@ def test_launch_command_resumes_unless_forced():
 
     assert "--fresh" not in launch_command("sft.py", "r.yaml", None, gpu=False)
     assert launch_command("sft.py", "r.yaml", None, gpu=False, fresh=True)[-1] == "--fresh"
+
+
+def test_synth_shards_lock_one_shard_each(tmp_path, capsys):
+    """Shards of one run share a dir by design; two copies of the same shard do not."""
+    from funreason.cli import main
+
+    f = write(tmp_path / "r.yaml", base_recipe(tmp_path, synth={}))
+    d = tmp_path / "run" / "synth"
+    child = hold_in_child(d, name=".lock-shard-0of2")
+    try:
+        assert main(["synth", "--config", str(f), "--shard", "0/2"]) == 2
+        assert f"pid {child.pid} on" in capsys.readouterr().err
+        with stage_lock(d, name=".lock-shard-1of2"), stage_lock(d):
+            pass
+    finally:
+        child.kill()
+        child.wait()
