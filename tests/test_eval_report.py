@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from chat import pythonic
+from core import provenance
 from core.errors import UserError
 from envs import bfcl
 from envs.dispatch import parse_call
 from eval.report import QUOTED, main, run_report_stage
 from eval.score import result_file_name, score_results
-from core import provenance
 
 N = 6  # entries per category: enough for distinct scores, fast to score
 
