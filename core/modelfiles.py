@@ -4,6 +4,7 @@
     with loading("runs/x/sft/final", "model"):    # corrupt config.json, truncated weights... -> one UserError line
         model = AutoModelForCausalLM.from_pretrained(...)
     check_tokenizer_files("runs/x/sft/final")     # transformers builds an EMPTY tokenizer from a dir without them
+    require_model_dir(recipe.model)               # the one "is this a local model dir" check (config.json readable)
 
 The checks read file headers and sizes only (a safetensors file names the byte range of every tensor in its header;
 a torch `.pt`/`.bin` file is a zip whose directory sits at its end), so checking a multi-GB checkpoint is instant.
@@ -118,3 +119,22 @@ def _message(path: str | Path, what: str, e: BaseException) -> str:
     problem = weights_problem(path) if path.is_dir() else None
     where = f" ({problem})" if problem else ""
     return f"cannot load the {what} in {path}{where}: {detail}"
+
+
+def is_model_dir(path: str | Path) -> bool:
+    """Whether `path` holds a full model (config.json), e.g. a stage's `final/` that exists."""
+    return (Path(path) / "config.json").is_file()
+
+
+def require_model_dir(path: str | Path, what: str = "model") -> Path:
+    path = Path(path)
+    config = path / "config.json"
+    if not config.is_file():
+        raise UserError(f"{what} directory {path} has no config.json (models are local paths; nothing is downloaded)")
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{config}: not valid JSON ({e}); the model directory is damaged") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{config}: expected a JSON object, got {type(data).__name__}")
+    return path

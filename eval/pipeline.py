@@ -24,6 +24,7 @@ from core import provenance
 from core.atomic import atomic_write_json
 from core.errors import UserError
 from core.layout import RunLayout
+from core.modelfiles import check_tokenizer_files, is_model_dir, loading, require_model_dir
 from core.sections.eval import EvalSection
 from envs import bfcl
 from eval.backends import make_backend
@@ -49,14 +50,15 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
     from transformers import AutoTokenizer  # deferred: heavy (torch)
 
     section: EvalSection = recipe.eval or EvalSection()
-    if not (Path(model_path) / "config.json").is_file():
-        # openai too: the prompt is rendered here, with the model's own tokenizer and chat template.
-        raise UserError(f"model directory {model_path} has no config.json (nothing is downloaded)")
+    # openai too: the prompt is rendered here, with the model's own tokenizer and chat template.
+    require_model_dir(model_path)
+    check_tokenizer_files(model_path)
     set_bfcl_root(recipe)
     out = RunLayout.of(recipe).eval_dir(label)
     out.mkdir(parents=True, exist_ok=True)
     tasks = load_tasks(section.categories, section.ids, section.limit, section.question_file, section.answer_file)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    with loading(model_path, "tokenizer"):
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
     max_context = context_limit(model_path, section)
     t0 = time.time()
     backend = make_backend(section, model_path, tokenizer, seed=recipe.seed)
@@ -136,7 +138,7 @@ def models_to_evaluate(recipe) -> list[tuple[str, str]]:
         if label not in ("base", "sft", "grpo"):
             raise UserError(f"eval.models: unknown model {label!r}; use base, sft, grpo")
         path = layout.checkpoint(label, recipe.model)
-        if label == "base" or (path / "config.json").is_file():
+        if label == "base" or is_model_dir(path):
             out.append((label, str(path)))
     return out
 

@@ -23,7 +23,7 @@ from core.atomic import atomic_write_json
 from core.errors import UserError
 from core.layout import STAGES, RunLayout
 from core.lock import stage_lock
-from core.models import is_model_dir, require_model_dir
+from core.modelfiles import is_model_dir, require_model_dir
 from core.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
 from envs import bfcl
 from funreason.tiny import build

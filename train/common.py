@@ -22,7 +22,7 @@ from typing import Any
 
 from core.errors import DISK_ERRORS, RecipeError, UserError, disk_error
 from core.lock import hold
-from core.modelfiles import check_tokenizer_files, loading, weights_problem
+from core.modelfiles import check_tokenizer_files, loading, require_model_dir, weights_problem
 from core.recipe import Recipe, load_recipe, save_resolved
 
 RECIPE_STAGES = ("synth", "sft", "grpo", "eval", "report", "chat", "tiny")
@@ -139,8 +139,7 @@ def load_model_and_tokenizer(path: str | Path, bf16: bool = False, **model_kwarg
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(path)
-    if not (path / "config.json").is_file():
-        raise UserError(f"model directory {path} has no config.json (models are local paths; nothing is downloaded)")
+    require_model_dir(path)
     check_tokenizer_files(path)
     with loading(path, "tokenizer"):
         tokenizer = AutoTokenizer.from_pretrained(path)

@@ -29,6 +29,7 @@ setup_environment()
 from core.atomic import atomic_write_json  # noqa: E402
 from core.errors import UserError  # noqa: E402
 from core.layout import RunLayout  # noqa: E402
+from core.modelfiles import check_tokenizer_files, loading, require_model_dir  # noqa: E402
 from core.recipe import Recipe  # noqa: E402
 from core.sections.train import GRPOSection  # noqa: E402
 from train.common import (  # noqa: E402
@@ -83,11 +84,13 @@ def load_policy(path: Path, bf16: bool):
 
         model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
         model = model.merge_and_unload()
-    elif (path / "config.json").is_file():
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
     else:
-        raise UserError(f"model directory {path} has no config.json (models are local paths; nothing is downloaded)")
-    tokenizer = AutoTokenizer.from_pretrained(path)
+        require_model_dir(path, "policy model")
+        with loading(path, "policy model"):
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
+    check_tokenizer_files(path)
+    with loading(path, "tokenizer"):
+        tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.padding_side = "left"
     return model, tokenizer
 

@@ -22,6 +22,7 @@ import torch
 from transformers import AutoModelForCausalLM, DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from core.modelfiles import loading
 from eval.backends import Generation, GenRequest, Sampling
 
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
@@ -78,7 +79,8 @@ class HFBackend:
         self.sampling = sampling
         self.micro_batch_size = max(1, micro_batch_size)
         torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype)
+        with loading(model_path, "model"):  # a truncated or corrupt checkpoint is one line naming it
+            self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype)
         self.model.eval()
         self.device = next(self.model.parameters()).device
         self.eos_ids = self._eos_ids()
