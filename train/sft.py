@@ -13,7 +13,7 @@
     accelerate launch train/sft.py --config recipes/smoke.yaml --fresh
 
 Any TRL `SFTConfig` field can be set in the recipe's `sft:` section or as an override; the project's own fields
-(layout, datasets, lora, merge_lora, liger, model, output_dir, accelerate_config) are in train/sft_config.py.
+(layout, datasets, lora, merge_lora, liger, model, output_dir, accelerate_config) are in core/sections/train.py (SFTSection).
 Examples are rendered by `chat.render` (token-identical to eval prompts) and handed to SFTTrainer pre-tokenized.
 Outputs: checkpoints in <run_dir>/sft/checkpoint-*, the final model with its tokenizer and the resolved recipe in
 <run_dir>/sft/final, tensorboard logs in <run_dir>/sft/runs, and <run_dir>/sft/train_summary.json.
