@@ -1,6 +1,6 @@
 """Score BFCL-format multi-turn result files, ours or the official `bfcl generate`'s, as BFCL's evaluator would.
 
-    funreason score --result-dir runs/x/eval/sft/result --out runs/x/eval/sft/score [--format pythonic|hermes]
+    funreason score --result-dir runs/x/eval/sft/result --out runs/x/eval/sft/score [--format pythonic|hermes|fc]
                     [--categories base,miss_func] [--partial-eval]
 
     from eval.score import score_results
@@ -13,8 +13,9 @@ Lines `{"id", "result", ...}`) or one `<model_dir>` itself. For each model dir t
   <model_dir>/diagnostics.json                                  eval/diagnostics.py (extras, not leaderboard)
   data_multi_turn.csv, data_overall.csv                         eval/csvs.py, over every score file under --out
 Each step is decoded as BFCL's handler decodes it (pythonic: `default_decode_execute_prompting`; hermes: QwenFC's
-`decode_execute`), into the very call strings BFCL would execute; steps that fail to decode or decode to no call
-are dropped, as BFCL drops them. The strings run only through `envs.dispatch` (never `eval`).
+`decode_execute`; fc: the API FC handlers' `convert_to_function_call` on `[{name: "<JSON args>"}]`, eval/fc.py), into the very call strings BFCL would execute; steps that fail to decode or decode to no call
+are dropped, as BFCL drops them. The strings run only through `envs.dispatch` (never `eval`). A file whose call
+steps mostly decode only in another format is refused with the format to use (eval/format_check.py).
 Without `--partial-eval` every entry of a category must have a result row, as `bfcl evaluate` requires; the
 library function defaults to partial scoring (the runner's `limit`) and says so in its summary.
 """
@@ -33,13 +34,14 @@ from tqdm import tqdm
 from eval.checker import call_text, check_entry, jsonable
 from eval.csvs import write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
+from eval.format_check import check_format
 from funreason.errors import UserError
 from funreason.jsonl import iter_jsonl
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
 RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
-FORMATS = ("pythonic", "hermes")
+FORMATS = ("pythonic", "hermes", "fc")
 
 
 def result_file_name(category: str) -> str:
@@ -52,6 +54,11 @@ def score_file_name(category: str) -> str:
 
 def decode_step(raw: Any, fmt: str) -> list[str] | None:
     """The call strings BFCL's handler would execute for one raw step, or None where BFCL drops the step."""
+    if fmt == "fc":  # BFCL's FC layout, [{name: "<JSON args>"}] per step (eval/fc.py)
+        from eval.fc import decode_execute
+
+        calls = decode_execute(raw)
+        return calls or None
     if not isinstance(raw, str):
         return None  # BFCL's decoders raise on non-text (e.g. .strip on a list): the step is dropped
     if fmt not in FORMATS:
@@ -86,6 +93,14 @@ def decode_result(result: Any, fmt: str) -> Any:
         steps = turn if isinstance(turn, list) else []
         turns.append([d for d in (decode_step(raw, fmt) for raw in steps) if d is not None])
     return turns
+
+
+def _raw_steps(rows: list[dict]):
+    """Every raw step of every row whose result is a list of turns (inference-error strings have none)."""
+    for row in rows:
+        if isinstance(row["result"], list):
+            for turn in row["result"]:
+                yield from turn if isinstance(turn, list) else []
 
 
 def _index(entry_id: str) -> tuple:
@@ -171,6 +186,7 @@ def score_category(
     rows = read_results(path)
     if not rows:
         raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
+    check_format(path, _raw_steps(rows), fmt, decode_step)
     if entries is None:
         loaded, tool_names = load_scoring_entries(category)
         source = f"BFCL {category}"

@@ -53,8 +53,17 @@ _EXPORTS = {
     "execute_multi_turn_func_call": ("eval_checker.multi_turn_eval.multi_turn_utils", "execute_multi_turn_func_call"),
     "is_empty_execute_response": ("eval_checker.multi_turn_eval.multi_turn_utils", "is_empty_execute_response"),
     "evaluate_multi_turn_entry": ("eval_checker.eval_runner", "_evaluate_single_multi_turn_entry"),
+    "evaluate_ast_entry": ("eval_checker.eval_runner", "_evaluate_single_ast_entry"),
+    "evaluate_relevance_entry": ("eval_checker.eval_runner", "_evaluate_single_relevance_entry"),
+    "evaluate_agentic_entry": ("eval_checker.eval_runner", "_evaluate_single_agentic_entry"),
+    "ast_checker": ("eval_checker.ast_eval.ast_checker", "ast_checker"),
+    "Language": ("constants.enums", "Language"),
+    "ReturnFormat": ("constants.enums", "ReturnFormat"),
 }
-__all__ = [*_EXPORTS, "cached_instances", "instance_cache_cleared", "multi_turn_utils", "prompting_handler", "qwen_fc"]
+__all__ = [
+    *_EXPORTS, "api_fc", "cached_instances", "instance_cache_cleared", "multi_turn_utils", "prompting_handler",
+    "qwen_fc", "register_model",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -145,6 +154,31 @@ def prompting_handler() -> Any:
     (`decode_execute` = `default_decode_execute_prompting`)."""
     handler = _import("model_handler.local_inference.base_oss_handler").OSSHandler
     return handler(model_name="funreason-parity", temperature=0.0, registry_name="funreason-parity", is_fc_model=False)
+
+
+@cache
+def api_fc() -> Any:
+    """A real `OpenAICompletionsHandler` in FC mode: the decoder of BFCL's FC result layout
+    (`[{name: "<JSON args>"}]` per step; `decode_execute` = `convert_to_function_call`). The OpenAI client it builds
+    needs some API key to construct; it never connects."""
+    import os
+
+    handler = _import("model_handler.api_inference.openai_completion").OpenAICompletionsHandler
+    saved = os.environ.get("OPENAI_API_KEY")
+    os.environ["OPENAI_API_KEY"] = saved or "unused-by-tests"
+    try:
+        return handler(model_name="gpt-4o", temperature=0.0, registry_name="funreason-parity-fc", is_fc_model=True)
+    finally:
+        if saved is None:
+            del os.environ["OPENAI_API_KEY"]
+
+
+def register_model(model_dir_name: str, underscore_to_dot: bool) -> str:
+    """Make `model_dir_name` known to the AST checker's model registry (the stand-in registry is empty; the checker
+    reads `underscore_to_dot` from it for dotted function names). Returns the name to pass as `model_name`."""
+    registry = _import("eval_checker.ast_eval.ast_checker").MODEL_CONFIG_MAPPING
+    registry[model_dir_name.replace("_", "/")] = types.SimpleNamespace(underscore_to_dot=underscore_to_dot)
+    return model_dir_name
 
 
 def _cache_prefix(model_name: str) -> str:
