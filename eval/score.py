@@ -1,4 +1,4 @@
-"""Score BFCL-format multi-turn result files, ours or the official `bfcl generate`'s, as BFCL's evaluator would.
+"""Score BFCL-format result files (multi-turn and single-turn), ours or `bfcl generate`'s, as BFCL's evaluator would.
 
     funreason score --result-dir runs/x/eval/sft/result --out runs/x/eval/sft/score [--format pythonic|hermes|fc]
                     [--categories base,miss_func] [--partial-eval]
@@ -7,7 +7,8 @@
     summary = score_results(result_dir, out_dir, fmt="hermes", categories=["base"], partial=True)
 
 `--result-dir` is BFCL's result root (holding `<model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json`, JSON
-Lines `{"id", "result", ...}`) or one `<model_dir>` itself. For each model dir this writes, under `--out`:
+Lines `{"id", "result", ...}`, and single-turn `<model_dir>/{non_live,live}/BFCL_v4_<cat>_result.json`, scored by
+eval/single_turn.py) or one `<model_dir>` itself. For each model dir this writes, under `--out`:
   <model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_score.json   line 1 {"accuracy","correct_count","total_count"},
                                                                 then one line per FAILED entry (BFCL's fields)
   <model_dir>/diagnostics.json                                  eval/diagnostics.py (extras, not leaderboard)
@@ -40,6 +41,8 @@ from funreason.jsonl import iter_jsonl
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
+GROUPS = ("multi_turn", "non_live", "live")  # BFCL v4's result sub-folders that `score` reads (eval/single_turn.py)
+SINGLE_RE = re.compile(rf"^{VERSION_PREFIX}_(\w+?)_result\.json$")
 RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
 FORMATS = ("pythonic", "hermes", "fc")
 
@@ -247,39 +250,59 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     tmp.replace(path)
 
 
+def _is_model_dir(path: Path) -> bool:
+    return any((path / g).is_dir() for g in GROUPS)
+
+
 def find_model_dirs(result_dir: Path) -> list[Path]:
-    if (result_dir / GROUP).is_dir():
+    if _is_model_dir(result_dir):
         return [result_dir]
     if not result_dir.is_dir():
         raise UserError(f"result dir not found: {result_dir}")
-    dirs = sorted(d for d in result_dir.iterdir() if (d / GROUP).is_dir())
+    dirs = sorted(d for d in result_dir.iterdir() if _is_model_dir(d))
     if not dirs:
-        raise UserError(f"no <model_dir>/{GROUP}/ folder under {result_dir} (expected BFCL's result layout)")
+        raise UserError(
+            f"no <model_dir>/{{{','.join(GROUPS)}}}/ folder under {result_dir} (expected BFCL's result layout)"
+        )
     return dirs
 
 
-def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, Path]:
+def _canonical(category: str) -> str:
+    """A category name as BFCL v4 writes it: multi-turn short names (`base`) and single-turn names (v3's too)."""
     from envs import bfcl
+    from eval import single_turn
+
+    if category in single_turn.CATEGORIES or category in single_turn.V3_NAMES:
+        return single_turn.category_name(category)
+    return bfcl.category_name(category)
+
+
+def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, Path]:
+
+    from eval import single_turn
 
     found = {}
-    for p in sorted((model_dir / GROUP).iterdir()):
-        m = RESULT_RE.match(p.name)
-        if m:
-            found[m.group(1)] = p
+    for group in GROUPS:
+        if not (model_dir / group).is_dir():
+            continue
+        for p in sorted((model_dir / group).iterdir()):
+            m = (RESULT_RE if group == GROUP else SINGLE_RE).match(p.name)
+            if m and (group == GROUP or m.group(1) in single_turn.CATEGORIES):
+                found[m.group(1)] = p
     if categories is None:
         return found
-    wanted = [bfcl.category_name(c) for c in categories]
+    wanted = [_canonical(c) for c in categories]
     absent = [c for c in wanted if c not in found]
     if absent:
         names = ", ".join(result_file_name(c) for c in absent)
-        raise UserError(f"{model_dir / GROUP}: no result file for {names}")
+        raise UserError(f"{model_dir}: no result file for {names}")
     return {c: found[c] for c in wanted}
 
 
 def read_score_tables(out_dir: Path) -> dict[str, dict]:
     """Every model's category headers from the score files under `out_dir` (as BFCL re-reads score/)."""
     table: dict[str, dict] = {}
-    for p in sorted(out_dir.glob(f"*/{GROUP}/{VERSION_PREFIX}_*_score.json")):
+    for p in sorted(p for g in GROUPS for p in out_dir.glob(f"*/{g}/{VERSION_PREFIX}_*_score.json")):
         m = re.match(rf"^{VERSION_PREFIX}_(\w+?)_score\.json$", p.name)
         with open(p, encoding="utf-8") as f:
             first = f.readline()
@@ -298,17 +321,23 @@ def score_results(
     categories: list[str] | None = None,
     partial: bool = True,
     tasks=None,
+    underscore_to_dot: bool | None = None,
 ) -> dict:
     """Score every model dir under `result_dir` into `out_dir`; return a summary for the runner / report.
     `tasks` (eval.tasks.TaskSet) supplies entries and ground truth; by default the installed BFCL's are used.
+    Single-turn files (non_live/, live/) are scored by eval/single_turn.py; `underscore_to_dot` (default: True
+    for `fc`, as BFCL sets it for API FC models) lets "math_factorial" answer for "math.factorial".
 
     `{"models": {model_dir: {"categories": {cat: header + {"dataset_size", "partial"}}, "diagnostics": path,
     "overall_note": str}}, "csv": [paths]}`.
     """
     from envs import bfcl
+    from eval import single_turn
 
     if fmt not in FORMATS:
         raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+    if underscore_to_dot is None:
+        underscore_to_dot = fmt == "fc"
     result_dir, out_dir = Path(result_dir), Path(out_dir)
     summary: dict[str, Any] = {"models": {}, "format": fmt, "bfcl_eval": bfcl.bfcl_version()}
     latency_by_model: dict[str, list[float]] = {}
@@ -316,6 +345,13 @@ def score_results(
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
         for category, path in _category_files(model_dir, categories).items():
+            if category in single_turn.CATEGORIES:
+                header, size, lat = _score_single_turn_file(
+                    path, category, fmt, model, partial, underscore_to_dot, out_dir
+                )
+                cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
+                latencies += lat
+                continue
             if tasks is None:
                 given, ground_truth = None, bfcl.load_ground_truth(category)
             else:
@@ -343,6 +379,29 @@ def score_results(
     return summary
 
 
+def _score_single_turn_file(
+    path: Path, category: str, fmt: str, model: str, partial: bool, underscore_to_dot: bool, out_dir: Path
+) -> tuple[dict, int, list[float]]:
+    """Score one single-turn result file into `out_dir/<model>/<group>/`: (header, dataset size, latencies)."""
+    from eval import single_turn
+    from eval.ast_decode import decode_ast, is_empty_output
+
+    rows = read_results(path)
+    if not rows:
+        raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
+
+    def calls(raw: Any, f: str) -> list | None:
+        decoded, error = decode_ast(raw, f)
+        return None if error is not None or is_empty_output(decoded) else decoded
+
+    check_format(path, [r["result"] for r in rows], fmt, calls)
+    header, failed = single_turn.score_single_turn(path, category, fmt, model, partial, rows, underscore_to_dot)
+    group = single_turn.group_of(category)
+    _write_jsonl(out_dir / model / group / score_file_name(category), [header, *failed])
+    latencies = [x for r in rows for x in flat_numbers(r.get("latency", []))]
+    return header, single_turn.dataset_size(category), latencies
+
+
 def _format_from_metadata(result_dir: Path) -> str | None:
     for candidate in (result_dir / "metadata.json", result_dir.parent / "metadata.json"):
         if candidate.is_file():
@@ -363,6 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--categories", default=None, help="Comma-separated subset, e.g. base,miss_func.")
     parser.add_argument("--partial-eval", action="store_true", help="Score only the rows present in each file.")
+    parser.add_argument(
+        "--underscore-to-dot",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Single-turn: accept 'math_factorial' for 'math.factorial', as BFCL does for API FC models "
+        "(default: on for --format fc, off otherwise).",
+    )
     parser.add_argument("--question-file", help="BFCL-format question JSONL the results answer (default: BFCL's).")
     parser.add_argument("--answer-file", help="Its possible-answer JSONL (required with --question-file).")
     args = parser.parse_args(argv)
@@ -376,7 +442,10 @@ def main(argv: list[str] | None = None) -> int:
 
         tasks = load_tasks(question_file=args.question_file, answer_file=args.answer_file)
         cats = cats or list(tasks.entries)
-    summary = score_results(args.result_dir, args.out, fmt, cats, partial=args.partial_eval, tasks=tasks)
+    summary = score_results(
+        args.result_dir, args.out, fmt, cats, partial=args.partial_eval, tasks=tasks,
+        underscore_to_dot=args.underscore_to_dot,
+    )  # fmt: skip
     for model, info in summary["models"].items():
         for cat, h in info["categories"].items():
             part = f" (partial: {h['total_count']} of {h['dataset_size']})" if h["partial"] else ""
