@@ -12,7 +12,8 @@ eval/single_turn.py) or one `<model_dir>` itself. For each model dir this writes
   <model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_score.json   line 1 {"accuracy","correct_count","total_count"},
                                                                 then one line per FAILED entry (BFCL's fields)
   <model_dir>/diagnostics.json                                  eval/diagnostics.py (extras, not leaderboard)
-  data_multi_turn.csv, data_overall.csv                         eval/csvs.py, over every score file under --out
+  data_overall.csv, data_{non_live,live,multi_turn,agentic}.csv   eval/csvs.py, over every score file under --out
+                                                                (v4 weights; `--overall v3` for v3's formula)
 Each step is decoded as BFCL's handler decodes it (pythonic: `default_decode_execute_prompting`; hermes: QwenFC's
 `decode_execute`; fc: the API FC handlers' `convert_to_function_call` on `[{name: "<JSON args>"}]`, eval/fc.py), into the very call strings BFCL would execute; steps that fail to decode or decode to no call
 are dropped, as BFCL drops them. The strings run only through `envs.dispatch` (never `eval`). A file whose call
@@ -33,7 +34,7 @@ from typing import Any
 from tqdm import tqdm
 
 from eval.checker import call_text, check_entry, jsonable
-from eval.csvs import write_leaderboard_csvs
+from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
 from eval.format_check import check_format
 from funreason.errors import UserError
@@ -322,6 +323,7 @@ def score_results(
     partial: bool = True,
     tasks=None,
     underscore_to_dot: bool | None = None,
+    version: str = "v4",
 ) -> dict:
     """Score every model dir under `result_dir` into `out_dir`; return a summary for the runner / report.
     `tasks` (eval.tasks.TaskSet) supplies entries and ground truth; by default the installed BFCL's are used.
@@ -372,10 +374,10 @@ def score_results(
     table = read_score_tables(out_dir)
     for model, lat in latency_by_model.items():
         table.setdefault(model, {})["latency"] = lat
-    notes = write_leaderboard_csvs(table, out_dir)
+    notes = write_leaderboard_csvs(table, out_dir, version=version)
     for model, info in summary["models"].items():
         info["overall_note"] = notes.get(model, "")
-    summary["csv"] = [str(out_dir / "data_multi_turn.csv"), str(out_dir / "data_overall.csv")]
+    summary["csv"] = [str(out_dir / name) for name in CSV_FILES]
     return summary
 
 
@@ -429,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         help="Single-turn: accept 'math_factorial' for 'math.factorial', as BFCL does for API FC models "
         "(default: on for --format fc, off otherwise).",
     )
+    parser.add_argument(
+        "--overall", choices=VERSIONS, default="v4", help="Group/Overall formulas: BFCL v4's weights or v3's means."
+    )
     parser.add_argument("--question-file", help="BFCL-format question JSONL the results answer (default: BFCL's).")
     parser.add_argument("--answer-file", help="Its possible-answer JSONL (required with --question-file).")
     args = parser.parse_args(argv)
@@ -444,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         cats = cats or list(tasks.entries)
     summary = score_results(
         args.result_dir, args.out, fmt, cats, partial=args.partial_eval, tasks=tasks,
-        underscore_to_dot=args.underscore_to_dot,
+        underscore_to_dot=args.underscore_to_dot, version=args.overall,
     )  # fmt: skip
     for model, info in summary["models"].items():
         for cat, h in info["categories"].items():

@@ -58,6 +58,7 @@ _EXPORTS = {
     "evaluate_agentic_entry": ("eval_checker.eval_runner", "_evaluate_single_agentic_entry"),
     "ast_checker": ("eval_checker.ast_eval.ast_checker", "ast_checker"),
     "Language": ("constants.enums", "Language"),
+    "generate_leaderboard_csv": ("eval_checker.eval_runner_helper", "generate_leaderboard_csv"),
     "ReturnFormat": ("constants.enums", "ReturnFormat"),
 }
 __all__ = [
@@ -173,11 +174,21 @@ def api_fc() -> Any:
             del os.environ["OPENAI_API_KEY"]
 
 
-def register_model(model_dir_name: str, underscore_to_dot: bool) -> str:
-    """Make `model_dir_name` known to the AST checker's model registry (the stand-in registry is empty; the checker
-    reads `underscore_to_dot` from it for dotted function names). Returns the name to pass as `model_name`."""
-    registry = _import("eval_checker.ast_eval.ast_checker").MODEL_CONFIG_MAPPING
-    registry[model_dir_name.replace("_", "/")] = types.SimpleNamespace(underscore_to_dot=underscore_to_dot)
+def register_model(model_dir_name: str, underscore_to_dot: bool = False, **fields: Any) -> str:
+    """Make `model_dir_name` known to BFCL's model registry as its checker and CSV writer read it (the stand-in
+    registry is empty): `underscore_to_dot` for dotted function names, `display_name`, `url`, `org`, `license` and
+    prices (none: a local model) for the leaderboard CSVs. Returns the name to pass as `model_name`."""
+    _import("eval_checker.ast_eval.ast_checker")
+    _import("eval_checker.eval_runner_helper")
+    config = types.SimpleNamespace(
+        underscore_to_dot=underscore_to_dot, display_name=model_dir_name, url="N/A", org="N/A", license="N/A",
+        input_price=None, output_price=None,
+    )  # fmt: skip
+    vars(config).update(fields)
+    for name, module in list(sys.modules.items()):
+        registry = getattr(module, "MODEL_CONFIG_MAPPING", None) if name.startswith("bfcl_eval.") else None
+        if isinstance(registry, dict):  # each bfcl_eval module that imported the registry holds its dict
+            registry[model_dir_name.replace("_", "/")] = config
     return model_dir_name
 
 
