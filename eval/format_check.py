@@ -10,7 +10,7 @@ the format to use. Steps that are text in every format (closing replies, refusal
 that chats or stays silent still scores its honest 0, and a model whose steps are mostly malformed calls in the
 chosen format is scored, not rejected.
 
-`decode(raw, fmt)` is the scorer's own decoder (a list of calls, or None / [] for a step without calls), so the
+`raw_steps` are the steps, or keys (indices) that `decode` resolves. `decode(raw, fmt)` is the scorer's own decoder (a list of calls, or None / [] for a step without calls), so the
 check uses exactly the decoding the score will use. Other formats are tried only when the chosen one decodes
 fewer than half of all steps, so a well-formatted file costs nothing extra.
 """
@@ -25,6 +25,16 @@ from funreason.errors import UserError
 
 FORMATS = ("pythonic", "hermes", "fc")
 MIN_CALL_STEPS = 3  # below this a file is too small to say what format it is in
+
+
+def could_hold_calls(raw: Any, fmt: str) -> bool:
+    """A necessary condition for `raw` to decode to a call in `fmt`, checked without decoding: an FC step is a list
+    or dict, a hermes call needs "<tool_call>\n", a pythonic call needs "(". Skips decoding refusals and chat."""
+    if fmt == "fc":
+        return isinstance(raw, (list, dict))
+    if not isinstance(raw, str):
+        return False
+    return "<tool_call>\n" in raw if fmt == "hermes" else "(" in raw
 
 
 def _has_calls(decoded: Any) -> bool:

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from eval.checker import call_text, check_entry, jsonable
 from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
-from eval.format_check import check_format
+from eval.format_check import check_format, could_hold_calls
 from funreason.errors import UserError
 from funreason.jsonl import iter_jsonl
 
@@ -97,6 +97,10 @@ def decode_result(result: Any, fmt: str) -> Any:
         steps = turn if isinstance(turn, list) else []
         turns.append([d for d in (decode_step(raw, fmt) for raw in steps) if d is not None])
     return turns
+
+
+def _decode_if_possible(raw: Any, fmt: str) -> list[str] | None:
+    return decode_step(raw, fmt) if could_hold_calls(raw, fmt) else None
 
 
 def _raw_steps(rows: list[dict]):
@@ -190,7 +194,7 @@ def score_category(
     rows = read_results(path)
     if not rows:
         raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
-    check_format(path, _raw_steps(rows), fmt, decode_step)
+    check_format(path, _raw_steps(rows), fmt, _decode_if_possible)
     if entries is None:
         loaded, tool_names = load_scoring_entries(category)
         source = f"BFCL {category}"
@@ -392,12 +396,20 @@ def _score_single_turn_file(
     if not rows:
         raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
 
-    def calls(raw: Any, f: str) -> list | None:
-        decoded, error = decode_ast(raw, f)
-        return None if error is not None or is_empty_output(decoded) else decoded
+    # each output is decoded once in the chosen format (for the format check and the verdict); other formats are
+    # tried only if the chosen one fails on most outputs
+    decoded = [decode_ast(r["result"], fmt, single_turn.decode_language(category)) for r in rows]
 
-    check_format(path, [r["result"] for r in rows], fmt, calls)
-    header, failed = single_turn.score_single_turn(path, category, fmt, model, partial, rows, underscore_to_dot)
+    def calls(i: int, f: str) -> list | None:
+        if f != fmt and not could_hold_calls(rows[i]["result"], f):
+            return None
+        d, error = decoded[i] if f == fmt else decode_ast(rows[i]["result"], f)
+        return None if error is not None or is_empty_output(d) else d
+
+    check_format(path, range(len(rows)), fmt, calls)
+    header, failed = single_turn.score_single_turn(
+        path, category, fmt, model, partial, rows, underscore_to_dot, decoded
+    )
     group = single_turn.group_of(category)
     _write_jsonl(out_dir / model / group / score_file_name(category), [header, *failed])
     latencies = [x for r in rows for x in flat_numbers(r.get("latency", []))]

@@ -84,6 +84,11 @@ def load_category(category: str) -> tuple[dict[str, dict], dict[str, list]]:
     return json.loads(json.dumps(entries)), json.loads(json.dumps(gt))
 
 
+def decode_language(category: str) -> str:
+    """The language BFCL decodes a category's outputs in: relevance categories always as Python."""
+    return "python" if is_relevance(category) else language_of(category)
+
+
 def dataset_size(category: str) -> int:
     return len(_load(category_name(category))[0])
 
@@ -97,11 +102,13 @@ def evaluate_entry(
     fmt: str,
     model_name: str,
     underscore_to_dot: bool = False,
+    decoded: tuple | None = None,
 ) -> dict:
-    """One entry's verdict: `{"valid": True}` or BFCL's failed-entry row."""
+    """One entry's verdict: `{"valid": True}` or BFCL's failed-entry row. `decoded` is `decode_ast`'s answer for
+    this output in the category's language, where the caller has it already."""
     base = {"id": entry_id, "model_name": model_name, "test_category": category, "valid": False}
+    decoded, error = decoded or decode_ast(raw, fmt, decode_language(category))
     if is_relevance(category):
-        decoded, error = decode_ast(raw, fmt, "python")
         has_call = error is None and not is_empty_output(decoded)
         if has_call != ("irrelevance" in category):
             return {"valid": True}
@@ -114,8 +121,6 @@ def evaluate_entry(
             row["error_type"] = "relevance_error:decoder_failed"
         return row
 
-    language = language_of(category)
-    decoded, error = decode_ast(raw, fmt, language)
     if error is not None:
         return {
             **base,
@@ -135,7 +140,7 @@ def evaluate_entry(
             "model_result_decoded": str(decoded),
             "possible_answer": ground_truth,
         }
-    verdict = ast_check(entry["function"], decoded, ground_truth, language, category, underscore_to_dot)
+    verdict = ast_check(entry["function"], decoded, ground_truth, language_of(category), category, underscore_to_dot)
     if verdict["valid"]:
         return {"valid": True}
     return {
@@ -157,8 +162,10 @@ def score_single_turn(
     partial: bool,
     rows: list[dict],
     underscore_to_dot: bool = False,
+    decoded: list[tuple] | None = None,
 ) -> tuple[dict, list[dict]]:
-    """Score one result file's rows (eval.score.read_results): (header, failed rows in id order)."""
+    """Score one result file's rows (eval.score.read_results): (header, failed rows in id order). `decoded[i]`,
+    if given, is `decode_ast(rows[i]["result"], fmt, decode_language(category))`."""
     category = category_name(category)
     entries, gt = _load(category)
     for row in rows:
@@ -171,10 +178,12 @@ def score_single_turn(
             f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"
         )
     failed = []
-    for row in sorted(rows, key=lambda r: sort_key(r["id"])):
+    decoded = decoded or [None] * len(rows)
+    for i in sorted(range(len(rows)), key=lambda i: sort_key(rows[i]["id"])):
+        row = rows[i]
         verdict = evaluate_entry(
             row["id"], row["result"], entries[row["id"]], gt.get(row["id"]), category, fmt, model_name,
-            underscore_to_dot,
+            underscore_to_dot, decoded[i],
         )  # fmt: skip
         if not verdict["valid"]:
             failed.append(verdict)

@@ -200,3 +200,22 @@ def test_ground_truth_row_helper_still_covers_all_formats():
                  "hermes")  # fmt: skip
     assert all(isinstance(s, str) for t in row["result"] for s in t)
     assert fc.decode_execute(row["result"][0][0]) is None  # a hermes text step is not FC layout
+
+
+def test_the_format_prefilter_never_hides_a_decodable_step():
+    """`could_hold_calls` lets the wrong-format check skip decoding; it must be True wherever a decoder finds a call."""
+    from eval.format_check import FORMATS, could_hold_calls
+    from eval.score import decode_step
+
+    steps = list(ODD_STEPS)
+    for fmt in ("pythonic", "hermes"):
+        steps += [s for row in _text_rows(fmt, 5) for turn in row["result"] for s in turn]
+    steps += [s for row in _fc_rows(5) for turn in row["result"] for s in turn]
+    steps += ["ls()", "[ls(a=True)]", "```\n[cd(folder='x')]\n```", "<tool_call>\n{}\n</tool_call>", "(", ")"]
+    decodable = 0
+    for step in steps:
+        for fmt in FORMATS:
+            if decode_step(step, fmt):
+                decodable += 1
+                assert could_hold_calls(step, fmt), (fmt, step)
+    assert decodable > 30
