@@ -42,7 +42,7 @@ from funreason.jsonl import iter_jsonl
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
-GROUPS = ("multi_turn", "non_live", "live")  # BFCL v4's result sub-folders that `score` reads (eval/single_turn.py)
+GROUPS = ("multi_turn", "non_live", "live", "agentic")  # BFCL v4's result sub-folders `score` reads
 SINGLE_RE = re.compile(rf"^{VERSION_PREFIX}_(\w+?)_result\.json$")
 RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
 FORMATS = ("pythonic", "hermes", "fc")
@@ -275,24 +275,31 @@ def find_model_dirs(result_dir: Path) -> list[Path]:
 def _canonical(category: str) -> str:
     """A category name as BFCL v4 writes it: multi-turn short names (`base`) and single-turn names (v3's too)."""
     from envs import bfcl
-    from eval import single_turn
+    from eval import agentic, single_turn
 
     if category in single_turn.CATEGORIES or category in single_turn.V3_NAMES:
         return single_turn.category_name(category)
+    if category in agentic.CATEGORIES:
+        return category
     return bfcl.category_name(category)
 
 
 def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, Path]:
-
-    from eval import single_turn
+    from eval import agentic, single_turn
 
     found = {}
     for group in GROUPS:
         if not (model_dir / group).is_dir():
             continue
-        for p in sorted((model_dir / group).iterdir()):
+        paths = sorted((model_dir / group).iterdir())
+        if group == "agentic":  # web search files sit in agentic/, memory ones in agentic/memory/<backend>/
+            paths = sorted(
+                p for c in agentic.CATEGORIES for p in [model_dir / agentic.result_subdir(c) / result_file_name(c)]
+            )
+        for p in paths:
             m = (RESULT_RE if group == GROUP else SINGLE_RE).match(p.name)
-            if m and (group == GROUP or m.group(1) in single_turn.CATEGORIES):
+            known = single_turn.CATEGORIES if group != "agentic" else agentic.CATEGORIES
+            if m and p.is_file() and (group == GROUP or m.group(1) in known):
                 found[m.group(1)] = p
     if categories is None:
         return found
@@ -307,7 +314,7 @@ def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, 
 def read_score_tables(out_dir: Path) -> dict[str, dict]:
     """Every model's category headers from the score files under `out_dir` (as BFCL re-reads score/)."""
     table: dict[str, dict] = {}
-    for p in sorted(p for g in GROUPS for p in out_dir.glob(f"*/{g}/{VERSION_PREFIX}_*_score.json")):
+    for p in sorted(p for g in GROUPS for p in out_dir.glob(f"*/{g}/**/{VERSION_PREFIX}_*_score.json")):
         m = re.match(rf"^{VERSION_PREFIX}_(\w+?)_score\.json$", p.name)
         with open(p, encoding="utf-8") as f:
             first = f.readline()
@@ -315,7 +322,7 @@ def read_score_tables(out_dir: Path) -> dict[str, dict]:
             header = json.loads(first)
         except json.JSONDecodeError:
             raise UserError(f"{p}:1: not a score header (expected JSON with accuracy/total_count)") from None
-        table.setdefault(p.parent.parent.name, {})[m.group(1)] = header
+        table.setdefault(p.relative_to(out_dir).parts[0], {})[m.group(1)] = header
     return table
 
 
@@ -338,7 +345,7 @@ def score_results(
     "overall_note": str}}, "csv": [paths]}`.
     """
     from envs import bfcl
-    from eval import single_turn
+    from eval import agentic, single_turn
 
     if fmt not in FORMATS:
         raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
@@ -351,6 +358,10 @@ def score_results(
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
         for category, path in _category_files(model_dir, categories).items():
+            if category in agentic.CATEGORIES:
+                header, size = _score_agentic_file(path, category, fmt, model, partial, out_dir)
+                cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
+                continue
             if category in single_turn.CATEGORIES:
                 header, size, lat = _score_single_turn_file(
                     path, category, fmt, model, partial, underscore_to_dot, out_dir
@@ -414,6 +425,21 @@ def _score_single_turn_file(
     _write_jsonl(out_dir / model / group / score_file_name(category), [header, *failed])
     latencies = [x for r in rows for x in flat_numbers(r.get("latency", []))]
     return header, single_turn.dataset_size(category), latencies
+
+
+def _score_agentic_file(
+    path: Path, category: str, fmt: str, model: str, partial: bool, out_dir: Path
+) -> tuple[dict, int]:
+    """Score one memory / web-search result file into `out_dir/<model>/agentic/...`: (header, dataset size)."""
+    from eval import agentic
+
+    rows = read_results(path)
+    if not rows:
+        raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
+    check_format(path, _raw_steps(rows), fmt, _decode_if_possible)
+    header, failed = agentic.score_agentic(path, category, fmt, model, partial, rows)
+    _write_jsonl(out_dir / model / agentic.result_subdir(category) / score_file_name(category), [header, *failed])
+    return header, agentic.dataset_size(category)
 
 
 def _format_from_metadata(result_dir: Path) -> str | None:
