@@ -59,6 +59,10 @@ _EXPORTS = {
     "ast_checker": ("eval_checker.ast_eval.ast_checker", "ast_checker"),
     "Language": ("constants.enums", "Language"),
     "generate_leaderboard_csv": ("eval_checker.eval_runner_helper", "generate_leaderboard_csv"),
+    "convert_to_tool": ("model_handler.utils", "convert_to_tool"),
+    "GORILLA_TO_OPENAPI": ("constants.type_mappings", "GORILLA_TO_OPENAPI"),
+    "ModelStyle": ("constants.enums", "ModelStyle"),
+    "load_dataset_entry": ("utils", "load_dataset_entry"),
     "ReturnFormat": ("constants.enums", "ReturnFormat"),
 }
 __all__ = [
