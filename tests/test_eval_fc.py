@@ -219,3 +219,33 @@ def test_the_format_prefilter_never_hides_a_decodable_step():
                 decodable += 1
                 assert could_hold_calls(step, fmt), (fmt, step)
     assert decodable > 30
+
+
+def test_hostile_fc_steps_never_execute(tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    calls = []
+
+    def trap(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("a hostile step reached the OS")
+
+    monkeypatch.setattr(os, "system", trap)
+    monkeypatch.setattr(subprocess, "Popen", trap)
+    marker = tmp_path / "pwned"
+    hostile = [
+        [{f"__import__('os').system('touch {marker}') or ls": "{}"}],
+        [{"ls": json.dumps({"a": f"__import__('os').system('touch {marker}')"})}],
+        [{"exec": json.dumps({"source": f"open('{marker}', 'w')"})}],
+        [{f"ls(a=__import__('os').system('touch {marker}'))": "{}"}],
+    ]
+    gt = bfcl.load_ground_truth("base")
+    rows = _fc_rows(6)
+    for k, step in enumerate(hostile):
+        entry_id = f"multi_turn_base_{20 + k}"
+        rows.append({"id": entry_id, "result": [[step] for _ in gt[entry_id]]})
+    root = _write_results(tmp_path / "result", "m", {"multi_turn_base": rows})
+    header = score_results(root, tmp_path / "score", fmt="fc")["models"]["m"]["categories"]["multi_turn_base"]
+    assert (header["correct_count"], header["total_count"]) == (6, 10)
+    assert not marker.exists() and not calls
