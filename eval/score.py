@@ -1,23 +1,28 @@
-"""Score BFCL-format result files (multi-turn and single-turn), ours or `bfcl generate`'s, as BFCL's evaluator would.
+"""Score BFCL-format result files (multi-turn, single-turn, agentic), ours or `bfcl generate`'s, as BFCL would.
 
     funreason score --result-dir runs/x/eval/sft/result --out runs/x/eval/sft/score [--format pythonic|hermes|fc]
-                    [--categories base,miss_func] [--partial-eval]
+                    [--categories base,miss_func,simple_java] [--partial-eval] [--overall v4|v3]
+                    [--[no-]underscore-to-dot]
 
     from eval.score import score_results
     summary = score_results(result_dir, out_dir, fmt="hermes", categories=["base"], partial=True)
 
-`--result-dir` is BFCL's result root (holding `<model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json`, JSON
-Lines `{"id", "result", ...}`, and single-turn `<model_dir>/{non_live,live}/BFCL_v4_<cat>_result.json`, scored by
-eval/single_turn.py) or one `<model_dir>` itself. For each model dir this writes, under `--out`:
-  <model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_score.json   line 1 {"accuracy","correct_count","total_count"},
-                                                                then one line per FAILED entry (BFCL's fields)
-  <model_dir>/diagnostics.json                                  eval/diagnostics.py (extras, not leaderboard)
+`--result-dir` is BFCL's result root or one `<model_dir>` in it, in BFCL v4's layout (JSON Lines `{"id", "result",
+...}` files):
+  <model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json       multi-turn (eval/checker.py)
+  <model_dir>/{non_live,live}/BFCL_v4_<cat>_result.json             single-turn AST / relevance (eval/single_turn.py)
+  <model_dir>/agentic/[memory/<backend>/]BFCL_v4_<cat>_result.json  memory and web search (eval/agentic.py)
+For each model dir this writes, under `--out`, the score files in the same sub-folders:
+  <model_dir>/<group>/BFCL_v4_<cat>_score.json   line 1 {"accuracy","correct_count","total_count"}, then one line
+                                                  per FAILED entry (BFCL's fields)
+  <model_dir>/diagnostics.json                    eval/diagnostics.py (multi-turn extras, not leaderboard numbers)
   data_overall.csv, data_{non_live,live,multi_turn,agentic}.csv   eval/csvs.py, over every score file under --out
-                                                                (v4 weights; `--overall v3` for v3's formula)
+                                                  (v4 weights; `--overall v3` for v3's formula)
 Each step is decoded as BFCL's handler decodes it (pythonic: `default_decode_execute_prompting`; hermes: QwenFC's
-`decode_execute`; fc: the API FC handlers' `convert_to_function_call` on `[{name: "<JSON args>"}]`, eval/fc.py), into the very call strings BFCL would execute; steps that fail to decode or decode to no call
-are dropped, as BFCL drops them. The strings run only through `envs.dispatch` (never `eval`). A file whose call
-steps mostly decode only in another format is refused with the format to use (eval/format_check.py).
+`decode_execute`; fc: the API FC handlers' `convert_to_function_call` on `[{name: "<JSON args>"}]`, eval/fc.py),
+into the very call strings BFCL would execute; steps that fail to decode or decode to no call are dropped, as BFCL
+drops them. The strings run only through `envs.dispatch` (never `eval`). A file whose call steps mostly decode only
+in another format is refused with the format to use (eval/format_check.py).
 Without `--partial-eval` every entry of a category must have a result row, as `bfcl evaluate` requires; the
 library function defaults to partial scoring (the runner's `limit`) and says so in its summary.
 """
