@@ -37,7 +37,7 @@ REPEATS = 3
 
 
 def replay(tokenizer, tasks, out: Path) -> float:
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from eval.backends import ScriptedBackend, ground_truth_script
     from eval.runner import MultiTurnRunner
 
@@ -345,7 +345,7 @@ def _backends(kind: str, model_dir: str, tokenizer, micro: int):
 
 
 def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: int, tmp: Path, kind: str) -> None:
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from eval.runner import MultiTurnRunner
     from eval.tasks import load_tasks
 

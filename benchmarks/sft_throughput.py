@@ -150,7 +150,7 @@ def run(kind: str, model_dir: Path, rows: list[dict], args, out: Path) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from train.common import device_defaults
     from train.data import iter_examples
     from train.fused_head import score_trained_positions_only

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from funreason.errors import UserError
+from chat.schemas import tool_names
+from core.errors import UserError
 
 ROLES = ("system", "user", "assistant", "tool")
 CONTROL_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
@@ -73,8 +74,6 @@ def _check_tool_calls(i: int, tool_calls: Any, names: set[str] | None) -> None:
 def validate_messages(messages: Any, tools: list[dict] | None = None, require_target: bool = False) -> None:
     """Raise MessageError on the first problem. `require_target`: the last message must be an assistant message
     (an SFT example needs a target; a conversation ending with a user or tool turn has none)."""
-    from chat.schemas import tool_names
-
     if not isinstance(messages, list) or not messages:
         raise MessageError(f"messages must be a non-empty list, got {type(messages).__name__}")
     names = set(tool_names(tools)) if tools is not None else None

@@ -8,7 +8,7 @@
     messages += tool_messages(reply.calls, results, options)            # how tool results are fed back
 
 `tools` are BFCL function docs or OpenAI tools (converted with `chat.schemas.as_bfcl_docs`); `options` is the
-recipe's `chat:` section (`chat.options.ChatOptions`). Everything goes through ``tokenizer.apply_chat_template``,
+recipe's `chat:` section (`core.sections.chat.ChatOptions`). Everything goes through ``tokenizer.apply_chat_template``,
 the model's own template; nothing here writes chat markup by hand except the ``<think>`` prefill.
 
 Decisions:
@@ -53,12 +53,13 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from chat import hermes, pythonic
+from chat import pythonic
 from chat.calls import ParseResult, ToolCall
+from chat.formats import tool_format
 from chat.messages import MessageError, reasoning_of, split_think, validate_messages
-from chat.options import ChatOptions
 from chat.schemas import as_bfcl_docs
-from funreason.errors import UserError
+from core.errors import UserError
+from core.sections.chat import ChatOptions
 
 THINK_OPEN = "<think>"
 
@@ -89,16 +90,17 @@ def _options(options: ChatOptions | None) -> ChatOptions:
 def _assistant_content(message: dict, index: int, show_reasoning: bool, opts: ChatOptions) -> str:
     reasoning, visible = reasoning_of(message)
     calls = message.get("tool_calls") or []
-    if opts.tool_format == "pythonic" and calls:
+    fmt = tool_format(opts)
+    if not fmt.native_tools and calls:
         if visible.strip():
             raise MessageError(
                 f"message {index} (assistant): the pythonic format cannot carry both text and tool_calls "
                 f"(text: {visible[:80]!r})"
             )
-        visible = pythonic.render_calls([ToolCall.from_message(tc) for tc in calls])
+        visible = fmt.render_calls([ToolCall.from_message(tc) for tc in calls])
     if not (show_reasoning and (reasoning or opts.think_prefill)):
         return visible
-    tail = "\n" if (opts.tool_format == "hermes" and calls and not visible) else "\n\n"
+    tail = "\n" if (fmt.native_tools and calls and not visible) else "\n\n"
     return f"{THINK_OPEN}\n{(reasoning or '').strip(chr(10))}\n</think>{tail}{visible.lstrip(chr(10))}"
 
 
@@ -120,12 +122,13 @@ def _pythonic_system_prompt(docs: list[dict]) -> str:
 def _template_input(messages: list[dict], tools, opts: ChatOptions, targets: set[int]):
     """(messages for the template, tools for the template, offset of messages[0] in that list)."""
     docs = as_bfcl_docs(tools) if tools is not None else None
+    native = tool_format(opts).native_tools
     extra = [opts.system_prompt] if opts.system_prompt else []
     body = messages
     if messages and messages[0]["role"] == "system":
         extra.append(messages[0]["content"])
         body = messages[1:]
-    if opts.tool_format == "pythonic" and docs is not None:
+    if not native and docs is not None:
         extra.insert(0, _pythonic_system_prompt(docs))
     out = [{"role": "system", "content": "\n\n".join(x for x in extra if x)}] if any(extra) else []
     offset = len(out) - (len(messages) - len(body))
@@ -134,12 +137,12 @@ def _template_input(messages: list[dict], tools, opts: ChatOptions, targets: set
         if role == "assistant":
             show = i in targets or opts.history_reasoning == "keep"
             item = {"role": "assistant", "content": _assistant_content(message, i, show, opts)}
-            if opts.tool_format == "hermes" and message.get("tool_calls"):
+            if native and message.get("tool_calls"):
                 item["tool_calls"] = [ToolCall.from_message(tc).to_message() for tc in message["tool_calls"]]
             out.append(item)
         else:
             out.append({"role": role, "content": message["content"]})
-    template_tools = docs if (opts.tool_format == "hermes" and docs) else None
+    template_tools = docs if (native and docs) else None
     return out, template_tools, offset
 
 
@@ -259,10 +262,7 @@ def parse_assistant(text: str, options: ChatOptions | None = None, tools=None) -
     if opts.think_prefill and "</think>" not in text:
         return ParseResult.failure("no_think_end", "the reasoning block was never closed with </think>", text)
     reasoning, rest = split_think(text)
-    if opts.tool_format == "hermes":
-        result = hermes.parse(rest)
-    else:
-        result = pythonic.parse(rest, mode=opts.pythonic_mode, tools=tools)
+    result = tool_format(opts).parse(rest, mode=opts.pythonic_mode, tools=tools)
     result.reasoning = reasoning
     return result
 
@@ -270,9 +270,13 @@ def parse_assistant(text: str, options: ChatOptions | None = None, tools=None) -
 def assistant_message(text: str, options: ChatOptions | None = None, tools=None) -> dict:
     """The history message for a generated assistant text (see the module docstring for what is kept)."""
     opts = _options(options)
-    result = parse_assistant(text, opts, tools)
+    return history_message(parse_assistant(text, opts, tools), opts)
+
+
+def history_message(result: ParseResult, options: ChatOptions | None = None) -> dict:
+    """`assistant_message` from an already parsed reply (`parse_assistant`'s result), so a step parses once."""
     message = {"role": "assistant", "content": result.content}
-    if opts.tool_format == "hermes" and result.ok and result.calls:
+    if tool_format(options).native_tools and result.ok and result.calls:
         message["tool_calls"] = [call.to_message() for call in result.calls]
     if result.reasoning:
         message["reasoning_content"] = result.reasoning
@@ -284,5 +288,5 @@ def tool_messages(calls: list[ToolCall], results: list[str], options: ChatOption
     opts = _options(options)
     if len(calls) != len(results):
         raise ValueError(f"{len(calls)} calls but {len(results)} results")
-    name = (lambda c: c.to_python()) if opts.tool_format == "pythonic" else (lambda c: c.name)
+    name = tool_format(opts).tool_message_name
     return [{"role": "tool", "name": name(call), "content": str(result)} for call, result in zip(calls, results)]

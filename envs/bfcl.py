@@ -8,6 +8,7 @@
     instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"],
                                     long_context=bfcl.is_long_context("base"))
     # execute with envs.dispatch.Dispatcher(instances): never with BFCL's eval()-based executor
+    # stages resolve environments through envs.resolve (BFCL names and module:Class), which builds BFCL's here
 
 Importing `bfcl_eval.constants.eval_config` creates `result/`, `score/` and `.file_locks/` under
 `$BFCL_PROJECT_ROOT`, which defaults to site-packages' parent. Every bfcl_eval import here is lazy and preceded
@@ -27,7 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 __all__ = [
     "BFCL_CLASSES",

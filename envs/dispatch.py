@@ -35,7 +35,7 @@ from typing import Any
 from chat.calls import ToolCall
 from envs.base import tool_names
 
-__all__ = ["ERROR_PREFIX", "Dispatcher", "format_result", "parse_call"]
+__all__ = ["ERROR_PREFIX", "Dispatcher", "format_result", "is_execution_error", "parse_call"]
 
 ERROR_PREFIX = "Error during execution: "
 _SHOWN_CHARS = 200  # how much of an offending expression an error message quotes
@@ -52,6 +52,13 @@ def _fresh(value: Any) -> Any:
 
 def _error(message: str) -> str:
     return f"{ERROR_PREFIX}{message}"
+
+
+def is_execution_error(result: object) -> bool:
+    """Whether a result string is the dispatcher's failure marker (`"Error during execution: ..."`): the one test
+    for it, shared by synthesis, RL rollouts and diagnostics. Failures a tool reports as ordinary return values
+    (`{"error": ...}`) are not this; see `synth.trajectory.is_failure` for those."""
+    return isinstance(result, str) and result.startswith(ERROR_PREFIX)
 
 
 def _exception_text(exc: BaseException) -> str:

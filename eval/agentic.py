@@ -1,7 +1,8 @@
 """Score BFCL v4's agentic result files (memory_kv / memory_vector / memory_rec_sum, web_search_*) as BFCL does.
 
     from eval.agentic import score_agentic
-    header, failed = score_agentic(path, "memory_kv", fmt="hermes", model_name="m", partial=True, rows=rows)
+    from eval.score import decode_step
+    header, failed = score_agentic(path, "memory_kv", "hermes", "m", partial=True, rows=rows, decode_step=decode_step)
 
 Files: `<model_dir>/agentic/memory/<kv|vector|rec_sum>/BFCL_v4_memory_<backend>_result.json` and
 `<model_dir>/agentic/BFCL_v4_web_search_<base|no_snippet>_result.json`; a row's `result` is one turn of steps.
@@ -24,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 MEMORY = ("memory_kv", "memory_vector", "memory_rec_sum")
 WEB_SEARCH = ("web_search_base", "web_search_no_snippet")
@@ -94,10 +95,11 @@ def dataset_size(category: str) -> int:
     return len(_load(category)[0])
 
 
-def evaluate_entry(entry_id: str, raw: Any, entry: dict, answers: list[str], category: str, fmt: str, model_name: str) -> dict:  # fmt: skip
-    """`{"valid": True}` or BFCL's failed-entry row."""
-    from eval.score import decode_step
-
+def evaluate_entry(
+    entry_id: str, raw: Any, entry: dict, answers: list[str], category: str, fmt: str, model_name: str, decode_step
+) -> dict:
+    """`{"valid": True}` or BFCL's failed-entry row. `decode_step(raw, fmt)` is the scorer's step decoder (call
+    strings, or None for a step that does not decode or holds no call: eval.score.decode_step)."""
     base = {"id": entry_id, "model_name": model_name, "test_category": category, "valid": False}
     if type(raw) is not list or len(raw) != 1:
         message = "Error during inference phase. Model did not output a list of model responses."
@@ -131,7 +133,9 @@ def evaluate_entry(entry_id: str, raw: Any, entry: dict, answers: list[str], cat
     }  # fmt: skip
 
 
-def score_agentic(path: Path, category: str, fmt: str, model_name: str, partial: bool, rows: list[dict]) -> tuple[dict, list[dict]]:  # fmt: skip
+def score_agentic(
+    path: Path, category: str, fmt: str, model_name: str, partial: bool, rows: list[dict], decode_step
+) -> tuple[dict, list[dict]]:
     """Score one agentic result file's rows: (header, failed rows)."""
     if category not in CATEGORIES:
         raise UserError(f"unknown BFCL agentic category {category!r}; expected one of {list(CATEGORIES)}")
@@ -149,7 +153,7 @@ def score_agentic(path: Path, category: str, fmt: str, model_name: str, partial:
     failed = []
     for row in sorted(rows, key=lambda r: order[r["id"]]):
         verdict = evaluate_entry(
-            row["id"], row["result"], entries[row["id"]], answers[row["id"]], category, fmt, model_name
+            row["id"], row["result"], entries[row["id"]], answers[row["id"]], category, fmt, model_name, decode_step
         )
         if not verdict["valid"]:
             failed.append(verdict)

@@ -27,7 +27,7 @@ import json
 from functools import cache
 from typing import Any
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 FORMATS = ("pythonic", "hermes", "fc")
 

@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from funreason.recipe import add_recipe_arguments, recipe_from_args
+from core.recipe import add_recipe_arguments, recipe_from_args
 
 
 def main(argv: list[str] | None = None) -> int:

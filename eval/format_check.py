@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 FORMATS = ("pythonic", "hermes", "fc")
 MIN_CALL_STEPS = 3  # below this a file is too small to say what format it is in

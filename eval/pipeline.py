@@ -20,48 +20,40 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from eval.config import EvalSection
-from eval.runner import model_dir_name, result_file
-from funreason.errors import UserError
-
-CHECKPOINTS = {"sft": "sft/final", "grpo": "grpo/final"}
+from core import provenance
+from core.atomic import atomic_write_json
+from core.errors import UserError
+from core.layout import RunLayout
+from core.sections.eval import EvalSection
+from envs import bfcl
+from eval.backends import make_backend
+from eval.runner import MultiTurnRunner, model_dir_name, result_file
+from eval.score import score_results
+from eval.tasks import load_tasks
 
 
 def set_bfcl_root(recipe) -> Path:
-    from envs import bfcl
-
-    return bfcl.set_project_root(Path(recipe.run_dir) / "bfcl_root")
+    return bfcl.set_project_root(RunLayout.of(recipe).bfcl_root)
 
 
 def context_limit(model_path: str, section: EvalSection) -> int | None:
     if section.max_context is not None:
         return section.max_context
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # deferred: heavy (torch), and only without eval.max_context
 
     return getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)
-
-
 def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, progress: bool = True) -> dict:
     """Run, score and describe one model in `<run_dir>/eval/<label>/`; returns the metadata written."""
-    from transformers import AutoTokenizer
-
-    from eval.backends import make_backend
-    from eval.runner import MultiTurnRunner
-    from eval.tasks import load_tasks
-    from funreason import provenance
+    from transformers import AutoTokenizer  # deferred: heavy (torch)
 
     section: EvalSection = recipe.eval or EvalSection()
     if not (Path(model_path) / "config.json").is_file():
         # openai too: the prompt is rendered here, with the model's own tokenizer and chat template.
         raise UserError(f"model directory {model_path} has no config.json (nothing is downloaded)")
     set_bfcl_root(recipe)
-    out = Path(recipe.run_dir) / "eval" / label
+    out = RunLayout.of(recipe).eval_dir(label)
     out.mkdir(parents=True, exist_ok=True)
     tasks = load_tasks(section.categories, section.ids, section.limit, section.question_file, section.answer_file)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -108,7 +100,7 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
         "scores": scores,
         "provenance": provenance.collect(recipe, data_files=list(tasks.provenance["files"]), extra=tasks.provenance),
     }
-    _write_json(out / "metadata.json", meta)
+    atomic_write_json(out / "metadata.json", meta)
     return meta
 
 
@@ -131,28 +123,21 @@ def token_counts(model_result_dir: Path, categories: list[str]) -> dict:
 
 
 def score(out: Path, fmt: str, categories: list[str], tasks=None):
-    """eval.score over this label's result files against `tasks` (None, with a note, when the scorer is
-    unavailable)."""
-    try:
-        from eval.score import score_results
-    except ImportError as e:  # scoring lives in eval/score.py; results stay usable without it
-        return {"error": f"eval.score unavailable: {e}"}
+    """eval.score over this label's result files against `tasks` (the installed BFCL's when None)."""
     return score_results(out / "result", out / "score", fmt, categories=categories, tasks=tasks)
 
 
 def models_to_evaluate(recipe) -> list[tuple[str, str]]:
     """(label, path) for the base model and whichever trained checkpoints exist, in `eval.models` order."""
     section: EvalSection = recipe.eval or EvalSection()
+    layout = RunLayout.of(recipe)
     out = []
     for label in section.models:
-        if label == "base":
-            out.append(("base", recipe.model))
-        elif label in CHECKPOINTS:
-            path = Path(recipe.run_dir) / CHECKPOINTS[label]
-            if (path / "config.json").is_file():
-                out.append((label, str(path)))
-        else:
+        if label not in ("base", "sft", "grpo"):
             raise UserError(f"eval.models: unknown model {label!r}; use base, sft, grpo")
+        path = layout.checkpoint(label, recipe.model)
+        if label == "base" or (path / "config.json").is_file():
+            out.append((label, str(path)))
     return out
 
 

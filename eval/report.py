@@ -17,10 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.atomic import atomic_write_json, atomic_write_text
+from core.errors import UserError
+from core.layout import RunLayout
 from eval.csvs import CSV_FILES, MEMORY, MULTI_TURN, WEB, groups, overall_note, write_leaderboard_csvs
 from eval.paper import AGENTIC_ROWS, AGENTIC_SOURCE, PAPER_ROWS, PAPER_SOURCE, SINGLE_TURN_ROWS, SINGLE_TURN_SOURCE
 from eval.score import read_score_tables
-from funreason.errors import UserError
 
 SHORT = {"multi_turn_base": "Base", "multi_turn_miss_func": "Miss Func", "multi_turn_miss_param": "Miss Param"}
 SHORT["multi_turn_long_context"] = "Long Ctx"
@@ -39,7 +41,7 @@ def collect_labels(run_dirs: list[Path]) -> list[dict]:
     """One record per evaluated model: `{name, dir, scores: {cat: header}, metadata, diagnostics}`."""
     labels = []
     for run_dir in run_dirs:
-        eval_dir = run_dir / "eval"
+        eval_dir = RunLayout.at(run_dir).eval_root
         if not eval_dir.is_dir():
             continue
         for d in sorted(eval_dir.iterdir(), key=lambda p: (ORDER.get(p.name, 9), p.name)):
@@ -270,7 +272,7 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         "",
     ]
     path = out / "report.md"
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))
     return path
 
 
@@ -364,7 +366,7 @@ def build_report(
     run_dirs: list[str | Path], out_dir: str | Path, title: str = "FunReason-MT report", recipe=None
 ) -> dict:
     """Write report.md, report.png, the CSVs and report.json into `out_dir`; return a summary."""
-    from funreason.provenance import collect
+    from core.provenance import collect
 
     run_paths = [Path(p) for p in run_dirs]
     labels = collect_labels(run_paths)
@@ -385,14 +387,14 @@ def build_report(
         "csv": [str(out / name) for name in CSV_FILES],
         "labels": {x["name"]: {"dir": x["dir"], "scores": x["scores"]} for x in labels},
     }
-    (out / "report.json").write_text(json.dumps({**summary, "provenance": provenance}, indent=2, default=str))
+    atomic_write_json(out / "report.json", {**summary, "provenance": provenance})
     return summary
 
 
 def run_report_stage(recipe, resolved_path) -> dict:
     """`funreason run`'s report stage: `<run_dir>/report/` over the run's evaluated models."""
     title = recipe.report.title if getattr(recipe, "report", None) else "FunReason-MT report"
-    summary = build_report([recipe.run_path], recipe.run_path / "report", title=title, recipe=recipe)
+    summary = build_report([recipe.run_path], RunLayout.of(recipe).report_dir, title=title, recipe=recipe)
     summary["recipe"] = str(resolved_path)
     return summary
 

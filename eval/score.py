@@ -38,19 +38,24 @@ from typing import Any
 
 from tqdm import tqdm
 
-from eval.checker import call_text, check_entry, jsonable
+from chat.formats import FORMATS as TOOL_FORMATS
+from chat.formats import tool_format
+from core.atomic import atomic_write_text
+from core.errors import UserError
+from core.jsonl import iter_jsonl, jsonable
+from eval.checker import call_text, check_entry
 from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
 from eval.format_check import check_format, could_hold_calls
-from funreason.errors import UserError
-from funreason.jsonl import iter_jsonl
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
 GROUPS = ("multi_turn", "non_live", "live", "agentic")  # BFCL v4's result sub-folders `score` reads
 SINGLE_RE = re.compile(rf"^{VERSION_PREFIX}_(\w+?)_result\.json$")
 RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
-FORMATS = ("pythonic", "hermes", "fc")
+# what `score` reads: the generation formats, plus "fc", the result layout of BFCL's API function-calling models
+# (scored only: our runner never writes it; eval/fc.py)
+FORMATS = (*TOOL_FORMATS, "fc")
 
 
 def result_file_name(category: str) -> str:
@@ -70,8 +75,7 @@ def decode_step(raw: Any, fmt: str) -> list[str] | None:
         return calls or None
     if not isinstance(raw, str):
         return None  # BFCL's decoders raise on non-text (e.g. .strip on a list): the step is dropped
-    if fmt not in FORMATS:
-        raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+    tool_format(fmt)  # raises UserError on an unknown format
     calls = _decode_text(raw, fmt)
     return None if calls is None else list(calls)
 
@@ -79,14 +83,9 @@ def decode_step(raw: Any, fmt: str) -> list[str] | None:
 @functools.lru_cache(maxsize=4096)
 def _decode_text(raw: str, fmt: str) -> tuple[str, ...] | None:
     # Cached: the same reply text recurs across steps and entries (closing texts, identical calls).
-    if fmt == "pythonic":
-        from chat.pythonic import parse
-
-        parsed, style = parse(raw, mode="compat"), "bfcl"
-    else:
-        from chat.hermes import parse
-
-        parsed, style = parse(raw), "fc"
+    # BFCL's decoders: pythonic is `default_decode_execute_prompting` (compat), hermes QwenFC's `decode_execute`.
+    decoder = tool_format(fmt)
+    parsed, style = decoder.parse(raw, mode="compat"), decoder.bfcl_call_style
     if not parsed.ok or not parsed.calls:
         return None
     calls = tuple(c.to_python(style=style) for c in parsed.calls)
@@ -253,11 +252,7 @@ def score_category(
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, "".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows))
 
 
 def _is_model_dir(path: Path) -> bool:
@@ -442,7 +437,7 @@ def _score_agentic_file(
     if not rows:
         raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
     check_format(path, _raw_steps(rows), fmt, _decode_if_possible)
-    header, failed = agentic.score_agentic(path, category, fmt, model, partial, rows)
+    header, failed = agentic.score_agentic(path, category, fmt, model, partial, rows, decode_step)
     _write_jsonl(out_dir / model / agentic.result_subdir(category) / score_file_name(category), [header, *failed])
     return header, agentic.dataset_size(category)
 
@@ -463,7 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--result-dir", required=True, help="BFCL result root, or one <model_dir> in it.")
     parser.add_argument("--out", required=True, help="Score root to write (BFCL's score/ layout + CSVs).")
     parser.add_argument(
-        "--format", choices=FORMATS, default=None, help="Tool-call format (default: metadata.json's, else pythonic)."
+        "--format",
+        choices=list(FORMATS),
+        default=None,
+        help="Tool-call format (default: metadata.json's, else pythonic).",
     )
     parser.add_argument("--categories", default=None, help="Comma-separated subset, e.g. base,miss_func.")
     parser.add_argument("--partial-eval", action="store_true", help="Score only the rows present in each file.")

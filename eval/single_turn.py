@@ -21,9 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from core.errors import UserError
 from eval.ast_checker import ast_check, language_of
 from eval.ast_decode import decode_ast, is_empty_output, is_function_calling_format_output
-from funreason.errors import UserError
 
 NON_LIVE = ("simple_python", "simple_java", "simple_javascript", "multiple", "parallel", "parallel_multiple", "irrelevance")  # fmt: skip
 LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance", "live_relevance")

@@ -8,6 +8,9 @@
 
 Each entry is BFCL's question dict with `function` (the tool docs of its involved classes, minus held-out ones)
 and `missed_function` ({turn: [docs]}) populated exactly as BFCL's loader does, so the runner needs nothing else.
+`function` is what the prompt offers, decided by `chat.tools.offered_docs` as for SFT and RL (BFCL's language
+hint; held-out docs stay without it, as BFCL announces them). `involved_classes` in a question file may name BFCL
+classes or `module:Class` environments (`envs.resolve`), with `initial_config` keyed by class name.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from funreason.errors import UserError
-from funreason.jsonl import iter_jsonl
+from chat.tools import offered_docs
+from core.errors import UserError
+from core.jsonl import iter_jsonl
+from envs import bfcl
+from envs.resolve import UnknownEnvironment, func_docs, source_files
 
 CATEGORY_PREFIX = "multi_turn_"
-# BFCL appends this to every description of a non-held-out doc (load_dataset_entry, include_language_specific_hint).
-PYTHON_HINT = " Note that the provided function is in Python 3 syntax."
 
 
 @dataclass
@@ -65,17 +69,16 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def populate_functions(entry: dict, where: str) -> dict:
-    """BFCL's populate_test_cases_with_predefined_functions + language hint, for entries read from a path."""
-    from envs import bfcl
-
+    """BFCL's populate_test_cases_with_predefined_functions + language hint, for entries read from a path; the
+    classes may be BFCL's or `module:Class` environments."""
     for key in ("question", "involved_classes"):
         if key not in entry:
             raise UserError(f"{where}: entry {entry.get('id')!r} has no '{key}'")
-    unknown = [c for c in entry["involved_classes"] if c not in bfcl.BFCL_CLASSES]
-    if unknown:
-        raise UserError(f"{where}: entry {entry['id']!r} involves unknown classes {unknown}")
+    try:
+        docs = func_docs(entry["involved_classes"])
+    except UnknownEnvironment as e:
+        raise UserError(f"{where}: entry {entry['id']!r}: {e}") from None
     entry = copy.deepcopy(entry)
-    docs = copy.deepcopy(bfcl.func_docs(entry["involved_classes"]))
     missed = entry.get("missed_function") or {}
     held: dict[str, list[dict]] = {}
     for turn, names in missed.items():
@@ -84,9 +87,7 @@ def populate_functions(entry: dict, where: str) -> dict:
             i = next((i for i, d in enumerate(docs) if d["name"] == name), None)
             if i is not None:
                 held[str(turn)].append(docs.pop(i))
-    for d in docs:
-        d["description"] = d.get("description", "") + PYTHON_HINT
-    entry["function"] = docs
+    entry["function"] = offered_docs(docs)
     if missed:
         entry["missed_function"] = held
     return entry
@@ -107,8 +108,6 @@ def load_tasks(
     answer_file: str | Path | None = None,
 ) -> TaskSet:
     """Entries grouped by category, filtered by id list then `limit` (per category), with data provenance."""
-    from envs import bfcl
-
     tasks = TaskSet(provenance={"bfcl_eval": bfcl.bfcl_version(), "files": {}})
     if question_file is not None:
         rows = read_jsonl(question_file)
@@ -124,10 +123,14 @@ def load_tasks(
             kept = _filter(entries, ids, limit)
             tasks.entries[cat] = [populate_functions(e, str(question_file)) for e in kept]
             tasks.ground_truth[cat] = {e["id"]: answers[e["id"]] for e in kept if e["id"] in answers}
+        refs = {ref for e in tasks.all_entries() for ref in e["involved_classes"]}
+        for p in source_files(sorted(refs)):  # a custom environment's code decides its results: hash it too
+            tasks.provenance["files"][str(p)] = sha256(p)
     for cat in [] if question_file is not None else categories or []:
         if cat not in bfcl.MULTI_TURN_CATEGORIES:
             raise UserError(f"unknown BFCL multi-turn category {cat!r}; choose from {list(bfcl.MULTI_TURN_CATEGORIES)}")
-        tasks.entries[cat] = _filter(bfcl.load_entries(cat), ids, limit)
+        kept = _filter(bfcl.load_entries(cat, language_hint=False), ids, limit)
+        tasks.entries[cat] = [{**e, "function": offered_docs(e["function"])} for e in kept]
         gt = bfcl.load_ground_truth(cat)
         tasks.ground_truth[cat] = {e["id"]: gt[e["id"]] for e in tasks.entries[cat]}
         for p in bfcl.data_files(cat):

@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 # name -> (module, function, one-line help). Modules are imported only when their command runs.
 COMMANDS = {

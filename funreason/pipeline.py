@@ -13,46 +13,44 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import time
 from pathlib import Path
 
-from funreason.errors import UserError
-from funreason.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
-
-STAGES = ["synth", "sft", "grpo", "eval", "report"]
+from core.atomic import atomic_write_json
+from core.errors import UserError
+from core.layout import STAGES, RunLayout
+from core.models import is_model_dir, require_model_dir
+from core.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
+from envs import bfcl
+from funreason.tiny import build
 
 
 def stage_dir(recipe: Recipe, stage: str) -> Path:
-    return recipe.run_path / stage
+    return RunLayout.of(recipe).stage_dir(stage)
 
 
 def is_done(recipe: Recipe, stage: str) -> bool:
-    return (stage_dir(recipe, stage) / "DONE.json").is_file()
+    return RunLayout.of(recipe).done_file(stage).is_file()
 
 
 def mark_done(directory: str | Path, summary: dict) -> Path:
     """Write DONE.json atomically: the last thing a stage does."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / "DONE.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str))
-    tmp.replace(directory / "DONE.json")
-    return directory / "DONE.json"
+    return atomic_write_json(directory / "DONE.json", summary)
 
 
 def ensure_model(recipe: Recipe) -> None:
     """Build the tiny model at `recipe.model` when the recipe asks for it and it is not there yet."""
     model = Path(recipe.model)
-    if (model / "config.json").is_file():
+    if is_model_dir(model):
+        require_model_dir(model)
         return
     if recipe.tiny is None:
         raise UserError(
             f"model directory {model} has no config.json; point `model` at a local model "
             "(nothing is downloaded) or add a `tiny:` section to build one"
         )
-    from funreason.tiny import build
-
     print(f"[run] building {recipe.tiny.shape} model at {model}")
     t = recipe.tiny
     build(model, seed=t.seed, shape=t.shape, vocab_size=t.vocab_size, line_tokens=t.line_tokens)
@@ -96,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     resolved = save_resolved(recipe)
     # Every stage runs in this process or its children: point bfcl_eval's writable root into the run dir before
     # any stage imports it (it reads the variable once, at import).
-    from envs import bfcl
-
-    bfcl.set_project_root(recipe.run_path / "bfcl_root")
+    bfcl.set_project_root(RunLayout.of(recipe).bfcl_root)
     t0 = time.time()
     for stage in stages:
         if getattr(recipe, stage) is None:
@@ -114,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         mark_done(stage_dir(recipe, stage), summary)
         print(f"[run] {stage}: done in {summary['seconds']} s")
     print(f"[run] finished in {time.time() - t0:.0f} s; outputs in {recipe.run_path}")
-    report = recipe.run_path / "report" / "report.md"
+    report = RunLayout.of(recipe).report_dir / "report.md"
     if report.is_file():
         print(f"[run] report: {report}")
     return 0

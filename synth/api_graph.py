@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.atomic import atomic_write_text
+from envs.resolve import EnvSpec
 from synth.sampler import ValuePools, attempt
-from synth.trajectory import EnvSpec
 
 GRAPH_VERSION = 1
 
@@ -232,8 +233,6 @@ def load_or_build(
         graph = probe_class(env.single(name), probes=probes, seed=seed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(graph.to_json(), indent=1, sort_keys=True))
-            tmp.replace(path)
+            atomic_write_text(path, json.dumps(graph.to_json(), indent=1, sort_keys=True))
         graphs.append(graph)
     return ApiGraph.union(graphs).apply_overrides(list(overrides or []))

@@ -46,15 +46,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.calls import ToolCall
+from core.sections.synth import SynthConfig
 from envs.base import copy_state, snapshot
+from envs.resolve import EnvSpec, resolve_env
 from envs.verify import compare_turn
 from synth.agents import Agents
 from synth.api_graph import ApiGraph, load_or_build
-from synth.config import SynthConfig
 from synth.sampler import DirectedSampler, ValuePools, _leaves
 from synth.teachers.base import Teacher
 from synth.teachers.template import arg_phrases, phrase
-from synth.trajectory import EnvSpec, Step, is_failure, resolve_env, run_call
+from synth.trajectory import Step, is_failure, run_call
 
 
 @dataclass

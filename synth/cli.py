@@ -16,8 +16,9 @@ import argparse
 import json
 import re
 
-from funreason.errors import UserError
-from funreason.recipe import add_recipe_arguments, recipe_from_args
+from core.errors import UserError
+from core.layout import RunLayout
+from core.recipe import add_recipe_arguments, recipe_from_args
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"recipe {args.config} has no `synth:` section")
     from synth.pipeline import run
 
-    out = args.out or str(recipe.run_path / "synth")
+    out = args.out or str(RunLayout.of(recipe).synth_dir)
     summary = run(
         recipe.synth,
         out,

@@ -32,12 +32,19 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from funreason.config import to_dict
-from funreason.errors import UserError
+from core.atomic import atomic_write_text
+from core.errors import UserError
+from core.layout import RunLayout
+from core.schema import to_dict
+from envs.resolve import UnknownEnvironment, resolve_env
+from synth.assembly import synthesize_trajectory
+from synth.contamination import check_records
 from synth.dataset import save_dataset
+from synth.stats import SynthStats
 from synth.teachers import make_teacher
 from synth.teachers.base import Teacher, TeacherError
-from synth.writer import ShardWriter, atomic_write_text, read_entries
+from synth.workers import run_in_workers
+from synth.writer import ShardWriter, read_entries
 
 # Keys that change how fast a run goes but not what it produces: they may differ between a run and its resume.
 OPERATIONAL_KEYS = {
@@ -58,8 +65,6 @@ Synthesize = Callable[..., Awaitable]
 
 
 def _default_synthesize():
-    from synth.assembly import synthesize_trajectory
-
     return synthesize_trajectory
 
 
@@ -98,14 +103,12 @@ def _diff(a, b, prefix=""):
 
 def preflight(config) -> None:
     """Fail before any work on what would fail every trajectory: an unknown environment."""
-    from synth.trajectory import resolve_env
-
     if not config.environments:
         raise UserError("synth.environments is empty; name at least one environment")
     try:
         resolve_env(list(config.environments))
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    except UnknownEnvironment as e:
+        raise UserError(f"synth.environments: {e}") from None
 
 
 def shard_indices(total: int, shard: tuple[int, int]) -> list[int]:
@@ -163,11 +166,20 @@ def run(
     teacher = teacher or make_teacher(config.teacher)  # made here even for workers: an unreachable server fails now
     try:
         if workers > 1:
-            from synth.workers import run_in_workers
-
             writer.close()
             run_in_workers(
-                workers, shard, todo, out, config, seed, teacher, synthesize, concurrency, count, flush_every
+                workers,
+                shard,
+                todo,
+                out,
+                config,
+                seed,
+                teacher,
+                synthesize,
+                concurrency,
+                count,
+                synthesize_shard,
+                flush_every,
             )
         else:
             synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count)
@@ -270,8 +282,6 @@ def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_nam
 def compute_stats(entries: list[dict], records: list[dict], config, seed: int, teacher: str) -> tuple[dict, str]:
     """stats.json and stats.md content: synth.stats over every finished entry, the BFCL contamination check over
     the accepted queries, and how the run was made (a template-teacher run is labelled as the offline baseline)."""
-    from synth.contamination import check_records
-    from synth.stats import SynthStats
 
     stats = SynthStats()
     for e in entries:
@@ -295,4 +305,4 @@ def run_synth_stage(recipe, resolved_recipe_path) -> dict:
     """`funreason run` entry point: synthesize into <run_dir>/synth, resuming whatever an earlier attempt left."""
     if recipe.synth is None:
         raise UserError(f"recipe {recipe.source} has no `synth:` section")
-    return run(recipe.synth, recipe.run_path / "synth", seed=recipe.seed, resume=True)
+    return run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, resume=True)

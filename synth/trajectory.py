@@ -1,31 +1,28 @@
-"""Environments as synthesis sees them, call execution, and replay of finished trajectories.
+"""Call execution as synthesis sees it (steps, failures) and replay of finished trajectories.
 
-    from synth.trajectory import resolve_env, replay_record
-    env = resolve_env(["TravelAPI", "TwitterAPI"])          # or ["tests.toy_env:ToyShop"]
-    config = env.generate_config(random.Random(0))           # {class_name: initial config}
-    instances = env.make_instances(config, long_context=False)
-    mismatches = replay_record(record)                       # [] when every recorded tool result reproduces
+    from synth.trajectory import env_from_metadata, is_failure, replay_record, run_call
+    env = env_from_metadata(record["metadata"])               # envs.resolve.EnvSpec of the record's environment
+    result = run_call(instances, call)                        # the dispatcher's result string
+    mismatches = replay_record(record)                        # [] when every recorded tool result reproduces
 
-Execution always goes through `envs.dispatch.Dispatcher` (literal arguments, never `eval`), so synthesized results
-are byte-identical to what evaluation and RL will see. A result counts as a *failure* (kept out of ground truth)
-when it is an `Error during execution` string, a dict with an `error` key, a "... not found"/"Unknown" answer, or
-a false login/authentication status: BFCL's classes report most failures as ordinary return values.
+Environments are resolved by `envs.resolve` (BFCL class names and `module:Class`), the resolver training and
+evaluation use too. Execution always goes through `envs.dispatch.Dispatcher` (literal arguments, never `eval`), so
+synthesized results are byte-identical to what evaluation and RL will see. A result counts as a *failure* (kept out
+of ground truth) when it is the dispatcher's error marker (`envs.dispatch.is_execution_error`), a dict with an
+`error` key, a "... not found"/"Unknown" answer, or a false login/authentication status: BFCL's classes report most
+failures as ordinary return values.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import json
-import random
 from dataclasses import dataclass
 from typing import Any
 
 from chat.calls import ToolCall
-from envs.base import Frozen, create, tool_docs
-from envs.dispatch import Dispatcher
+from envs.dispatch import Dispatcher, is_execution_error
+from envs.resolve import EnvSpec, resolve_env
 
-ERROR_PREFIX = "Error during execution"
 _FAILURE_WORDS = ("not found", "unknown", "invalid", "not authenticated", "not logged in", "failed")
 
 
@@ -46,7 +43,7 @@ def run_call(instances: dict[str, Any], call: ToolCall) -> str:
 
 
 def is_failure(result: str) -> bool:
-    if result.startswith(ERROR_PREFIX):
+    if is_execution_error(result):
         return True
     try:
         value = json.loads(result)
@@ -64,89 +61,9 @@ def is_failure(result: str) -> bool:
     return False
 
 
-@dataclass
-class EnvSpec:
-    """The classes of one trajectory's environment and how to build, document and seed them."""
-
-    classes: list[str]
-    custom: dict[str, type]  # class name -> class, for non-BFCL environments
-
-    @property
-    def name(self) -> str:
-        return "+".join(self.classes)
-
-    def make_instances(self, config: dict, long_context: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        bfcl = [c for c in self.classes if c not in self.custom]
-        if bfcl:
-            from envs.bfcl import make_instances
-
-            out.update(make_instances(config, bfcl, long_context=long_context))
-        for name, cls in self.custom.items():
-            out[name] = create(cls, config.get(name, {}), long_context=long_context)
-        return {c: out[c] for c in self.classes}
-
-    def docs(self) -> list[dict]:
-        """BFCL-dialect docs of every tool, class by class (BFCL's own doc files for BFCL classes)."""
-        out = []
-        for name in self.classes:
-            if name in self.custom:
-                out.extend(tool_docs(self.custom[name]))
-            else:
-                out.extend(_bfcl_docs(name).thaw())
-        return out
-
-    def generate_config(self, rng: random.Random) -> dict:
-        from envs.states import CLASS_GENERATORS
-
-        config = {}
-        for name in self.classes:
-            if name in self.custom:
-                generator = getattr(self.custom[name], "generate_config", None)
-                config[name] = generator(rng) if generator else {}
-            elif name in CLASS_GENERATORS:
-                config[name] = CLASS_GENERATORS[name](rng)
-            else:
-                config[name] = {}
-        return config
-
-    def single(self, name: str) -> EnvSpec:
-        return EnvSpec([name], {name: self.custom[name]} if name in self.custom else {})
-
-
-@functools.cache
-def _bfcl_docs(class_name: str) -> Frozen:
-    """A BFCL class's doc file, read once per process (every trajectory needs it; each gets its own copy)."""
-    from envs.bfcl import func_docs
-
-    return Frozen(func_docs([class_name]))
-
-
-def resolve_env(names: list[str]) -> EnvSpec:
-    """BFCL class names and `module:Class` references → an EnvSpec; a clear error for an unknown name."""
-    from envs.bfcl import BFCL_CLASSES
-
-    classes: list[str] = []
-    custom: dict[str, type] = {}
-    for name in names:
-        if ":" in name:
-            module_name, _, attr = name.partition(":")
-            try:
-                cls = getattr(importlib.import_module(module_name), attr)
-            except (ImportError, AttributeError) as e:
-                raise ValueError(f"synth.environments: cannot import {name!r}: {e}") from None
-            classes.append(cls.__name__)
-            custom[cls.__name__] = cls
-        elif name in BFCL_CLASSES:
-            classes.append(name)
-        else:
-            raise ValueError(
-                f"synth.environments: unknown environment {name!r}; use one of {list(BFCL_CLASSES)} or module:Class"
-            )
-    return EnvSpec(classes, custom)
-
-
 def env_from_metadata(metadata: dict) -> EnvSpec:
+    """The environment of a synth record: its `environment_refs` (what resolves custom classes), else its
+    `involved_classes` (BFCL names)."""
     refs = metadata.get("environment_refs") or metadata["involved_classes"]
     return resolve_env(list(refs))
 

@@ -12,9 +12,9 @@ import pytest
 from chat import pythonic
 from chat.calls import ToolCall
 from chat.messages import MessageError
-from chat.options import ChatOptions
 from chat.render import assistant_message, parse_assistant, render_example, render_prompt, tool_messages
 from chat.schemas import bfcl_to_json_schema
+from core.sections.chat import ChatOptions
 
 DOCS = [
     {

@@ -20,8 +20,8 @@ import pytest
 
 from chat import hermes, pythonic
 from chat.calls import ToolCall
-from chat.options import ChatOptions
 from chat.render import RenderError, assistant_message, parse_assistant, render_example, render_prompt, tool_messages
+from core.sections.chat import ChatOptions
 
 TOOLS = [
     {

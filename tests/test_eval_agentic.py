@@ -15,7 +15,7 @@ import pytest
 from chat import hermes
 from chat.calls import ToolCall
 from eval import agentic
-from eval.score import score_results
+from eval.score import decode_step, score_results
 
 CALLS = [
     ToolCall("core_memory_retrieve", {}),
@@ -78,7 +78,7 @@ def test_verdicts_equal_official_agentic_evaluator(fmt):
                 _handler(fmt), entry_id, raw, answers[entry_id], dict(entry), "m", category
             )
             expected = None if v["valid"] else v["error"]["error_type"]
-            ours = agentic.evaluate_entry(entry_id, raw, entry, answers[entry_id], category, fmt, "m")
+            ours = agentic.evaluate_entry(entry_id, raw, entry, answers[entry_id], category, fmt, "m", decode_step)
             got = None if ours["valid"] else ours["error"]["error_type"]
             seen[expected] += 1
             n += 1

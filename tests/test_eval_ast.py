@@ -149,8 +149,8 @@ def test_result_files_score_as_the_official_evaluator_counts(tmp_path, fmt):
 
 
 def test_a_single_turn_file_in_the_wrong_format_is_refused(tmp_path):
+    from core.errors import UserError
     from eval.score import score_results
-    from funreason.errors import UserError
 
     entries, gt = load_category("simple_python")
     rows = [

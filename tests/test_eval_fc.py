@@ -13,10 +13,10 @@ import pytest
 from bfcl_damage import KINDS, damage
 from test_eval_score import CATS, _keyword_call, _write_results, gt_row
 
+from core.errors import UserError
 from envs import bfcl
 from eval import fc
 from eval.score import decode_result, main, score_results
-from funreason.errors import UserError
 
 # Every way a step can look in an FC file (and then some): BFCL's decoder must raise, return [] or calls for each.
 ODD_STEPS = [

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from chat.options import ChatOptions
+from core.sections.chat import ChatOptions
 from envs import bfcl
 from eval.backends import GenRequest, ScriptedBackend, ground_truth_script
 from eval.runner import HOLDOUT_FC, HOLDOUT_PROMPTING, MAXIMUM_STEP_LIMIT, MultiTurnRunner, result_file

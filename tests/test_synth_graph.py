@@ -8,9 +8,10 @@ import random
 
 import pytest
 
+from envs.resolve import resolve_env
 from synth.api_graph import ApiGraph, load_or_build
 from synth.sampler import DirectedSampler
-from synth.trajectory import is_failure, resolve_env
+from synth.trajectory import is_failure
 
 TOY = "tests.toy_env:ToyLibrary"
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from core.sections.synth import SynthConfig
 from synth.agents import Agents, schema_errors
 from synth.assembly import synthesize_trajectory
-from synth.config import SynthConfig
 from synth.teachers.base import TeacherError
 from synth.teachers.template import TemplateTeacher
 from synth.trajectory import replay_record
@@ -219,8 +219,8 @@ def test_synthesized_math_calls_use_numbers():
     # MathAPI has no boolean parameter, so a bool in its calls can only come from a mistyped pool value.
     import asyncio
 
+    from core.sections.synth import SynthConfig
     from synth.assembly import synthesize_trajectory
-    from synth.config import SynthConfig
     from synth.teachers import make_teacher
 
     cfg = SynthConfig(environments=["MathAPI"], num_trajectories=12)

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from chat.calls import ToolCall
+from core.sections.synth import SynthConfig
 from envs.bfcl import make_instances
 from envs.dispatch import Dispatcher, parse_call
 from synth.assembly import synthesize_trajectory
-from synth.config import SynthConfig
 from synth.contamination import check_queries, check_records
 from synth.stats import SynthStats
 from synth.teachers.template import TemplateTeacher

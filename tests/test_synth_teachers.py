@@ -11,11 +11,11 @@ import threading
 import time
 
 import pytest
+from fake_openai import FakeOpenAIServer, Fault
 
-from funreason.config import Where, build
-from funreason.errors import RecipeError, UserError
-from funreason.fake_openai import FakeOpenAIServer, Fault
-from synth.teacher_config import ROLES, TeacherConfig
+from core.errors import RecipeError, UserError
+from core.schema import Where, build
+from core.sections.teacher import ROLES, TeacherConfig
 from synth.teachers import make_teacher
 from synth.teachers.base import Role, TeacherError
 from synth.teachers.batching import Batcher, Request
@@ -236,8 +236,8 @@ def test_pipeline_counts_every_teacher_fault_and_finishes(tmp_path):
     counted as a rejection reason in stats; none stops the run."""
     import json
 
+    from core.sections.synth import SynthConfig
     from synth.agents import SYSTEM_PROMPTS
-    from synth.config import SynthConfig
     from synth.pipeline import run
     from synth.writer import read_entries
 

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from funreason.errors import RecipeError, UserError
-from funreason.recipe import Recipe, load_recipe, save_resolved
+from core.errors import RecipeError, UserError
+from core.recipe import Recipe, load_recipe, save_resolved
 
 RECIPE_STAGES = ("synth", "sft", "grpo", "eval", "report", "chat", "tiny")
 TOP_LEVEL_KEYS = ("model", "run_dir", "seed")

@@ -15,7 +15,9 @@ SFTTrainer (TRL 1.16) recognises pre-tokenized data by its `input_ids` column an
 
 Inputs: a `datasets.save_to_disk` directory (what `funreason synth` writes), or a .jsonl / .json / .parquet file,
 with a `messages` column (OpenAI-style, see chat/messages.py) and an optional `tools` column (OpenAI tools or BFCL
-docs). Strings holding JSON are decoded (`messages`, `tools`, tool-call `arguments`), which covers sets that store
+docs). Every row's tools are offered as `chat.tools.offered_docs` decides (BFCL's Python hint on each description),
+the one function RL tasks and eval entries go through too, so an SFT prompt shows the tool docs eval shows for the
+same tools. Strings holding JSON are decoded (`messages`, `tools`, tool-call `arguments`), which covers sets that store
 them as JSON text, such as xLAM-style exports. JSON files are read with `json` rather than Arrow so that differing
 tool-argument keys are never unified into null-filled columns (docs/stack.md §5).
 """
@@ -28,11 +30,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from chat.messages import MessageError, validate_messages
-from chat.options import ChatOptions
-from funreason.errors import UserError
-from funreason.jsonl import JsonlError, iter_jsonl
-from train.sft_config import DatasetSpec
+from chat.render import render_example
+from chat.tools import offered_docs
+from core.errors import UserError
+from core.jsonl import JsonlError, iter_jsonl
+from core.sections.chat import ChatOptions
+from core.sections.train import DatasetSpec
 
 
 class DatasetError(UserError):
@@ -46,7 +52,7 @@ def read_rows(path: str | Path) -> list[dict]:
     if not p.exists():
         raise DatasetError(f"training dataset not found: {p}")
     if p.is_dir():
-        from datasets import DatasetDict, load_from_disk
+        from datasets import DatasetDict, load_from_disk  # deferred: heavy (pyarrow, pandas); JSON rows skip it
 
         try:
             ds = load_from_disk(str(p))
@@ -74,7 +80,7 @@ def read_rows(path: str | Path) -> list[dict]:
             raise DatasetError(f"{p}: expected a JSON list of rows, got {type(data).__name__}")
         return data
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # deferred: heavy, and only .parquet inputs need it
 
         return pq.read_table(p).to_pylist()
     raise DatasetError(f"{p}: unsupported dataset format (use a save_to_disk dir, .jsonl, .json or .parquet)")
@@ -90,7 +96,8 @@ def _decoded(value: Any, what: str, where: str) -> Any:
 
 
 def normalize_row(row: Any, where: str) -> tuple[list[dict], list[dict] | None]:
-    """(messages, tools) of one row, JSON strings decoded and validated. Raises DatasetError naming `where`."""
+    """(messages, tools) of one row, JSON strings decoded and validated, tools as the prompt offers them
+    (`chat.tools.offered_docs`). Raises DatasetError naming `where`."""
     if not isinstance(row, dict):
         raise DatasetError(f"{where}: a row must be a mapping, got {type(row).__name__}")
     if "messages" not in row or row["messages"] is None:
@@ -108,7 +115,7 @@ def normalize_row(row: Any, where: str) -> tuple[list[dict], list[dict] | None]:
     except MessageError as e:
         raise DatasetError(f"{where}: {e}") from None
     # An empty list means no tools: render no tool system prompt at all, as for a plain chat.
-    return messages, tools or None
+    return messages, offered_docs(tools) if tools else None
 
 
 def _decode_calls(message: Any, where: str) -> Any:
@@ -146,9 +153,8 @@ def mix(sources: Sequence[tuple[str, list]], weights: Sequence[float], seed: int
 def render_conversation(
     tokenizer, messages: list[dict], tools: list[dict] | None, options: ChatOptions, layout: str
 ) -> list[tuple[list[int], list[int]]]:
-    """(ids, mask) examples of one conversation in the given layout, all rendered by `chat.render`."""
-    from chat.render import render_example
-
+    """(ids, mask) examples of one conversation in the given layout, all rendered by `chat.render`; `tools` are
+    rendered as given (`normalize_row` gives the offered docs)."""
     if layout == "full":
         ex = render_example(tokenizer, messages, tools, options, train="all")
         return [(list(ex.ids), list(ex.mask))]
@@ -175,8 +181,6 @@ def iter_examples(
     progress: bool = True,
     drop_reasoning: bool = False,
 ):
-    from tqdm.auto import tqdm
-
     rows = list(rows)
     for name, i, row in tqdm(rows, desc=f"rendering SFT examples ({layout})", disable=not progress):
         where = f"{name} row {i}"
@@ -213,7 +217,7 @@ def build_sft_dataset(
     drop_reasoning: bool = False,
 ):
     """A pre-tokenized `datasets.Dataset` (`input_ids`, `assistant_masks`) ready for SFTTrainer."""
-    from datasets import Dataset
+    from datasets import Dataset  # deferred: heavy (pyarrow, pandas)
 
     if not specs:
         raise UserError("no training datasets given (sft.datasets is empty)")

@@ -21,8 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from funreason.errors import UserError
-from funreason.recipe import Recipe
+import yaml
+
+from core.errors import UserError
+from core.layout import RunLayout
+from core.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "accelerate_configs"
@@ -69,8 +72,6 @@ def launch_command(script: str, resolved_recipe: str | Path, accelerate_config: 
 
 def cpu_threads_per_process(accelerate_config: str | None) -> int:
     """This machine's cores (those this process may use) shared among the config's processes."""
-    import yaml
-
     processes = 1
     if accelerate_config is not None:
         processes = int(yaml.safe_load(config_path(accelerate_config).read_text()).get("num_processes") or 1)
@@ -78,7 +79,7 @@ def cpu_threads_per_process(accelerate_config: str | None) -> int:
 
 
 def run_training(script: str, resolved_recipe: str | Path, accelerate_config: str | None, tail: int = 60) -> None:
-    import torch
+    import torch  # deferred: importing torch costs seconds, and only launching needs it
 
     gpu = torch.cuda.is_available()
     cmd = launch_command(script, resolved_recipe, accelerate_config, gpu)
@@ -113,10 +114,10 @@ def _summary(out_dir: Path) -> dict:
 def run_sft_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
     section = recipe.sft
     run_training("sft.py", resolved_recipe_path, section.accelerate_config)
-    return _summary(Path(section.output_dir or recipe.run_path / "sft"))
+    return _summary(RunLayout.of(recipe).sft_dir)
 
 
 def run_grpo_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
     section = recipe.grpo
-    run_training("grpo.py", resolved_recipe_path, getattr(section, "accelerate_config", None))
-    return _summary(Path(getattr(section, "output_dir", None) or recipe.run_path / "grpo"))
+    run_training("grpo.py", resolved_recipe_path, section.accelerate_config)
+    return _summary(RunLayout.of(recipe).grpo_dir)

@@ -7,11 +7,14 @@
     instances, results = tasks[3].restore()          # the environment as it was when turn 3 began
     gt_instances, gt_results = tasks[3].expected()   # ... and as the ground truth leaves it after turn 3
 
-A task's prompt is the conversation up to and including its user turn, earlier turns as recorded; its
-environment is restored by replaying the earlier turns' ground-truth calls in fresh BFCL instances (the same
-calls the recorded history made); its expected outcome is that turn's ground truth replayed the same way.
-Synth records are `{"messages", "tools", "metadata": {"involved_classes", "initial_config", "long_context",
-"turns": [{"ground_truth": [call strings]}, ...]}}`, one `turns` entry per user turn.
+A task's prompt is the conversation up to and including its user turn, earlier turns as recorded, offered the
+record's tools as `chat.tools.offered_docs` decides (as SFT and eval offer them); its environment is restored by
+replaying the earlier turns' ground-truth calls in fresh instances (the same calls the recorded history made); its
+expected outcome is that turn's ground truth replayed the same way. Instances come from `envs.resolve`, so tasks
+of BFCL classes and of `module:Class` environments alike train.
+Synth records are `{"messages", "tools", "metadata": {"environment_refs"?, "involved_classes", "initial_config",
+"long_context", "turns": [{"ground_truth": [call strings]}, ...]}}`, one `turns` entry per user turn; a task's
+`involved_classes` are the record's `environment_refs` when it has them (what resolves a custom class again).
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from funreason.errors import UserError
+from chat.tools import offered_docs
+from core.errors import UserError
+from envs.dispatch import Dispatcher
+from envs.resolve import UnknownEnvironment, make_instances, resolve_env
 
 
 @dataclass
 class RLTask:
     messages: list[dict] = field(metadata={"help": "The prompt: the conversation up to and including the user turn."})
-    tools: list[dict] = field(metadata={"help": "The tools the prompt is rendered with (as in the synth record)."})
-    involved_classes: list[str]
+    tools: list[dict] = field(metadata={"help": "The tool docs the prompt offers (chat.tools.offered_docs)."})
+    involved_classes: list[str] = field(metadata={"help": "Environment references: BFCL names or module:Class."})
     initial_config: dict
     long_context: bool
     turn_index: int
@@ -38,10 +44,7 @@ class RLTask:
     source: str = ""
 
     def _replay(self, turns: list[list[str]]) -> tuple[dict[str, object], list[list[str]]]:
-        from envs import bfcl
-        from envs.dispatch import Dispatcher
-
-        instances = bfcl.make_instances(self.initial_config, self.involved_classes, long_context=self.long_context)
+        instances = make_instances(self.initial_config, self.involved_classes, long_context=self.long_context)
         dispatcher = Dispatcher(instances)
         return instances, [dispatcher.execute_all(calls) for calls in turns]
 
@@ -92,6 +95,12 @@ def tasks_from_record(record: dict, where: str = "record") -> list[RLTask]:
         if not isinstance(turn, dict) or not isinstance(turn.get("ground_truth"), list):
             raise UserError(f"{where}: metadata.turns[{t}] has no 'ground_truth' list of call strings")
         calls.append([str(c) for c in turn["ground_truth"]])
+    refs = list(meta.get("environment_refs") or meta["involved_classes"])
+    try:
+        resolve_env(refs)  # fail here, naming the record, rather than in the middle of a rollout
+    except UnknownEnvironment as e:
+        raise UserError(f"{where}: {e}") from None
+    offered = offered_docs(tools)
     starts = _turn_starts(messages)
     if len(starts) != len(turns):
         raise UserError(f"{where}: {len(starts)} user turns in 'messages' but {len(turns)} in metadata.turns")
@@ -103,8 +112,8 @@ def tasks_from_record(record: dict, where: str = "record") -> list[RLTask]:
         tasks.append(
             RLTask(
                 messages=messages[:end],
-                tools=tools,
-                involved_classes=list(meta["involved_classes"]),
+                tools=offered,
+                involved_classes=refs,
                 initial_config=_loads(meta["initial_config"]) or {},
                 long_context=bool(meta.get("long_context", False)),
                 turn_index=t,
@@ -128,7 +137,7 @@ def build_tasks(dataset, limit: int | None = None) -> list[RLTask]:
 
 def tasks_to_dataset(tasks: list[RLTask]):
     """A `datasets.Dataset` for GRPOTrainer: `prompt` (the user's text, shown in TRL's logs) and `task` (JSON)."""
-    from datasets import Dataset
+    from datasets import Dataset  # deferred: heavy (pyarrow, pandas), and building tasks does not need it
 
     if not tasks:
         raise UserError("no RL tasks: the synth dataset has no user turns")

@@ -20,14 +20,16 @@ Outputs: checkpoints in <run_dir>/sft/checkpoint-*, the final model with its tok
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from train.common import setup_environment
 
 setup_environment()
 
-from funreason.recipe import Recipe  # noqa: E402
+from core.atomic import atomic_write_json  # noqa: E402
+from core.layout import RunLayout  # noqa: E402
+from core.recipe import Recipe  # noqa: E402
+from core.sections.train import DatasetSpec, SFTSection  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
     last_checkpoint,
@@ -38,15 +40,14 @@ from train.common import (  # noqa: E402
     save_final,
     trl_config,
 )
-from train.sft_config import DatasetSpec, SFTSection  # noqa: E402
 
 
 def output_dir(recipe: Recipe) -> Path:
-    return Path(recipe.sft.output_dir or recipe.run_path / "sft")
+    return RunLayout.of(recipe).sft_dir
 
 
 def dataset_specs(recipe: Recipe) -> list[DatasetSpec]:
-    return list(recipe.sft.datasets) or [DatasetSpec(str(recipe.run_path / "synth" / "dataset"))]
+    return list(recipe.sft.datasets) or [DatasetSpec(str(RunLayout.of(recipe).dataset))]
 
 
 def sft_config(recipe: Recipe):
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
         "loss_curve": [[e["step"], e["loss"]] for e in trainer.state.log_history if "loss" in e],
     }
     if trainer.accelerator.is_main_process:
-        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        atomic_write_json(out / "train_summary.json", summary)
         print(f"[sft] done: {summary}")
     return summary
 

@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 
 import torch
+from transformers import AutoModelForCausalLM, DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from eval.backends import Generation, GenRequest, Sampling
@@ -73,8 +74,6 @@ class HFBackend:
         dtype="auto",
         prefix_cache_gib: float = 2.0,
     ):
-        from transformers import AutoModelForCausalLM
-
         self.tokenizer = tokenizer
         self.sampling = sampling
         self.micro_batch_size = max(1, micro_batch_size)
@@ -153,8 +152,6 @@ class HFBackend:
 
     def _prefill(self, ids: list[int]) -> tuple[list, torch.Tensor]:
         """One unpadded forward over the part of `ids` no cached prefix covers: (per-layer (k, v), last logits)."""
-        from transformers import DynamicCache
-
         t_ids = torch.tensor(ids, dtype=torch.long)
         reuse, kv = self._lookup(t_ids)
         cache = DynamicCache(
@@ -188,8 +185,6 @@ class HFBackend:
     def _generate_batch(self, requests: list[GenRequest]) -> list[Generation]:
         """Prefill each prompt alone (no padding, cached prefixes reused), then decode all rows together over
         their KV caches stacked left-padded, with an attention mask; a row leaves the batch at eos or its limit."""
-        from transformers import DynamicCache
-
         t = time.perf_counter()
         kvs, first = [], []
         for r in requests:

@@ -31,8 +31,8 @@ from collections.abc import Mapping
 import aiohttp
 import httpx
 
-from funreason.errors import UserError
-from synth.teacher_config import TeacherConfig
+from core.errors import UserError
+from core.sections.teacher import TeacherConfig
 from synth.teachers.base import Role, TeacherError
 from synth.teachers.http11 import BodyTooLarge, Http11Pool, HttpError
 

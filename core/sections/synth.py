@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from funreason.errors import RecipeError
-from synth.teacher_config import TeacherConfig
+from core.errors import RecipeError
+from core.sections.teacher import TeacherConfig
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """One recipe YAML per experiment: shared keys plus one section per stage (synth, sft, grpo, eval, report).
 
-    from funreason.recipe import load_recipe
+    from core.recipe import load_recipe
     recipe = load_recipe("recipes/smoke.yaml", overrides=["sft.max_steps=5", "eval.limit=4"])
 
 Loading validates the whole file before any model is loaded (unknown keys, types, required keys; see
-`funreason.config`). Overrides are `dotted.key=value` strings; the value is read as YAML (`5`, `true`, `[a, b]`).
+`core.schema`). Overrides are `dotted.key=value` strings; the value is read as YAML (`5`, `true`, `[a, b]`).
 Relative paths in a recipe are relative to the working directory the command runs in (the repo root for
 `make demo`). `save_resolved` writes the recipe as it was really used into the run dir.
 """
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import yaml
 
-from chat.options import ChatOptions
-from eval.config import EvalSection, ReportSection
-from funreason.config import Where, build, to_dict
-from funreason.errors import RecipeError
-from funreason.tiny import TinySection
-from synth.config import SynthConfig
-from train.grpo_config import GRPOSection
-from train.sft_config import SFTSection
+from core.atomic import atomic_write_text
+from core.errors import RecipeError
+from core.schema import Where, build, to_dict
+from core.sections.chat import ChatOptions
+from core.sections.eval import EvalSection, ReportSection
+from core.sections.synth import SynthConfig
+from core.sections.tiny import TinySection
+from core.sections.train import GRPOSection, SFTSection
 
 
 @dataclass
@@ -108,10 +108,9 @@ def save_resolved(recipe: Recipe, directory: str | Path | None = None) -> Path:
     out = Path(directory or recipe.run_dir)
     out.mkdir(parents=True, exist_ok=True)
     dest = out / "recipe.yaml"
-    tmp = dest.with_suffix(".yaml.tmp")
-    tmp.write_text(f"# resolved from {recipe.source}\n" + yaml.safe_dump(to_dict(recipe), sort_keys=False))
-    tmp.replace(dest)
-    return dest
+    return atomic_write_text(
+        dest, f"# resolved from {recipe.source}\n" + yaml.safe_dump(to_dict(recipe), sort_keys=False)
+    )
 
 
 def add_recipe_arguments(parser) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from funreason.errors import RecipeError
+from core.errors import RecipeError
 
 ROLES = ("tooling", "querying", "reasoning", "critic", "closing")
 
