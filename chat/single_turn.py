@@ -6,8 +6,8 @@
     messages = messages_for(entry, "hermes")    # question[0] as is: the docs go into Qwen's <tools> block (raw)
     tools = openai_tools(docs)                  # fc: what BFCL's OpenAI FC handler sends as `tools=`
 
-Reproduces (bfcl-eval 2026.3.23): `utils._func_doc_language_specific_pre_processing` (the hint " Note that the
-provided function is in Python 3 syntax." / "Java 8 SDK" / "JavaScript", and for Java/JavaScript every parameter
+Reproduces (bfcl-eval 2026.3.23): `utils._func_doc_language_specific_pre_processing` (the hint `chat.tools.PYTHON_HINT` /
+"Java 8 SDK" / "JavaScript", and for Java/JavaScript every parameter
 type rewritten to "string" with its real type in the description: the model must answer with source-code literals
 in strings, which the checker parses back), `model_handler.utils.system_prompt_pre_processing_chat_model` with the
 default format (`chat.pythonic.system_prompt`; a system message already in the question is appended after it,
@@ -23,6 +23,7 @@ import json
 import re
 
 from chat import pythonic
+from chat.tools import offered_docs
 
 # bfcl_eval.constants.type_mappings.GORILLA_TO_OPENAPI
 GORILLA_TO_OPENAPI = {
@@ -43,21 +44,22 @@ def language_of(entry_id: str) -> str:
 
 
 _HINT = {
-    "python": " Note that the provided function is in Python 3 syntax.",
     "java": " Note that the provided function is in Java 8 SDK syntax.",
     "javascript": " Note that the provided function is in JavaScript syntax.",
 }
 
 
 def functions_for(entry: dict) -> list[dict]:
-    """`entry["function"]` as BFCL's generation step shows it to the model (a copy; the entry is not changed)."""
+    """`entry["function"]` as BFCL's generation step shows it to the model (a copy; the entry is not changed).
+    Python docs go through `chat.tools.offered_docs`, the one function deciding the docs every prompt offers
+    (DESIGN invariant 7); Java and JavaScript, which only single-turn categories use, add their own hint and types."""
     functions = copy.deepcopy(entry.get("function") or [])
     language = language_of(entry["id"])
-    name = {"java": "Java", "javascript": "JavaScript"}.get(language)
+    if language == "python":
+        return offered_docs(functions)
+    name = {"java": "Java", "javascript": "JavaScript"}[language]
     for item in functions:
         item["description"] = item["description"] + _HINT[language]
-        if language == "python":
-            continue
         for value in item["parameters"]["properties"].values():
             if value["type"] == "any":
                 value["description"] += f" This parameter can be of any type of {name} object in string representation."
