@@ -338,8 +338,10 @@ def score_results(
 ) -> dict:
     """Score every model dir under `result_dir` into `out_dir`; return a summary for the runner / report.
     `tasks` (eval.tasks.TaskSet) supplies entries and ground truth; by default the installed BFCL's are used.
-    Single-turn files (non_live/, live/) are scored by eval/single_turn.py; `underscore_to_dot` (default: True
-    for `fc`, as BFCL sets it for API FC models) lets "math_factorial" answer for "math.factorial".
+    Single-turn files (non_live/, live/) are scored by eval/single_turn.py; `underscore_to_dot` lets
+    "math_factorial" answer for "math.factorial", as BFCL's registry sets it for API FC models; None (default):
+    off for pythonic and hermes, and for fc what the model's own answers show (eval.single_turn
+    .detect_underscore_to_dot; on when they do not tell). The value used is in the summary per model.
 
     `{"models": {model_dir: {"categories": {cat: header + {"dataset_size", "partial"}}, "diagnostics": path,
     "overall_note": str}}, "csv": [paths]}`.
@@ -349,23 +351,27 @@ def score_results(
 
     if fmt not in FORMATS:
         raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
-    if underscore_to_dot is None:
-        underscore_to_dot = fmt == "fc"
     result_dir, out_dir = Path(result_dir), Path(out_dir)
     summary: dict[str, Any] = {"models": {}, "format": fmt, "bfcl_eval": bfcl.bfcl_version()}
     latency_by_model: dict[str, list[float]] = {}
     for model_dir in find_model_dirs(result_dir):
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
-        for category, path in _category_files(model_dir, categories).items():
+        files = _category_files(model_dir, categories)
+        u2d = underscore_to_dot
+        if u2d is None:
+            u2d = False
+            if fmt == "fc":
+                single = {c: read_results(p) for c, p in files.items() if c in single_turn.CATEGORIES}
+                detected = single_turn.detect_underscore_to_dot(single, fmt)
+                u2d = True if detected is None else detected
+        for category, path in files.items():
             if category in agentic.CATEGORIES:
                 header, size = _score_agentic_file(path, category, fmt, model, partial, out_dir)
                 cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
                 continue
             if category in single_turn.CATEGORIES:
-                header, size, lat = _score_single_turn_file(
-                    path, category, fmt, model, partial, underscore_to_dot, out_dir
-                )
+                header, size, lat = _score_single_turn_file(path, category, fmt, model, partial, u2d, out_dir)
                 cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
                 latencies += lat
                 continue
@@ -385,7 +391,7 @@ def score_results(
         diag_path.parent.mkdir(parents=True, exist_ok=True)
         diag_path.write_text(json.dumps({"format": fmt, **diag, "records": all_records}, indent=1, default=str))
         latency_by_model[model] = latencies
-        summary["models"][model] = {"categories": cats, "diagnostics": str(diag_path)}
+        summary["models"][model] = {"categories": cats, "diagnostics": str(diag_path), "underscore_to_dot": u2d}
     table = read_score_tables(out_dir)
     for model, lat in latency_by_model.items():
         table.setdefault(model, {})["latency"] = lat
@@ -470,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Single-turn: accept 'math_factorial' for 'math.factorial', as BFCL does for API FC models "
-        "(default: on for --format fc, off otherwise).",
+        "(default: off; for --format fc, what the model's answers show).",
     )
     parser.add_argument(
         "--overall", choices=VERSIONS, default="v4", help="Group/Overall formulas: BFCL v4's weights or v3's means."

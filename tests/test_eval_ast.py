@@ -191,3 +191,24 @@ def test_hostile_single_turn_outputs_never_execute(tmp_path, monkeypatch):
     header = score_results(tmp_path / "result", tmp_path / "score")["models"]["m"]["categories"]["simple_python"]
     assert header["correct_count"] == 0 and header["total_count"] == 4
     assert not marker.exists() and not calls
+
+
+def test_fc_files_tell_whether_the_model_writes_dotted_names_with_underscores(tmp_path):
+    """BFCL reads underscore_to_dot from its model registry; for a user's files, the answers show it."""
+    from eval.score import score_results
+
+    entries, gt = load_category("simple_python")
+    assert sum("." in e["function"][0]["name"] for e in entries.values()) > 50
+    dotted_rows = []
+    for i, e in entries.items():  # the answers as a model that keeps the dots writes them
+        step = model_output(e, gt[i], "fc", random.Random(0), kind="none")
+        dotted_rows.append({"id": i, "result": [{e["function"][0]["name"]: args} for c in step for args in c.values()]})
+    underscored = [{"id": i, "result": model_output(e, gt[i], "fc", random.Random(0), kind="none")} for i, e in entries.items()]  # fmt: skip
+    for name, rows, expected in (("dots", dotted_rows, False), ("underscores", underscored, True)):
+        _write(tmp_path / name, name, "simple_python", rows)
+        summary = score_results(tmp_path / name, tmp_path / f"score-{name}", fmt="fc", partial=False)
+        info = summary["models"][name]
+        assert info["underscore_to_dot"] is expected
+        assert info["categories"]["simple_python"]["correct_count"] >= 395  # every name matches the expected form
+        forced = score_results(tmp_path / name, tmp_path / f"forced-{name}", fmt="fc", underscore_to_dot=not expected)
+        assert forced["models"][name]["categories"]["simple_python"]["correct_count"] < 350
