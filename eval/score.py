@@ -255,6 +255,12 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows))
 
 
+def _bfcl_version() -> str:
+    from envs import bfcl
+
+    return bfcl.bfcl_version()
+
+
 def _is_model_dir(path: Path) -> bool:
     return any((path / g).is_dir() for g in GROUPS)
 
@@ -265,6 +271,15 @@ def find_model_dirs(result_dir: Path) -> list[Path]:
     if not result_dir.is_dir():
         raise UserError(f"result dir not found: {result_dir}")
     dirs = sorted(d for d in result_dir.iterdir() if _is_model_dir(d))
+    v3 = sorted(result_dir.glob("BFCL_v3_*_result.json")) + sorted(result_dir.glob("*/BFCL_v3_*_result.json"))
+    if not dirs and v3:
+        # BFCL v3 wrote flat `<model_dir>/BFCL_v3_<cat>_result.json`; its data (and multi-turn answers) differ from the
+        # installed v4's, so scoring them here would not reproduce their scores
+        raise UserError(
+            f"{v3[0]}: a BFCL v3 result file; this scorer checks against bfcl-eval {_bfcl_version()}'s v4 data, "
+            "which changed since v3 (multi-turn entries and answers): score it with the bfcl-eval release it was "
+            "generated for, or regenerate with v4"
+        )
     if not dirs:
         raise UserError(
             f"no <model_dir>/{{{','.join(GROUPS)}}}/ folder under {result_dir} (expected BFCL's result layout)"

@@ -249,3 +249,11 @@ def test_hostile_fc_steps_never_execute(tmp_path, monkeypatch):
     header = score_results(root, tmp_path / "score", fmt="fc")["models"]["m"]["categories"]["multi_turn_base"]
     assert (header["correct_count"], header["total_count"]) == (6, 10)
     assert not marker.exists() and not calls
+
+
+def test_bfcl_v3_result_files_are_named_not_silently_skipped(tmp_path):
+    d = tmp_path / "result" / "gpt-4o-2024-08-06-FC"
+    d.mkdir(parents=True)
+    (d / "BFCL_v3_multi_turn_base_result.json").write_text('{"id": "multi_turn_base_0", "result": []}\n')
+    with pytest.raises(UserError, match=r"BFCL_v3_multi_turn_base_result\.json: a BFCL v3 result file"):
+        score_results(tmp_path / "result", tmp_path / "score", fmt="fc")
