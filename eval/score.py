@@ -373,12 +373,12 @@ def score_results(
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
         files = _category_files(model_dir, categories)
-        u2d = underscore_to_dot
+        u2d, single_rows = underscore_to_dot, {}
         if u2d is None:
             u2d = False
             if fmt == "fc":
-                single = {c: read_results(p) for c, p in files.items() if c in single_turn.CATEGORIES}
-                detected = single_turn.detect_underscore_to_dot(single, fmt)
+                single_rows = {c: read_results(p) for c, p in files.items() if c in single_turn.CATEGORIES}
+                detected = single_turn.detect_underscore_to_dot(single_rows, fmt)
                 u2d = True if detected is None else detected
         for category, path in files.items():
             if category in agentic.CATEGORIES:
@@ -386,7 +386,9 @@ def score_results(
                 cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
                 continue
             if category in single_turn.CATEGORIES:
-                header, size, lat = _score_single_turn_file(path, category, fmt, model, partial, u2d, out_dir)
+                header, size, lat = _score_single_turn_file(
+                    path, category, fmt, model, partial, u2d, out_dir, single_rows.get(category)
+                )
                 cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
                 latencies += lat
                 continue
@@ -418,13 +420,21 @@ def score_results(
 
 
 def _score_single_turn_file(
-    path: Path, category: str, fmt: str, model: str, partial: bool, underscore_to_dot: bool, out_dir: Path
+    path: Path,
+    category: str,
+    fmt: str,
+    model: str,
+    partial: bool,
+    underscore_to_dot: bool,
+    out_dir: Path,
+    rows: list[dict] | None = None,
 ) -> tuple[dict, int, list[float]]:
-    """Score one single-turn result file into `out_dir/<model>/<group>/`: (header, dataset size, latencies)."""
+    """Score one single-turn result file (its `rows`, if already read) into `out_dir/<model>/<group>/`:
+    (header, dataset size, latencies)."""
     from eval import single_turn
     from eval.ast_decode import decode_ast, is_empty_output
 
-    rows = read_results(path)
+    rows = read_results(path) if rows is None else rows
     if not rows:
         raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
 
