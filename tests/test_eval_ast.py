@@ -36,8 +36,8 @@ def _handler(fmt: str):
     return {"pythonic": official.prompting_handler, "hermes": official.qwen_fc, "fc": official.api_fc}[fmt]()
 
 
-def _official(raw, entry, gt, category: str, fmt: str, model_name: str):
-    """BFCL's verdict: None (pass), an error type, or "crash" where its evaluator raises."""
+def _official_row(raw, entry, gt, category: str, fmt: str, model_name: str):
+    """BFCL's verdict row ({"valid": True} on a pass), or a string where its evaluator raises."""
     handler = _handler(fmt)
     try:
         if "relevance" in category:
@@ -50,7 +50,13 @@ def _official(raw, entry, gt, category: str, fmt: str, model_name: str):
             )  # fmt: skip
     except Exception as exc:  # BFCL's converters raise on types it never implemented
         return f"crash:{type(exc).__name__}"
-    return None if v["valid"] else v["error_type"]
+    return v
+
+
+def _official(raw, entry, gt, category: str, fmt: str, model_name: str):
+    """BFCL's verdict: None (pass), an error type, or "crash:..." where its evaluator raises."""
+    v = _official_row(raw, entry, gt, category, fmt, model_name)
+    return v if isinstance(v, str) else (None if v["valid"] else v["error_type"])
 
 
 def _cases(group: str, seed: int):
@@ -78,14 +84,19 @@ def test_verdicts_equal_official_evaluator(group):
     cases, data = _cases(group, seed=len(group))
     plain = official.register_model("funreason_ast", underscore_to_dot=False)
     dotted = official.register_model("funreason_ast_fc", underscore_to_dot=True)
-    differ, seen = [], Counter()
+    differ, rows_differ, seen = [], [], Counter()
     for category, entry_id, fmt, raw in cases:
         entries, gt = data[category]
         u2d = fmt == "fc"  # as BFCL's API FC models: "." in tool names becomes "_"
         name = dotted if u2d else plain
-        expected = _official(raw, entries[entry_id], gt.get(entry_id), category, fmt, name)
+        row = _official_row(raw, entries[entry_id], gt.get(entry_id), category, fmt, name)
+        expected = row if isinstance(row, str) else (None if row["valid"] else row["error_type"])
         ours = evaluate_entry(entry_id, raw, entries[entry_id], gt.get(entry_id), category, fmt, name, u2d)
         got = None if ours["valid"] else ours["error_type"]
+        # the whole failed row, BFCL's messages included, except where the message quotes a decoder's exception
+        if got == expected and got and not got.startswith(("ast_decoder:decoder_failed", "relevance_error")):
+            if json.loads(json.dumps(ours, default=str)) != json.loads(json.dumps(row, default=str)):
+                rows_differ.append((entry_id, ours, row))
         if expected and expected.startswith("crash"):
             lang = language_of(category)
             expected = {"java": "type_error:java", "javascript": "type_error:js"}.get(lang, expected)
@@ -94,6 +105,7 @@ def test_verdicts_equal_official_evaluator(group):
             differ.append((category, entry_id, fmt, raw, got, expected))
     assert len(cases) >= PER_GROUP
     assert not differ, f"{len(differ)} of {len(cases)} verdicts differ, e.g. {differ[:3]}"
+    assert not rows_differ, f"{len(rows_differ)} failed rows differ from BFCL's, e.g. {rows_differ[:1]}"
     # the outputs exercised passes and failures of many kinds
     assert 0.05 < seen[None] / len(cases) < 0.95, seen
     assert len(seen) >= (3 if group == "relevance" else 6), seen
