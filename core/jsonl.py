@@ -19,9 +19,14 @@ class JsonlError(UserError):
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """(1-based line number, parsed value) for every non-blank line; a bad line raises JsonlError naming it."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    """(1-based line number, parsed value) for every non-blank line; a bad line (not JSON, not UTF-8) raises
+    JsonlError naming it."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise JsonlError(f"{path}:{lineno}: not UTF-8 text (byte {e.start} of the line)") from None
             if not line.strip():
                 continue
             try:

@@ -15,6 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+from core.layout import RunLayout
+from core.lock import stage_lock
 from core.recipe import add_recipe_arguments, recipe_from_args
 
 
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         targets = models_to_evaluate(recipe)
     for label, path in targets:
-        meta = evaluate_model(recipe, path, label, resume=args.resume)
+        with stage_lock(RunLayout.of(recipe).eval_dir(label), "funreason eval"):  # one writer per label
+            meta = evaluate_model(recipe, path, label, resume=args.resume)
         print(f"[eval] {label}: {Path(recipe.run_dir) / 'eval' / label}")
         print(json.dumps({"label": label, "scores": meta["scores"], "run": meta["run"]}, indent=2, default=str))
     return 0

@@ -48,6 +48,7 @@ from synth.writer import ShardWriter, read_entries
 
 # Keys that change how fast a run goes but not what it produces: they may differ between a run and its resume.
 OPERATIONAL_KEYS = {
+    *("base_url", "api_key_env"),  # transport: where the teacher is reached, not what it is
     "concurrency",
     "timeout_s",
     "connect_timeout_s",

@@ -127,7 +127,7 @@ def test_reference_recipe_launches_both_training_stages_with_its_accelerate_conf
 
     recipe = load_recipe(REPO / "recipes" / "qwen3_4b_funreason_mt.yaml", [f"run_dir={tmp_path}"])
     seen = {}
-    monkeypatch.setattr(launch, "run_training", lambda script, path, cfg: seen.setdefault(script, cfg))
+    monkeypatch.setattr(launch, "run_training", lambda script, path, cfg, **kw: seen.setdefault(script, cfg))
     launch.run_sft_stage(recipe, tmp_path / "recipe.yaml")
     launch.run_grpo_stage(recipe, tmp_path / "recipe.yaml")
     assert seen == {"sft.py": "zero3", "grpo.py": "zero3"}

@@ -33,9 +33,9 @@ from core.recipe import Recipe  # noqa: E402
 from core.sections.train import GRPOSection  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
-    last_checkpoint,
     lora_config,
     parse_script_args,
+    resume_checkpoint,
     run_script,
     save_final,
     trl_config,
@@ -137,10 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
     section: GRPOSection = recipe.grpo
     trainer = build_trainer(recipe)
     config = trainer.args
-    resume = None
-    if args.resume:
-        resume = last_checkpoint(config.output_dir)
-        print(f"[grpo] resuming from {resume}" if resume else "[grpo] --resume: no checkpoint yet, starting fresh")
+    resume = resume_checkpoint(args, config, "grpo")  # newest complete checkpoint unless --fresh; takes the lock
     result = trainer.train(resume_from_checkpoint=resume)
     out = output_dir(recipe)
     merge_base = policy_path(recipe) if section.lora is not None and section.merge_lora else None

@@ -7,9 +7,10 @@
     # two CPU processes (gloo) / ZeRO-2 on CPU
     accelerate launch --config_file accelerate_configs/cpu_2proc.yaml train/sft.py --config recipes/smoke.yaml
     DS_ACCELERATOR=cpu accelerate launch --config_file accelerate_configs/zero2_cpu.yaml train/sft.py --config recipes/smoke.yaml
-    # overrides (unprefixed keys belong to `sft`), LoRA, resume after a kill
+    # overrides (unprefixed keys belong to `sft`), LoRA
     accelerate launch train/sft.py --config recipes/smoke.yaml max_steps=50 learning_rate=1e-4 lora.r=8 merge_lora=true
-    accelerate launch train/sft.py --config recipes/smoke.yaml --resume
+    # a rerun continues from the newest complete checkpoint; --fresh starts over (old checkpoints moved aside)
+    accelerate launch train/sft.py --config recipes/smoke.yaml --fresh
 
 Any TRL `SFTConfig` field can be set in the recipe's `sft:` section or as an override; the project's own fields
 (layout, datasets, lora, merge_lora, liger, model, output_dir, accelerate_config) are in train/sft_config.py.
@@ -32,10 +33,11 @@ from core.recipe import Recipe  # noqa: E402
 from core.sections.train import DatasetSpec, SFTSection  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
-    last_checkpoint,
     load_model_and_tokenizer,
+    lock_output_dir,
     lora_config,
     parse_script_args,
+    resume_checkpoint,
     run_script,
     save_final,
     trl_config,
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     args, recipe = parse_script_args(__doc__, "sft", argv)
     section: SFTSection = recipe.sft
     config = sft_config(recipe)
+    lock_output_dir(config, "sft")  # before anything is loaded or written: a second run stops here, in one line
     model_path = section.model or recipe.model
     # We load the model ourselves (SFTTrainer would ignore model_init_kwargs for an instance), so honour them here.
     model, tokenizer = load_model_and_tokenizer(model_path, bf16=config.bf16, **(config.model_init_kwargs or {}))
@@ -109,10 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
         processing_class=tokenizer,
         peft_config=lora_config(section.lora, "sft"),
     )
-    resume = None
-    if args.resume:
-        resume = last_checkpoint(config.output_dir)
-        print(f"[sft] resuming from {resume}" if resume else "[sft] --resume: no checkpoint yet, starting fresh")
+    resume = resume_checkpoint(args, config, "sft")
     result = trainer.train(resume_from_checkpoint=resume)
     out = output_dir(recipe)
     merge_base = model_path if section.lora is not None and section.merge_lora else None

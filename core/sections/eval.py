@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.sections.checks import at_least, ratio
+
 
 @dataclass
 class EvalSection:
@@ -95,6 +97,17 @@ class EvalSection:
     state_log: bool = field(
         default=True, metadata={"help": "Log the public state of every environment after each turn (as BFCL)."}
     )
+
+    def __post_init__(self):
+        for name in ("batch_size", "micro_batch_size", "concurrency", "max_new_tokens", "tensor_parallel_size"):
+            at_least(f"eval.{name}", getattr(self, name), 1)
+        at_least("eval.limit", self.limit, 1)
+        at_least("eval.max_context", self.max_context, 1)
+        at_least("eval.max_retries", self.max_retries, 0)
+        at_least("eval.temperature", self.temperature, 0)
+        at_least("eval.request_timeout", self.request_timeout, 0, strict=True)
+        ratio("eval.top_p", self.top_p)
+        ratio("eval.gpu_memory_utilization", self.gpu_memory_utilization)
 
 
 @dataclass

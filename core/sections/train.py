@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.sections.checks import at_least, ratio, trl_values
+
 
 @dataclass
 class DatasetSpec:
@@ -53,6 +55,10 @@ class LoraSection:
         default="all-linear", metadata={"help": "Modules to adapt ('all-linear' or a list of names)."}
     )
     extra: dict[str, Any] = field(default_factory=dict, metadata={"help": "Other peft LoraConfig fields."})
+
+    def __post_init__(self):
+        at_least("lora.r", self.r, 1)
+        ratio("lora.lora_dropout", self.lora_dropout)
 
 
 @dataclass
@@ -108,6 +114,11 @@ class SFTSection(TrainingSection):
     )
     extra: dict[str, Any] = field(default_factory=dict, metadata={"help": "TRL SFTConfig fields."})
 
+    def __post_init__(self):
+        for spec in self.datasets:
+            at_least("sft.datasets[].weight", spec.weight, 0, strict=True)
+        trl_values("sft", self.extra)
+
 
 @dataclass
 class GRPOSection(TrainingSection):
@@ -143,3 +154,12 @@ class GRPOSection(TrainingSection):
         metadata={"help": "EGPO tokens: 'reasoning' (inside <think>...</think>, as the paper) or 'all' model tokens."},
     )
     extra: dict[str, Any] = field(default_factory=dict, metadata={"help": "TRL GRPOConfig fields."})
+
+    def __post_init__(self):
+        at_least("grpo.max_tasks", self.max_tasks, 1)
+        at_least("grpo.max_tool_steps", self.max_tool_steps, 1)
+        at_least("grpo.turn_reward_weight", self.turn_reward_weight, 0)
+        at_least("grpo.format_reward_weight", self.format_reward_weight, 0)
+        at_least("grpo.egpo_alpha", self.egpo_alpha, 0)
+        at_least("grpo.egpo_kappa", self.egpo_kappa, 1, strict=True)
+        trl_values("grpo", self.extra)
