@@ -208,7 +208,9 @@ def _compat_value(node: ast.AST) -> Any:
     if isinstance(node, ast.Tuple):
         return tuple(_compat_value(v) for v in node.elts)
     if isinstance(node, ast.Subscript):
-        return _unparse(node)
+        # BFCL writes value + "[" + slice + "]" (its first attempt, `value.body[0]`, always raises): a tuple index
+        # keeps its parentheses, `a[(1, 2)]`, where ast.unparse of the whole node writes `a[1, 2]`
+        return _unparse(node.value) + "[" + _unparse(node.slice) + "]"
     if isinstance(node, ast.Lambda):
         raise _Reject("unsupported_value", "lambda arguments never decode in BFCL")
     raise _Reject("unsupported_value", f"unsupported argument expression {type(node).__name__}")

@@ -85,7 +85,9 @@ def _pythonic(raw: Any, language: str) -> tuple[Any, str | None]:
         parsed = pythonic.parse(raw, mode="compat", execute=False)
         if not parsed.ok:
             return None, parsed.error
-        return [{c.name: dict(c.arguments)} for c in parsed.calls], None
+        # `**x` arguments: BFCL's `resolve_ast_call` keys them None; chat.pythonic writes "None" (its execution
+        # string), which no real keyword can be (`None=` does not parse)
+        return [{c.name: {None if k == "None" else k: v for k, v in c.arguments.items()}} for c in parsed.calls], None
     parse = _tree_sitter_parser(language)
     try:
         return parse(_wrap(raw)[1:-1]), None  # BFCL drops the brackets it added ("legacy reasons")

@@ -20,6 +20,7 @@ import pytest
 from bfcl_ast_damage import DAMAGES, model_output, relevance_output
 
 from eval.ast_checker import language_of
+from eval.ast_decode import decode_ast
 from eval.single_turn import evaluate_entry, load_category
 
 GROUPS = {
@@ -224,3 +225,23 @@ def test_fc_files_tell_whether_the_model_writes_dotted_names_with_underscores(tm
         assert info["categories"]["simple_python"]["correct_count"] >= 395  # every name matches the expected form
         forced = score_results(tmp_path / name, tmp_path / f"forced-{name}", fmt="fc", underscore_to_dot=not expected)
         assert forced["models"][name]["categories"]["simple_python"]["correct_count"] < 350
+
+
+# literal-free odd values (names, subscripts, nested calls, ...): BFCL's decoder evaluates nothing on these
+ODD_PYTHONIC = [
+    "[f(x=a[1, 2])]", "[f(x=a[1:2], y=b[::2])]", "[f(x=a[1])]", "[f(x=name, y=True, z=None)]", "[f(x=...)]",
+    "[f(x=g(1, 2))]", "[f(x=g(k=1, j=[1, {'a': h(z=2)}]))]", "[f(x=-5, y=-2.5, z=+3)]", "[f(x=(1, (2, 3)))]",
+    "[f(x={1: 'a', 'b': [None]})]", "[f(x={1, 2})]", "[f(x=a.b)]", "[f(x=f'{y}')]", "[f(x=1 < 2)]", "[f(**kw)]",
+    "[f(1, 2, x=3)]", "[a.b.c(x=1)]", "f(x=1)", "```\n[f(x=1)]\n```", "'[f(x=1)]'", "[f(x=1)] trailing", "[]", "",
+    "[f(x=[])]", "[f(x={})]", "[f(x={'a': {}})]", "[f(x={'a': {'b': {}}})]", "[f(x=not y)]", "[f(x=-y)]",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ODD_PYTHONIC)
+def test_pythonic_values_decode_as_bfcls_default_decode_ast_prompting(text):
+    try:
+        expected = official.default_decode_ast_prompting(text)
+    except Exception:
+        expected = None
+    decoded, error = decode_ast(text, "pythonic", "python")
+    assert (None if error else decoded) == expected
