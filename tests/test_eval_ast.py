@@ -245,3 +245,28 @@ def test_pythonic_values_decode_as_bfcls_default_decode_ast_prompting(text):
         expected = None
     decoded, error = decode_ast(text, "pythonic", "python")
     assert (None if error else decoded) == expected
+
+
+ODD_HERMES = [
+    '<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>',
+    '<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>\n<tool_call>\n{"name": "g", "arguments": {}}\n</tool_call>',
+    '<tool_call>{"name": "f", "arguments": {}}</tool_call>',  # no newlines: no block
+    '<tool_call>\n{"name": "f", "arguments": "{\\"x\\": 1}"}\n</tool_call>',  # arguments as a JSON string
+    '<tool_call>\n{"name": "f"}\n</tool_call>',
+    '<tool_call>\n{"arguments": {}}\n</tool_call>',
+    '<tool_call>\n[1, 2]\n</tool_call>',
+    '<tool_call>\n{"name": 7, "arguments": {}}\n</tool_call>',
+    '<tool_call>\n{"name": ["f"], "arguments": {}}\n</tool_call>',
+    '<tool_call>\nnot json\n</tool_call>\n<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>',
+    "I cannot help.", "", "<tool_call>\n", '<tool_call>\n{"name": "f", "arguments": null}\n</tool_call>',
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ODD_HERMES)
+def test_hermes_outputs_decode_as_qwen_fc_decode_ast(text):
+    try:
+        expected = official.qwen_fc().decode_ast(text, None, False)
+    except Exception:
+        expected = None
+    decoded, error = decode_ast(text, "hermes")
+    assert (None if error else decoded) == expected
