@@ -106,3 +106,29 @@ def validate_messages(messages: Any, tools: list[dict] | None = None, require_ta
             f"message {len(messages) - 1}: the conversation ends with a {messages[-1]['role']} message, "
             "so there is no assistant turn to train on"
         )
+
+
+def merged_tool_message(results: list[str]) -> dict:
+    """All results of one step as one tool message, FunReason-MT's form: content is ``str(list_of_results)``."""
+    return {"role": "tool", "content": str([str(r) for r in results])}
+
+
+def merge_tool_results(messages: list[dict], tool_results: str) -> list[dict]:
+    """Stored conversations keep one tool message per result; with ``tool_results: merged`` every run of consecutive
+    tool messages becomes one `merged_tool_message` (so SFT rows render as eval and RL feed results back). Apply
+    once, to conversations with one message per result; ``separate`` returns `messages` unchanged."""
+    if tool_results != "merged":
+        return messages
+    out: list[dict] = []
+    run: list[str] = []
+    for message in messages:
+        if isinstance(message, dict) and message.get("role") == "tool":
+            run.append(message.get("content"))
+            continue
+        if run:
+            out.append(merged_tool_message(run))
+            run = []
+        out.append(message)
+    if run:
+        out.append(merged_tool_message(run))
+    return out

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from chat import pythonic
 from chat.calls import ParseResult, ToolCall
 from chat.formats import tool_format
-from chat.messages import MessageError, reasoning_of, split_think, validate_messages
+from chat.messages import MessageError, merged_tool_message, reasoning_of, split_think, validate_messages
 from chat.schemas import as_bfcl_docs
 from core.errors import UserError
 from core.sections.chat import ChatOptions
@@ -284,9 +284,13 @@ def history_message(result: ParseResult, options: ChatOptions | None = None) -> 
 
 
 def tool_messages(calls: list[ToolCall], results: list[str], options: ChatOptions | None = None) -> list[dict]:
-    """One ``tool`` message per (call, result); ``name`` is the BFCL call string (pythonic) or function name (hermes)."""
+    """One ``tool`` message per (call, result); ``name`` is the BFCL call string (pythonic) or function name (hermes).
+    With ``options.tool_results == "merged"``: one message for all of them, content ``str(list_of_results)``
+    (FunReason-MT's handler; `chat.messages.merge_tool_results` gives stored conversations the same form)."""
     opts = _options(options)
     if len(calls) != len(results):
         raise ValueError(f"{len(calls)} calls but {len(results)} results")
+    if opts.tool_results == "merged":
+        return [merged_tool_message(results)]
     name = tool_format(opts).tool_message_name
     return [{"role": "tool", "name": name(call), "content": str(result)} for call, result in zip(calls, results)]

@@ -161,3 +161,54 @@ def test_eval_loop_rebuilds_the_training_prompts(tiny_tokenizer, fmt, with_reaso
         history_msgs += tool_messages(reply.calls, results, options)
     final = render_example(tiny_tokenizer, history_msgs, TOOLS, options)
     assert final.ids == render_example(tiny_tokenizer, messages, TOOLS, options).ids
+
+
+@pytest.mark.parametrize("fmt, prefill", [("pythonic", True), ("pythonic", False), ("hermes", False)])
+def test_merged_tool_results_render_alike_in_sft_and_eval(tiny_tokenizer, fmt, prefill):
+    """tool_results=merged (FunReason-MT's handler): the eval/RL step feeds a step's results back as one tool message
+    `str(list_of_results)`, and SFT rows (stored one message per result) are merged the same way by
+    train.data.render_conversation: every per-turn example's prompt is what the eval loop renders."""
+    from chat.messages import merge_tool_results
+    from train.data import render_conversation
+
+    options = ChatOptions(tool_format=fmt, think_prefill=prefill, tool_results="merged")
+    messages = conversation(False)
+    merged = merge_tool_results(messages, "merged")
+    assert [m["content"] for m in merged if m["role"] == "tool"] == [
+        str(['{"current_working_directory": "docs"}', '{"current_directory_content": ["report.txt"]}']),
+        str(['{"matching_lines": ["budget: 5"]}']),
+        str(['{"current_directory_content": ["report.txt"]}']),
+    ]
+    assert merge_tool_results(messages, "separate") is messages
+    # the eval loop, building history with the step helpers
+    history_msgs, prompts, i = messages[:2], [], 2
+    while i < len(messages):
+        message = messages[i]
+        if message["role"] == "user":
+            history_msgs.append(message)
+            i += 1
+            continue
+        prompts.append(render_prompt(tiny_tokenizer, history_msgs, TOOLS, options))
+        text = generated_text(message, options)
+        reply = parse_assistant(text, options, TOOLS)
+        history_msgs.append(assistant_message(text, options, TOOLS))
+        i += 1
+        results = []
+        while i < len(messages) and messages[i]["role"] == "tool":
+            results.append(messages[i]["content"])
+            i += 1
+        if results:
+            fed = tool_messages(reply.calls, results, options)
+            assert len(fed) == 1 and fed[0]["content"] == str(results)
+            history_msgs += fed
+    # the SFT side, from the stored (separate) conversation
+    examples = render_conversation(tiny_tokenizer, messages, TOOLS, options, layout="per_turn")
+    assert len(examples) == len(prompts) == 5
+    for (ids, mask), prompt in zip(examples, prompts):
+        n = len(prompt.ids)
+        assert ids[:n] == prompt.ids and mask[:n] == [0] * n and mask[n] == 1
+    assert "<tool_response>\n['{" in prompts[1].text  # one response block carrying the list
+    assert prompts[1].text.count("<tool_response>") == 1
+    # and it differs from the separate form (the option does something)
+    separate = ChatOptions(tool_format=fmt, think_prefill=prefill)
+    assert render_prompt(tiny_tokenizer, messages[:5], TOOLS, separate).ids != prompts[1].ids

@@ -34,6 +34,12 @@ CASES = {
     "pythonic": ChatOptions(tool_format="pythonic"),
     "hermes-keep-reasoning": ChatOptions(tool_format="hermes", history_reasoning="keep"),
     "pythonic-prefill-keep": ChatOptions(tool_format="pythonic", history_reasoning="keep", think_prefill=True),
+    # FunReason-MT's handler: every result of a step in one tool message, str(list_of_results)
+    "pythonic-merged": ChatOptions(tool_format="pythonic", tool_results="merged"),
+    "pythonic-merged-prefill-keep": ChatOptions(
+        tool_format="pythonic", history_reasoning="keep", think_prefill=True, tool_results="merged"
+    ),
+    "hermes-merged": ChatOptions(tool_format="hermes", tool_results="merged"),
 }
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from chat.messages import MessageError, validate_messages
+from chat.messages import MessageError, merge_tool_results, validate_messages
 from chat.render import render_example
 from chat.tools import offered_docs
 from core.errors import UserError
@@ -154,7 +154,9 @@ def render_conversation(
     tokenizer, messages: list[dict], tools: list[dict] | None, options: ChatOptions, layout: str
 ) -> list[tuple[list[int], list[int]]]:
     """(ids, mask) examples of one conversation in the given layout, all rendered by `chat.render`; `tools` are
-    rendered as given (`normalize_row` gives the offered docs)."""
+    rendered as given (`normalize_row` gives the offered docs). Tool results take the form the options ask for
+    (`chat.messages.merge_tool_results`), the form eval and RL feed them back in."""
+    messages = merge_tool_results(messages, options.tool_results)
     if layout == "full":
         ex = render_example(tokenizer, messages, tools, options, train="all")
         return [(list(ex.ids), list(ex.mask))]

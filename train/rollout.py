@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
+from chat.messages import merge_tool_results
 from chat.render import render_prompt
 from chat.step import take_step
 from core.sections.chat import ChatOptions
@@ -90,10 +91,11 @@ class EnvRollout:
         t0 = time.perf_counter()
         instances, results = task.restore()
         t1 = time.perf_counter()
-        prompt_ids = list(render_prompt(self.tokenizer, task.messages, task.tools, self.options).ids)
+        messages = merge_tool_results(list(task.messages), self.options.tool_results)  # earlier turns' results
+        prompt_ids = list(render_prompt(self.tokenizer, messages, task.tools, self.options).ids)
         self.timings["environment_s"] += t1 - t0
         self.timings["render_s"] += time.perf_counter() - t1
-        return RolloutEpisode(task, instances, Dispatcher(instances), list(task.messages), prompt_ids, results)
+        return RolloutEpisode(task, instances, Dispatcher(instances), messages, prompt_ids, results)
 
     def tool_suffix_ids(self, assistant: dict, tool_msgs: list[dict], tools: list[dict]) -> list[int]:
         """Tokens of the tool results plus the next generation prompt, as chat renders them after an assistant step.

@@ -26,6 +26,13 @@ class ChatOptions:
     think_prefill: bool = field(
         default=False, metadata={"help": "Append '<think>' after the generation prompt (FunReason-MT handler)."}
     )
+    tool_results: Literal["separate", "merged"] = field(
+        default="separate",
+        metadata={
+            "help": "separate: one tool message per result (BFCL's handlers); merged: all results of a step in one "
+            "tool message whose content is str(list_of_results), as FunReason-MT's BFCL handler fed them back."
+        },
+    )
     system_prompt: str | None = field(
         default=None, metadata={"help": "Extra system text; BFCL's prompt is prepended to it in pythonic format."}
     )
