@@ -30,7 +30,11 @@ from envs import bfcl
 from eval.backends import make_backend
 from eval.runner import MultiTurnRunner, model_dir_name, result_file
 from eval.score import score_results
+from eval.single_run import EXECUTABLE_NOTE, SingleTurnRunner, data_files, load_single_turn, split_categories
+from eval.single_run import result_path as single_result_path
 from eval.tasks import load_tasks
+
+AGENTIC_NOTE = "agentic categories are not run by `funreason eval` yet (score `bfcl generate` output with `score`)"
 
 
 def set_bfcl_root(recipe) -> Path:
@@ -56,7 +60,19 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
     set_bfcl_root(recipe)
     out = RunLayout.of(recipe).eval_dir(label)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = load_tasks(section.categories, section.ids, section.limit, section.question_file, section.answer_file)
+    multi, single, agentic_cats = split_categories(section.categories)  # eval.single_run
+    single = [] if section.question_file else single
+    if agentic_cats:
+        raise UserError(f"eval.categories: {agentic_cats}: {AGENTIC_NOTE}")
+    mt_ids = section.ids if not single or section.ids is None else [i for i in section.ids if i.startswith("multi_")]
+    tasks = load_tasks(multi, mt_ids, section.limit, section.question_file, section.answer_file)
+    single_entries = load_single_turn(single, section.ids, section.limit)
+    if section.ids is not None and single:
+        found = {e["id"] for e in tasks.all_entries()} | {e["id"] for es in single_entries.values() for e in es}
+        if set(section.ids) - found:
+            raise UserError(
+                f"eval.ids: no such entries in {section.categories}: {sorted(set(section.ids) - found)[:5]}"
+            )
     with loading(model_path, "tokenizer"):
         tokenizer = AutoTokenizer.from_pretrained(model_path)
     max_context = context_limit(model_path, section)
@@ -75,6 +91,10 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
             progress=progress,
         )
         stats = runner.run(tasks.entries, out / "result" / model_dir_name(label), resume=resume)
+        single_stats = SingleTurnRunner(
+            backend, tokenizer, recipe.chat, max_new_tokens=section.max_new_tokens, max_context=max_context,
+            in_flight=runner.in_flight, progress=progress,
+        ).run(single_entries, out / "result" / model_dir_name(label), resume=resume)  # fmt: skip
         backend_info = backend.describe()
     finally:
         backend.close()
@@ -84,7 +104,7 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
         # BFCL's own categories are scored against the whole installed category (a limited run shows as partial);
         # entries from a question file against that file and its answers.
         given = tasks if section.question_file else None
-        scores = score(out, recipe.chat.tool_format, list(tasks.entries), given)
+        scores = score(out, recipe.chat.tool_format, list(tasks.entries) + list(single_entries), given)
     meta = {
         "label": label,
         "model": str(model_path),
@@ -94,21 +114,37 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
         "backend": backend_info,
         "max_new_tokens": section.max_new_tokens,
         "max_context": max_context,
-        "categories": list(tasks.entries),
-        "entries": len(tasks),
+        "categories": list(tasks.entries) + list(single_entries),
+        "entries": len(tasks) + sum(map(len, single_entries.values())),
+        "not_run": EXECUTABLE_NOTE,
         "wall_time_s": round(time.time() - t0, 2),
         "run": stats,
-        "token_counts": token_counts(out / "result" / model_dir_name(label), list(tasks.entries)),
+        "run_single_turn": single_stats,
+        "token_counts": token_counts(out / "result" / model_dir_name(label), list(tasks.entries), list(single_entries)),
         "scores": scores,
-        "provenance": provenance.collect(recipe, data_files=list(tasks.provenance["files"]), extra=tasks.provenance),
+        "provenance": provenance.collect(
+            recipe,
+            data_files=list(tasks.provenance["files"]) + [str(p) for p in data_files(single)],
+            extra=tasks.provenance,
+        ),
     }
     atomic_write_json(out / "metadata.json", meta)
     return meta
 
 
-def token_counts(model_result_dir: Path, categories: list[str]) -> dict:
+def token_counts(model_result_dir: Path, categories: list[str], single: list[str] = ()) -> dict:
     """Totals over the result files (so a resumed run counts the entries finished before the kill too)."""
     totals = {"prompt": 0, "completion": 0, "steps": 0, "inference_errors": 0}
+    for cat in single:  # single-turn rows: one step, counts are numbers
+        path = single_result_path(model_result_dir, cat)
+        for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+            row = json.loads(line)
+            if isinstance(row.get("result"), str) and row["result"].startswith("Error during inference"):
+                totals["inference_errors"] += 1
+                continue
+            totals["prompt"] += row.get("input_token_count", 0)
+            totals["completion"] += row.get("output_token_count", 0)
+            totals["steps"] += 1
     for cat in categories:
         path = result_file(model_result_dir, cat)
         if not path.is_file():
