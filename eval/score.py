@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,9 @@ from tqdm import tqdm
 
 from chat.formats import FORMATS as TOOL_FORMATS
 from chat.formats import tool_format
-from core.atomic import atomic_write_text
 from core.errors import UserError
 from core.jsonl import iter_jsonl, jsonable
+from eval.ast_decode import decode_ast
 from eval.checker import call_text, check_entry
 from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
@@ -251,8 +252,12 @@ def score_category(
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    """A score file: written whole to a temp file and renamed (never torn), without fsync: score files are derived
+    from the result files and re-made by scoring again, and two fsyncs per file were half of scoring's time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text("".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _bfcl_version() -> str:
@@ -373,12 +378,14 @@ def score_results(
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
         files = _category_files(model_dir, categories)
-        u2d, single_rows = underscore_to_dot, {}
+        u2d, single_rows, single_decoded = underscore_to_dot, {}, {}
         if u2d is None:
             u2d = False
             if fmt == "fc":
                 single_rows = {c: read_results(p) for c, p in files.items() if c in single_turn.CATEGORIES}
-                detected = single_turn.detect_underscore_to_dot(single_rows, fmt)
+                # fc decodes the same in every language: decode once, for the detection and the verdicts
+                single_decoded = {c: [decode_ast(r["result"], fmt) for r in rows] for c, rows in single_rows.items()}
+                detected = single_turn.detect_underscore_to_dot(single_rows, fmt, single_decoded)
                 u2d = True if detected is None else detected
         for category, path in files.items():
             if category in agentic.CATEGORIES:
@@ -387,8 +394,9 @@ def score_results(
                 continue
             if category in single_turn.CATEGORIES:
                 header, size, lat = _score_single_turn_file(
-                    path, category, fmt, model, partial, u2d, out_dir, single_rows.get(category)
-                )
+                    path, category, fmt, model, partial, u2d, out_dir, single_rows.get(category),
+                    single_decoded.get(category),
+                )  # fmt: skip
                 cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
                 latencies += lat
                 continue
@@ -428,6 +436,7 @@ def _score_single_turn_file(
     underscore_to_dot: bool,
     out_dir: Path,
     rows: list[dict] | None = None,
+    decoded: list[tuple] | None = None,
 ) -> tuple[dict, int, list[float]]:
     """Score one single-turn result file (its `rows`, if already read) into `out_dir/<model>/<group>/`:
     (header, dataset size, latencies)."""
@@ -440,7 +449,8 @@ def _score_single_turn_file(
 
     # each output is decoded once in the chosen format (for the format check and the verdict); other formats are
     # tried only if the chosen one fails on most outputs
-    decoded = [decode_ast(r["result"], fmt, single_turn.decode_language(category)) for r in rows]
+    if decoded is None:
+        decoded = [decode_ast(r["result"], fmt, single_turn.decode_language(category)) for r in rows]
 
     def calls(i: int, f: str) -> list | None:
         if f != fmt and not could_hold_calls(rows[i]["result"], f):

@@ -89,20 +89,23 @@ def decode_language(category: str) -> str:
     return "python" if is_relevance(category) else language_of(category)
 
 
-def detect_underscore_to_dot(rows_by_category: dict[str, list[dict]], fmt: str) -> bool | None:
+def detect_underscore_to_dot(
+    rows_by_category: dict[str, list[dict]], fmt: str, decoded: dict[str, list[tuple]] | None = None
+) -> bool | None:
     """Whether a model's answers name dotted functions with underscores (`math_factorial` for `math.factorial`), as
     API FC models must, from its own outputs: True / False by majority, None without evidence. BFCL reads the same
     fact from its model registry, which a user's result files do not come with."""
     dotted = underscored = 0
     for category, rows in rows_by_category.items():
         entries, _ = _load(category_name(category))
-        for row in rows:
+        given = (decoded or {}).get(category)
+        for i, row in enumerate(rows):
             entry = entries.get(row.get("id"))
-            decoded, error = decode_ast(row.get("result"), fmt)
-            if entry is None or error is not None or not isinstance(decoded, list):
+            out, error = given[i] if given is not None else decode_ast(row.get("result"), fmt)
+            if entry is None or error is not None or not isinstance(out, list):
                 continue
             names = {f["name"] for f in entry.get("function", []) if "." in f["name"]}
-            for call in decoded:
+            for call in out:
                 name = next(iter(call), None) if isinstance(call, dict) else None
                 dotted += name in names
                 underscored += name in {n.replace(".", "_") for n in names}
