@@ -23,20 +23,24 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
+def atomic_write_text(path: str | Path, text: str, durable: bool = True) -> Path:
+    """`durable=False` skips both fsyncs: still never torn (rename), but a power loss may keep the old file. For
+    files derived from others and remade by rerunning (score files), where the fsyncs dominate the cost."""
     path = Path(path)
     # pid in the temp name: two processes writing the same file never share a temp file.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", encoding="utf-8") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return path
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from tqdm import tqdm
 
 from chat.formats import FORMATS as TOOL_FORMATS
 from chat.formats import tool_format
+from core.atomic import atomic_write_text
 from core.errors import UserError
 from core.jsonl import iter_jsonl, jsonable
 from eval.ast_decode import decode_ast
@@ -255,9 +255,9 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     """A score file: written whole to a temp file and renamed (never torn), without fsync: score files are derived
     from the result files and re-made by scoring again, and two fsyncs per file were half of scoring's time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(
+        path, "".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows), durable=False
+    )
 
 
 def _bfcl_version() -> str:
