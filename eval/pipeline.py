@@ -27,6 +27,7 @@ from core.layout import RunLayout
 from core.modelfiles import check_tokenizer_files, is_model_dir, loading, require_model_dir
 from core.sections.eval import EvalSection
 from envs import bfcl
+from envs.dispatch import set_default_limits
 from eval.backends import make_backend
 from eval.runner import MultiTurnRunner, model_dir_name, result_file
 from eval.score import score_results
@@ -50,6 +51,7 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
     from transformers import AutoTokenizer  # deferred: heavy (torch)
 
     section: EvalSection = recipe.eval or EvalSection()
+    set_default_limits(getattr(recipe, "execution", None))  # every call this stage executes, live and in scoring
     # openai too: the prompt is rendered here, with the model's own tokenizer and chat template.
     require_model_dir(model_path)
     check_tokenizer_files(model_path)

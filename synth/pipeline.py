@@ -36,6 +36,7 @@ from core.atomic import atomic_write_text
 from core.errors import UserError
 from core.layout import RunLayout
 from core.schema import to_dict
+from envs.dispatch import set_default_limits
 from envs.resolve import UnknownEnvironment, resolve_env
 from synth.assembly import synthesize_trajectory
 from synth.contamination import check_records
@@ -306,4 +307,5 @@ def run_synth_stage(recipe, resolved_recipe_path) -> dict:
     """`funreason run` entry point: synthesize into <run_dir>/synth, resuming whatever an earlier attempt left."""
     if recipe.synth is None:
         raise UserError(f"recipe {recipe.source} has no `synth:` section")
+    set_default_limits(recipe.execution)  # every call synthesis executes (workers fork from here)
     return run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, resume=True)
