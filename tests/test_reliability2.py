@@ -197,3 +197,92 @@ def test_windowed_bounds_equal_prefix_bounds_and_a_non_local_template_falls_back
     example = render.render_example(numbered, plain, None, ChatOptions(), train="all")
     assert calls == [1]
     assert [numbered.decode(example.ids[a:b]) for a, b in example.spans] == [f"{k}: a<|im_end|>" for k in (2, 4, 6)]
+
+
+# --- SFT data: schema-mismatched calls and over-long examples are dropped, counted, reported ------------------------
+def _sft_rows():
+    from test_sft_data import sft_conversations
+
+    return sft_conversations(12, seed=3)
+
+
+def _first_call(row):
+    for message in row["messages"]:
+        if message.get("tool_calls"):
+            return message["tool_calls"][0]["function"]
+    raise AssertionError("no call")
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda fn: fn["arguments"].update(zzz=1), "has no argument 'zzz'"),
+        (lambda fn: fn["arguments"].pop(next(iter(fn["arguments"]))), "lacks required argument"),
+        (lambda fn: fn["arguments"].update({k: [1] for k in fn["arguments"]}), "is list, the schema says"),
+        (lambda fn: fn["arguments"].update({k: True for k in fn["arguments"]}), "is bool, the schema says"),
+    ],
+)
+def test_calls_that_do_not_fit_their_schema_are_dropped_and_named(tiny_tokenizer, tmp_path, damage, reason, capsys):
+    from test_sft_data import OPTIONS, write_dataset
+
+    from core.sections.train import DatasetSpec
+    from train.data import build_sft_dataset, new_report
+
+    rows = _sft_rows()
+    clean = build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(write_dataset(tmp_path / "a.jsonl", rows)))], OPTIONS,
+                              layout="full", progress=False)  # fmt: skip
+    bad = [i for i, r in enumerate(rows) if any(m.get("tool_calls") for m in r["messages"])][:2]
+    for i in bad:
+        damage(_first_call(rows[i]))
+    report = new_report()
+    path = write_dataset(tmp_path / "b.jsonl", rows)
+    ds = build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(path))], OPTIONS, layout="full", progress=False,
+                           report=report)  # fmt: skip
+    assert len(ds) == len(clean) - 2
+    assert report["rows_with_bad_arguments"] == 2
+    assert all(reason in line and "row" in line for line in report["bad_argument_rows"])
+    assert f"row {bad[0]}:" in " ".join(report["bad_argument_rows"])
+    assert "[sft] warning: dropped 2 rows whose tool-call arguments do not match" in capsys.readouterr().out
+
+
+def test_examples_over_max_length_are_dropped_and_counted_never_cut(tiny_tokenizer, tmp_path, capsys):
+    from test_sft_data import OPTIONS, write_dataset
+
+    from core.sections.train import DatasetSpec
+    from train.data import DatasetError, build_sft_dataset, new_report
+
+    rows = _sft_rows()
+    spec = [DatasetSpec(str(write_dataset(tmp_path / "a.jsonl", rows)))]
+    full = build_sft_dataset(tiny_tokenizer, spec, OPTIONS, layout="per_turn", progress=False)
+    lengths = sorted(len(ids) for ids in full["input_ids"])
+    limit = lengths[len(lengths) // 2]
+    report = new_report()
+    kept = build_sft_dataset(tiny_tokenizer, spec, OPTIONS, layout="per_turn", progress=False, max_length=limit,
+                             report=report)  # fmt: skip
+    assert max(len(ids) for ids in kept["input_ids"]) <= limit
+    assert sorted(len(ids) for ids in kept["input_ids"]) == [n for n in lengths if n <= limit]  # none cut
+    assert report["examples_over_max_length"] == sum(n > limit for n in lengths)
+    assert report["rows_over_max_length"] >= 1 and report["over_max_length_rows"][0].startswith(str(tmp_path))
+    assert f"longer than max_length={limit} tokens" in capsys.readouterr().out
+    with pytest.raises(DatasetError, match=r"produced no examples \(dropped \d+ examples longer than max_length=5"):
+        build_sft_dataset(tiny_tokenizer, spec, OPTIONS, layout="full", progress=False, max_length=5)
+
+
+def test_a_hostile_long_row_costs_time_linear_in_what_fits(tiny_tokenizer, tmp_path):
+    """27,000 messages in the per_turn layout: only prefixes up to max_length are rendered."""
+    from test_sft_data import OPTIONS, write_dataset
+
+    from core.sections.train import DatasetSpec
+    from train.data import build_sft_dataset, new_report
+
+    conversation = long_conversation(13_500)
+    row = {"messages": conversation, "tools": [{"type": "function", "function": {
+        "name": "ls", "description": "List files.",
+        "parameters": {"type": "object", "properties": {"a": {"type": "boolean"}}, "required": []}}}]}  # fmt: skip
+    spec = [DatasetSpec(str(write_dataset(tmp_path / "a.jsonl", [row])))]
+    report = new_report()
+    t0 = time.monotonic()
+    ds = build_sft_dataset(tiny_tokenizer, spec, OPTIONS, layout="per_turn", progress=False, max_length=2048,
+                           report=report)  # fmt: skip
+    assert time.monotonic() - t0 < 120
+    assert len(ds) >= 1 and report["examples_over_max_length"] == 13_501 - len(ds)
