@@ -43,7 +43,7 @@ from synth.contamination import check_records
 from synth.dataset import save_dataset
 from synth.stats import SynthStats
 from synth.teachers import make_teacher
-from synth.teachers.base import Teacher, TeacherError
+from synth.teachers.base import RETRIED, Teacher, TeacherError
 from synth.workers import run_in_workers
 from synth.writer import ShardWriter, read_entries
 
@@ -241,6 +241,8 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
     async def worker():
         while queue:
             index = queue.popleft()
+            retried = Counter()
+            token = RETRIED.set(retried)  # this task's context: the teacher counts this trajectory's retries here
             try:
                 outcome = await synthesize(index, config, seed, teacher)
                 entry = {
@@ -251,6 +253,10 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
                 }
             except TeacherError as e:  # a trajectory that let a teacher failure through: rejected, not fatal
                 entry = {"index": index, "record": None, "rejections": [["teacher", e.kind]], "counters": {}}
+            finally:
+                RETRIED.reset(token)
+            for kind, n in retried.items():
+                entry["counters"][f"teacher_retried:{kind}"] = n
             writer.add(entry)
             count(entry["record"] is not None)
 
