@@ -153,7 +153,65 @@ def _apply(tokenizer, msgs: list[dict], tools, generation_prompt: bool) -> str:
 
 
 def _turn_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full: str) -> dict[int, tuple[int, int]]:
-    """Character (start, end) of each assistant turn's generated part inside `full`."""
+    """Character (start, end) of each assistant turn's generated part inside `full`.
+
+    Linear in the conversation's length (`_windowed_bounds`) whenever the template renders each turn from its
+    neighbourhood, as chat templates do; otherwise the exact prefix-by-prefix check (`_prefix_bounds`), which
+    renders every prefix and is quadratic, decides and names the turn that breaks prefix preservation."""
+    bounds = _windowed_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full)
+    if bounds is not None:
+        return bounds
+    return _prefix_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full)
+
+
+class _NotLocal(Exception):
+    pass
+
+
+def _windowed_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full: str) -> dict[int, tuple[int, int]] | None:
+    """`_prefix_bounds` rendering windows instead of prefixes; None when the template is not local here.
+
+    The prompt of assistant turn t is `tmsgs[:t]` rendered with the generation prompt. Instead of rendering that
+    whole prefix (O(t), so O(n^2) for a conversation), each turn renders a window: the system message, the previous
+    assistant turn (the anchor), and the messages after it up to turn t. What the window adds after its anchor must
+    be exactly the text `full` holds after the previous turn's end: checked character by character, so these bounds
+    are the prefix bounds whenever they are returned (the first window starts at the conversation's start and is
+    the prefix itself). A template whose rendering of a message depends on messages outside its window fails that
+    check, and the caller falls back to rendering prefixes."""
+    eos = tokenizer.eos_token or "<|im_end|>"
+    head = tmsgs[:1] if tmsgs and tmsgs[0]["role"] == "system" else []
+    bounds: dict[int, tuple[int, int]] = {}
+    anchor = None  # template index of the previous assistant turn
+    origin = 0  # where, in `full`, the text after the anchor starts
+    try:
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            t = i + offset
+            window = tmsgs[:t] if anchor is None else head + tmsgs[anchor:t]
+            base = "" if anchor is None else _apply(tokenizer, head + [tmsgs[anchor]], ttools, False)
+            prompt = _apply(tokenizer, window, ttools, True)
+            upto = _apply(tokenizer, window + [tmsgs[t]], ttools, False)
+            if not (prompt.startswith(base) and upto.startswith(prompt)):
+                raise _NotLocal
+            added = upto[len(base) :]
+            if not full.startswith(added, origin):
+                raise _NotLocal
+            start = origin + len(prompt) - len(base)
+            if opts.think_prefill and full.startswith(THINK_OPEN, start):
+                start += len(THINK_OPEN)
+            end = origin + upto.rfind(eos) - len(base)
+            if end < start:
+                raise _NotLocal
+            bounds[i] = (start, end + len(eos))
+            anchor, origin = t, origin + len(added)
+    except _NotLocal:
+        return None
+    return bounds
+
+
+def _prefix_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full: str) -> dict[int, tuple[int, int]]:
+    """Character (start, end) of each assistant turn's generated part inside `full`, rendering every prefix."""
     eos = tokenizer.eos_token or "<|im_end|>"
     bounds = {}
     for i, message in enumerate(messages):

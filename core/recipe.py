@@ -22,6 +22,7 @@ from core.errors import RecipeError
 from core.schema import Where, build, to_dict
 from core.sections.chat import ChatOptions
 from core.sections.eval import EvalSection, ReportSection
+from core.sections.execution import ExecutionLimits
 from core.sections.synth import SynthConfig
 from core.sections.tiny import TinySection
 from core.sections.train import GRPOSection, SFTSection
@@ -34,6 +35,10 @@ class Recipe:
     seed: int = field(default=0, metadata={"help": "Seed for synthesis, training and sampling."})
     chat: ChatOptions = field(
         default_factory=ChatOptions, metadata={"help": "How conversations become text: shared by SFT, RL and eval."}
+    )
+    execution: ExecutionLimits = field(
+        default_factory=ExecutionLimits,
+        metadata={"help": "Limits on every tool call (time, size), wherever calls run: eval, score, GRPO, synth."},
     )
     tiny: TinySection | None = field(
         default=None, metadata={"help": "Build a tiny local model at `model` if it is missing (tests, demo)."}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,37 @@ def _import_class(ref: str) -> type:
         raise UnknownEnvironment(f"cannot import environment {ref!r}: {e}") from None
     if not isinstance(cls, type):
         raise UnknownEnvironment(f"environment {ref!r} is not a class (got {type(cls).__name__})")
+    try:
+        _check_environment(cls)
+    except Exception as e:  # whatever building it or documenting its tools raised
+        raise UnknownEnvironment(f"{ref!r} is not an environment: {_first_line(e)}") from None
     return cls
+
+
+class _NotEnvironment(ValueError):
+    pass
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    if isinstance(e, _NotEnvironment):
+        return text[0]
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
+@functools.cache
+def _check_environment(cls: type) -> None:
+    """Raise unless `cls` follows the `envs.base.Environment` protocol closely enough to be used: an empty
+    instance builds (`envs.base.create`), it has at least one tool, and its tool docs are JSON (a default that is
+    not a literal, as `json:JSONDecoder.decode`'s `_w=WHITESPACE.match`, cannot be shown to a model). Once per class per process (resolution runs per trajectory)."""
+    create(cls)
+    docs = tool_docs(cls)
+    if not docs:
+        raise _NotEnvironment("it has no public methods (tools)")
+    try:
+        json.dumps(docs)
+    except (TypeError, ValueError) as e:
+        raise _NotEnvironment(f"its tool docs are not JSON ({e})") from None
 
 
 def resolve_env(refs: list[str]) -> EnvSpec:

@@ -9,13 +9,23 @@ exist and `eval.models` lists them) it writes `<run_dir>/eval/<label>/`:
     result/<label>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json    (BFCL's result rows)
     score/...                                                          (eval.score: BFCL score files, diagnostics)
     metadata.json                                                      (model, format, sampling, tokens, provenance)
+    identity.json                                                      (what the rows were made with; see below)
+Run identity per label: the model (path and a fingerprint of its weights files), backend and sampling, chat
+options, categories/ids/limit, data file hashes, max_new_tokens, max_context and holdout mode are written to
+identity.json before the first row. `resume=True` with another identity, or a run without `resume` over finished
+rows, is refused in one line saying what differs and how to start over: `fresh=True` (`funreason eval --fresh`)
+moves the label's old results into `<label>/superseded-<time>/`, or use another label. Transport settings (URLs,
+keys, timeouts, concurrency, batch sizes) are not identity. `evaluate_model` holds the label dir's stage lock
+(re-entrant: `funreason eval` and `funreason run` already hold it).
 BFCL_PROJECT_ROOT is pointed inside the run dir (`<run_dir>/bfcl_root`), so bfcl_eval writes nothing
 elsewhere.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -24,9 +34,12 @@ from core import provenance
 from core.atomic import atomic_write_json
 from core.errors import UserError
 from core.layout import RunLayout
+from core.lock import stage_lock
 from core.modelfiles import check_tokenizer_files, is_model_dir, loading, require_model_dir
+from core.provenance import sha256_file
 from core.sections.eval import EvalSection
 from envs import bfcl
+from envs.dispatch import set_default_limits
 from eval.backends import make_backend
 from eval.runner import MultiTurnRunner, model_dir_name, result_file
 from eval.score import score_results
@@ -49,11 +62,118 @@ def context_limit(model_path: str, section: EvalSection) -> int | None:
     return getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
 
 
-def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, progress: bool = True) -> dict:
-    """Run, score and describe one model in `<run_dir>/eval/<label>/`; returns the metadata written."""
+def weights_fingerprint(model_path: str | Path) -> str:
+    """A cheap fingerprint of a model dir's weights: name, size and the hash of the first 64 KiB and last 1 MiB of
+    every weights file and of config.json (a retrained checkpoint at the same path differs; a copy does not)."""
+    digest = hashlib.sha256()
+    root = Path(model_path)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and (p.suffix in (".safetensors", ".bin", ".pt")))
+    for path in [root / "config.json", *files]:
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(root)}:{size}".encode())
+        with open(path, "rb") as f:
+            digest.update(f.read(1 << 16))
+            if size > 1 << 16:
+                f.seek(max(1 << 16, size - (1 << 20)))
+                digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
+def run_identity(recipe, section: EvalSection, model_path: str, tasks, max_context, single=()) -> dict:
+    """What the rows of a label depend on (see the module docstring); transport settings are left out.
+    `single`: the single-turn categories run beside the multi-turn `tasks` (their data files count too)."""
+    data = dict(tasks.provenance["files"]) | {str(p): sha256_file(p) for p in data_files(list(single))}
+    return {
+        "model": str(Path(model_path).resolve()),
+        "weights": weights_fingerprint(model_path),
+        "backend": section.backend,
+        "sampling": {"temperature": section.temperature, "top_p": section.top_p, "seed": recipe.seed},
+        "chat": asdict(recipe.chat),
+        "categories": sorted(tasks.entries) + sorted(single),
+        "ids": section.ids,
+        "limit": section.limit,
+        "data": dict(sorted(data.items())),
+        "max_new_tokens": section.max_new_tokens,
+        "max_context": max_context,
+        "hermes_holdout": section.hermes_holdout,
+    }
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{d}" for d in _differences(a, b)]
+        else:
+            show = lambda v: s if len(s := json.dumps(v, default=str)) <= 60 else s[:57] + "..."  # noqa: E731
+            out.append(f"{key} {show(a)} -> {show(b)}")
+    return out
+
+
+def finished_rows(out: Path) -> int:
+    """Result rows already in a label's dir (every result file under `result/`)."""
+    count = 0
+    for path in (out / "result").rglob("*_result.json") if (out / "result").is_dir() else []:
+        with open(path, "rb") as f:
+            count += sum(1 for line in f if line.strip())
+    return count
+
+
+def supersede(out: Path) -> Path | None:
+    """Move a label's results, scores, metadata and identity into `<out>/superseded-<time>/`; never delete."""
+    names = [n for n in ("result", "score", "metadata.json", "identity.json") if (out / n).exists()]
+    if not names:
+        return None
+    dest = out / f"superseded-{time.strftime('%Y%m%d-%H%M%S')}"
+    while dest.exists():
+        dest = dest.with_name(dest.name + "_")
+    dest.mkdir(parents=True)
+    for name in names:
+        shutil.move(str(out / name), str(dest / name))
+    return dest
+
+
+def check_identity(out: Path, label: str, identity: dict, resume: bool) -> None:
+    """Refuse to mix rows of another run identity into a label, or to drop finished rows without being asked."""
+    rows = finished_rows(out)
+    path = out / "identity.json"
+    old = None
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+    start_over = f"pass --fresh to move them into {out}/superseded-<time>/, or use another --label"
+    if rows and not resume:
+        raise UserError(
+            f"eval label {label!r} already holds {rows} finished result rows in {out}; pass --resume to keep them "
+            f"and run the rest, {start_over}"
+        )
+    if rows and isinstance(old, dict) and old != identity:
+        diff = "; ".join(_differences(old, identity))
+        raise UserError(f"eval label {label!r} in {out} was run with another identity ({diff}); {start_over}")
+
+
+def evaluate_model(
+    recipe, model_path: str, label: str, resume: bool = False, progress: bool = True, fresh: bool = False
+) -> dict:
+    """Run, score and describe one model in `<run_dir>/eval/<label>/`; returns the metadata written. Holds the
+    label dir's lock; refuses another run identity (see the module docstring); `fresh` moves old results aside."""
+    out = RunLayout.of(recipe).eval_dir(label)
+    with stage_lock(out, "funreason eval"):  # re-entrant: callers holding it already are fine
+        return _evaluate_model(recipe, model_path, label, resume, progress, fresh)
+
+
+def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress: bool, fresh: bool) -> dict:
     from transformers import AutoTokenizer  # deferred: heavy (torch)
 
     section: EvalSection = recipe.eval or EvalSection()
+    set_default_limits(getattr(recipe, "execution", None))  # every call this stage executes, live and in scoring
     # openai too: the prompt is rendered here, with the model's own tokenizer and chat template.
     require_model_dir(model_path)
     check_tokenizer_files(model_path)
@@ -73,9 +193,16 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
             raise UserError(
                 f"eval.ids: no such entries in {section.categories}: {sorted(set(section.ids) - found)[:5]}"
             )
+    max_context = context_limit(model_path, section)
+    identity = run_identity(recipe, section, model_path, tasks, max_context, single)
+    if fresh:
+        moved = supersede(out)
+        if moved is not None:
+            print(f"[eval] {label}: earlier results moved into {moved}")
+    check_identity(out, label, identity, resume)
+    atomic_write_json(out / "identity.json", identity)
     with loading(model_path, "tokenizer"):
         tokenizer = AutoTokenizer.from_pretrained(model_path)
-    max_context = context_limit(model_path, section)
     t0 = time.time()
     backend = make_backend(section, model_path, tokenizer, seed=recipe.seed)
     try:
@@ -127,6 +254,7 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
             data_files=list(tasks.provenance["files"]) + [str(p) for p in data_files(single)],
             extra=tasks.provenance,
         ),
+        "identity": identity,
     }
     atomic_write_json(out / "metadata.json", meta)
     return meta
@@ -179,11 +307,12 @@ def models_to_evaluate(recipe) -> list[tuple[str, str]]:
     return out
 
 
-def run_eval_stage(recipe, resolved_path, resume: bool = True) -> dict:
-    """`funreason run`'s eval stage: every model of the run, resumable (finished entries are kept)."""
+def run_eval_stage(recipe, resolved_path, resume: bool = True, fresh: bool = False) -> dict:
+    """`funreason run`'s eval stage: every model of the run, resumable (finished entries are kept); `fresh` (from
+    `funreason run --force eval`) moves earlier results aside first."""
     summary = {"recipe": str(resolved_path), "labels": {}}
     for label, path in models_to_evaluate(recipe):
         print(f"[eval] {label}: {path}")
-        meta = evaluate_model(recipe, path, label, resume=resume)
+        meta = evaluate_model(recipe, path, label, resume=resume and not fresh, fresh=fresh)
         summary["labels"][label] = {"model": path, "scores": meta["scores"], "wall_time_s": meta["wall_time_s"]}
     return summary

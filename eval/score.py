@@ -41,8 +41,10 @@ from tqdm import tqdm
 from chat.formats import FORMATS as TOOL_FORMATS
 from chat.formats import tool_format
 from core.atomic import atomic_write_text
-from core.errors import UserError
+from core.errors import RecipeError, UserError
 from core.jsonl import iter_jsonl, jsonable
+from core.sections.execution import ExecutionLimits
+from envs.dispatch import LIMIT_COUNTS, set_default_limits
 from eval.ast_decode import decode_ast
 from eval.checker import call_text, check_entry
 from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
@@ -224,8 +226,11 @@ def score_category(
     for row in tqdm(rows, desc=f"score {model_name}/{category}", leave=False):
         entry, gt, raw = entries[row["id"]], ground_truth[row["id"]], row["result"]
         decoded = decode_result(raw, fmt)
+        stopped_before = sum(LIMIT_COUNTS.values())
         verdict = check_entry(decoded, gt, entry, category)
-        records.append(entry_record(row["id"], category, verdict, raw, decoded, tool_names[row["id"]], row))
+        record = entry_record(row["id"], category, verdict, raw, decoded, tool_names[row["id"]], row)
+        record["calls_stopped_by_limits"] = sum(LIMIT_COUNTS.values()) - stopped_before
+        records.append(record)
         latencies += flat_numbers(row.get("latency", []))
         if verdict["valid"]:
             continue
@@ -416,7 +421,12 @@ def score_results(
         diag_path.parent.mkdir(parents=True, exist_ok=True)
         diag_path.write_text(json.dumps({"format": fmt, **diag, "records": all_records}, indent=1, default=str))
         latency_by_model[model] = latencies
-        summary["models"][model] = {"categories": cats, "diagnostics": str(diag_path), "underscore_to_dot": u2d}
+        summary["models"][model] = {
+            "categories": cats,
+            "diagnostics": str(diag_path),
+            "underscore_to_dot": u2d,
+            "calls_stopped_by_limits": diag["overall"]["calls_stopped_by_limits"],
+        }
     table = read_score_tables(out_dir)
     for model, lat in latency_by_model.items():
         table.setdefault(model, {})["latency"] = lat
@@ -518,7 +528,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--question-file", help="BFCL-format question JSONL the results answer (default: BFCL's).")
     parser.add_argument("--answer-file", help="Its possible-answer JSONL (required with --question-file).")
+    limits = ExecutionLimits()
+    parser.add_argument(
+        "--call-timeout-s",
+        type=float,
+        default=limits.call_timeout_s,
+        help="Time limit of one replayed call (execution.call_timeout_s; 0 = none).",
+    )
+    parser.add_argument(
+        "--max-arg-chars",
+        type=int,
+        default=limits.max_arg_chars,
+        help="Largest call accepted, in characters (execution.max_arg_chars; 0 = no cap).",
+    )
+    parser.add_argument(
+        "--max-precision",
+        type=int,
+        default=limits.max_precision,
+        help="Largest `precision` of BFCL MathAPI calls (execution.max_precision; 0 = no cap).",
+    )
     args = parser.parse_args(argv)
+    try:
+        limits = ExecutionLimits(args.call_timeout_s, args.max_arg_chars, args.max_precision)
+    except RecipeError as e:
+        raise UserError(str(e).replace("execution.", "--").replace("_", "-")) from None
+    set_default_limits(limits)
     fmt = args.format or _format_from_metadata(Path(args.result_dir)) or "pythonic"
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
     tasks = None
@@ -538,5 +572,10 @@ def main(argv: list[str] | None = None) -> int:
             part = f" (partial: {h['total_count']} of {h['dataset_size']})" if h["partial"] else ""
             print(f"{model}  {cat:<28} {h['accuracy'] * 100:6.2f}%  {h['correct_count']}/{h['total_count']}{part}")
         print(f"{model}  {info['overall_note']}")
+        if info["calls_stopped_by_limits"]:
+            print(
+                f"{model}  {info['calls_stopped_by_limits']} replayed calls stopped by execution limits "
+                "(each an execution error for that call; see diagnostics.json)"
+            )
     print(f"wrote {args.out}")
     return 0

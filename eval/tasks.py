@@ -57,6 +57,11 @@ def sha256(path: str | Path) -> str:
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
+    return [row for _, row in read_jsonl_lines(path)]
+
+
+def read_jsonl_lines(path: str | Path) -> list[tuple[int, dict]]:
+    """(line number, row) of every row of a question or answer file; each row an object with an 'id'."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"data file not found: {p}")
@@ -64,8 +69,89 @@ def read_jsonl(path: str | Path) -> list[dict]:
     for n, row in iter_jsonl(p):
         if not isinstance(row, dict) or "id" not in row:
             raise UserError(f"{p} line {n}: expected an object with an 'id'")
-        rows.append(row)
+        rows.append((n, row))
     return rows
+
+
+class DataError(UserError):
+    """A question or answer file is malformed: the message names the file, the line and the field. Never scored
+    as a model failure."""
+
+
+_QUESTION_ROLES = ("user", "system", "assistant")
+
+
+def check_question(entry: dict, where: str) -> None:
+    """The shape of one question-file entry, as BFCL's loop and checker read it; `DataError` naming the field."""
+    turns = entry.get("question")
+    if not isinstance(turns, list):
+        raise DataError(f"{where}: field 'question' must be a list of turns, got {type(turns).__name__}")
+    for t, turn in enumerate(turns):
+        if not isinstance(turn, list):
+            raise DataError(f"{where}: field 'question[{t}]' must be a list of messages, got {type(turn).__name__}")
+        for m, message in enumerate(turn):
+            field_name = f"question[{t}][{m}]"
+            if not isinstance(message, dict):
+                raise DataError(f"{where}: field '{field_name}' must be a message object, got {type(message).__name__}")
+            if message.get("role") not in _QUESTION_ROLES:
+                raise DataError(
+                    f"{where}: field '{field_name}.role' is {message.get('role')!r}; use one of {list(_QUESTION_ROLES)}"
+                )
+            if not isinstance(message.get("content"), str):
+                raise DataError(f"{where}: field '{field_name}.content' must be a string")
+    classes = entry.get("involved_classes")
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+        raise DataError(f"{where}: field 'involved_classes' must be a non-empty list of class names")
+    config = entry.get("initial_config", {})
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise DataError(
+            f"{where}: field 'initial_config' must be an object keyed by class, got {type(config).__name__}"
+        )
+    # BFCL's own entries carry configs of BFCL classes they do not involve (base line 97: TravelAPI for a
+    # VehicleControlAPI task), which BFCL ignores: those pass. Any other key (a typo, an unknown class) would
+    # silently leave a class in its empty state: refused.
+    known = set(classes) | {c.rpartition(":")[2] for c in classes} | set(bfcl.BFCL_CLASSES)
+    for key, value in config.items():
+        if key not in known:
+            raise DataError(
+                f"{where}: field 'initial_config.{key}' names no class of involved_classes {classes} (nor a BFCL class)"
+            )
+        if not isinstance(value, dict):
+            raise DataError(f"{where}: field 'initial_config.{key}' must be an object, got {type(value).__name__}")
+    missed = entry.get("missed_function") or {}
+    if not isinstance(missed, dict):
+        raise DataError(f"{where}: field 'missed_function' must be an object {{turn: [tool names]}}")
+    for turn, names in missed.items():
+        if not str(turn).isdigit() or int(turn) >= len(turns):
+            raise DataError(
+                f"{where}: field 'missed_function.{turn}' is not a turn of the question (0-{len(turns) - 1})"
+            )
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise DataError(f"{where}: field 'missed_function.{turn}' must be a list of tool names")
+
+
+def check_ground_truth(row: dict, where: str, turns: int | None) -> list[list[str]]:
+    """An answer row's `ground_truth`: a list of turns, each a list of call strings (one turn per question turn)."""
+    gt = row.get("ground_truth")
+    if not isinstance(gt, list):
+        raise DataError(
+            f"{where}: field 'ground_truth' must be a list of turns of call strings, got {type(gt).__name__}"
+        )
+    for t, turn in enumerate(gt):
+        if not isinstance(turn, list):
+            raise DataError(
+                f"{where}: field 'ground_truth[{t}]' must be a list of call strings, got {type(turn).__name__}"
+            )
+        for c, call in enumerate(turn):
+            if not isinstance(call, str):
+                raise DataError(
+                    f"{where}: field 'ground_truth[{t}][{c}]' must be a call string, got {type(call).__name__}"
+                )
+    if turns is not None and len(gt) != turns:
+        raise DataError(f"{where}: field 'ground_truth' has {len(gt)} turns, its question has {turns}")
+    return gt
 
 
 def populate_functions(entry: dict, where: str) -> dict:
@@ -74,10 +160,19 @@ def populate_functions(entry: dict, where: str) -> dict:
     for key in ("question", "involved_classes"):
         if key not in entry:
             raise UserError(f"{where}: entry {entry.get('id')!r} has no '{key}'")
+    check_question(entry, where)
     try:
         docs = func_docs(entry["involved_classes"])
     except UnknownEnvironment as e:
         raise UserError(f"{where}: entry {entry['id']!r}: {e}") from None
+    names = {d["name"] for d in docs}
+    for turn, held_names in (entry.get("missed_function") or {}).items():
+        unknown = [n for n in held_names if n not in names]
+        if unknown:
+            raise DataError(
+                f"{where}: field 'missed_function.{turn}' holds out {unknown[0]!r}, not a tool of "
+                f"{entry['involved_classes']}"
+            )
     entry = copy.deepcopy(entry)
     missed = entry.get("missed_function") or {}
     held: dict[str, list[dict]] = {}
@@ -110,18 +205,26 @@ def load_tasks(
     """Entries grouped by category, filtered by id list then `limit` (per category), with data provenance."""
     tasks = TaskSet(provenance={"bfcl_eval": bfcl.bfcl_version(), "files": {}})
     if question_file is not None:
-        rows = read_jsonl(question_file)
+        lines = read_jsonl_lines(question_file)
+        line_of = {row["id"]: n for n, row in lines}
+        rows = [row for _, row in lines]
+        for n, row in lines:  # every entry's shape, before its answers are matched to it
+            check_question(row, f"{question_file} line {n}")
         tasks.provenance["files"][str(question_file)] = sha256(question_file)
         answers: dict[str, list[list[str]]] = {}
         if answer_file is not None:
-            answers = {r["id"]: r["ground_truth"] for r in read_jsonl(answer_file)}
+            turns = {row["id"]: len(row["question"]) for row in rows if isinstance(row.get("question"), list)}
+            answers = {
+                r["id"]: check_ground_truth(r, f"{answer_file} line {n}", turns.get(r["id"]))
+                for n, r in read_jsonl_lines(answer_file)
+            }
             tasks.provenance["files"][str(answer_file)] = sha256(answer_file)
         by_cat: dict[str, list[dict]] = {}
         for row in rows:
             by_cat.setdefault(category_of(row["id"]), []).append(row)
         for cat, entries in by_cat.items():
             kept = _filter(entries, ids, limit)
-            tasks.entries[cat] = [populate_functions(e, str(question_file)) for e in kept]
+            tasks.entries[cat] = [populate_functions(e, f"{question_file} line {line_of[e['id']]}") for e in kept]
             tasks.ground_truth[cat] = {e["id"]: answers[e["id"]] for e in kept if e["id"] in answers}
         refs = {ref for e in tasks.all_entries() for ref in e["involved_classes"]}
         for p in source_files(sorted(refs)):  # a custom environment's code decides its results: hash it too

@@ -147,7 +147,7 @@ def run_stages(recipe: Recipe, stages: list[str], force: set[str]) -> int:
         with ExitStack() as locks:
             for d in locked_dirs(recipe, stage):
                 locks.enter_context(stage_lock(d, f"funreason run's {stage} stage"))
-            kwargs = {"fresh": stage in force} if stage in ("sft", "grpo") else {}
+            kwargs = {"fresh": stage in force} if stage in ("sft", "grpo", "eval") else {}
             summary = _stage_runner(stage)(recipe, resolved, **kwargs)
             summary = {"stage": stage, "seconds": round(time.time() - t, 1), **(summary or {})}
             check_produced(recipe, stage, summary)

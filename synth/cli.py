@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     recipe = recipe_from_args(args)
     if recipe.synth is None:
         raise UserError(f"recipe {args.config} has no `synth:` section")
+    from envs.dispatch import set_default_limits
     from synth.pipeline import run
 
+    set_default_limits(recipe.execution)  # every call synthesis executes (workers fork from here)
     out = args.out or str(RunLayout.of(recipe).synth_dir)
     # Shards of one run write to one dir from several processes by design: each shard locks its own lock file
     # (two copies of one shard are refused), a plain run locks the dir (what `funreason run` locks too).

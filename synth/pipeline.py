@@ -36,13 +36,14 @@ from core.atomic import atomic_write_text
 from core.errors import UserError
 from core.layout import RunLayout
 from core.schema import to_dict
+from envs.dispatch import set_default_limits
 from envs.resolve import UnknownEnvironment, resolve_env
 from synth.assembly import synthesize_trajectory
 from synth.contamination import check_records
 from synth.dataset import save_dataset
 from synth.stats import SynthStats
 from synth.teachers import make_teacher
-from synth.teachers.base import Teacher, TeacherError
+from synth.teachers.base import RETRIED, Teacher, TeacherError
 from synth.workers import run_in_workers
 from synth.writer import ShardWriter, read_entries
 
@@ -240,6 +241,8 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
     async def worker():
         while queue:
             index = queue.popleft()
+            retried = Counter()
+            token = RETRIED.set(retried)  # this task's context: the teacher counts this trajectory's retries here
             try:
                 outcome = await synthesize(index, config, seed, teacher)
                 entry = {
@@ -250,6 +253,10 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
                 }
             except TeacherError as e:  # a trajectory that let a teacher failure through: rejected, not fatal
                 entry = {"index": index, "record": None, "rejections": [["teacher", e.kind]], "counters": {}}
+            finally:
+                RETRIED.reset(token)
+            for kind, n in retried.items():
+                entry["counters"][f"teacher_retried:{kind}"] = n
             writer.add(entry)
             count(entry["record"] is not None)
 
@@ -306,4 +313,5 @@ def run_synth_stage(recipe, resolved_recipe_path) -> dict:
     """`funreason run` entry point: synthesize into <run_dir>/synth, resuming whatever an earlier attempt left."""
     if recipe.synth is None:
         raise UserError(f"recipe {recipe.source} has no `synth:` section")
+    set_default_limits(recipe.execution)  # every call synthesis executes (workers fork from here)
     return run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, resume=True)

@@ -98,6 +98,9 @@ class SynthStats:
             "calls": self._summary(self.calls),
             "tokens": {**self._summary(self.tokens), "unit": "tokenizer" if self.count_tokens else "words"},
             "teacher_requests": c["teacher_requests"],
+            "teacher_retries": {
+                k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("teacher_retried:")
+            },
             "error_injected": c["error_injected"],
             "flags": dict(self.flags),
             "environments": dict(self.environments),

@@ -58,6 +58,8 @@ def test_resolver_builds_bfcl_and_custom_classes_alike():
         ("tests.toy_env:Nope", "cannot import environment 'tests.toy_env:Nope'"),
         ("no_such_module:X", "cannot import environment 'no_such_module:X'"),
         ("tests.toy_env:_TITLES", "is not a class"),
+        ("json:JSONDecoder", r"'json:JSONDecoder' is not an environment: its tool docs are not JSON"),
+        ("collections:OrderedDict", r"'collections:OrderedDict' is not an environment: it has no public methods"),
     ],
 )
 def test_unknown_environments_are_user_errors(ref, message):
@@ -265,3 +267,13 @@ def test_eval_stage_on_toy_tasks_with_the_tiny_model(toy_files, tiny_model_dir, 
     assert meta["entries"] == 2 and meta["run"]["errors"] == 0
     header = meta["scores"]["models"]["base"]["categories"]["multi_turn_base"]
     assert header["total_count"] == 2
+
+
+def test_a_class_that_cannot_be_built_is_not_an_environment(tmp_path, monkeypatch):
+    (tmp_path / "broken_env.py").write_text(
+        "class NeedsArgs:\n    def __init__(self, x):\n        self.x = x\n\n"
+        "    def tool(self, a: int) -> dict:\n        '''A tool.'''\n        return {}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UnknownEnvironment, match=r"'broken_env:NeedsArgs' is not an environment: TypeError"):
+        make_instances({}, ["broken_env:NeedsArgs"])

@@ -26,7 +26,7 @@ from core.modelfiles import check_tokenizer_files, loading, require_model_dir, w
 from core.recipe import Recipe, load_recipe, save_resolved
 
 RECIPE_STAGES = ("synth", "sft", "grpo", "eval", "report", "chat", "tiny")
-TOP_LEVEL_KEYS = ("model", "run_dir", "seed")
+TOP_LEVEL_KEYS = ("model", "run_dir", "seed", "execution")
 
 
 def setup_environment() -> None:

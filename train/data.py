@@ -20,6 +20,16 @@ the one function RL tasks and eval entries go through too, so an SFT prompt show
 same tools. Strings holding JSON are decoded (`messages`, `tools`, tool-call `arguments`), which covers sets that store
 them as JSON text, such as xLAM-style exports. JSON files are read with `json` rather than Arrow so that differing
 tool-argument keys are never unified into null-filled columns (docs/stack.md §5).
+
+Rows that would teach something wrong or be cut are dropped, counted and reported (`build_sft_dataset(report=...)`,
+which train/sft.py writes into train_summary.json and prints), never trained on silently:
+  - a row with an assistant tool call whose arguments do not match the row's tool schema (an unknown argument, a
+    missing required one, a value of the wrong type: `argument_problem`). Dropped rather than refused because one
+    bad row of an external set should not stop a multi-GPU job after the model loaded; the whole row goes, since
+    later turns build on that call. Every dropped row is named (source and row number) in the report;
+  - an example longer than `max_length` tokens (TRL would cut it without a word). In the per_turn layout the
+    later, longer prefixes of that conversation are dropped with it, without rendering them.
+If nothing is left, that is an error.
 """
 
 from __future__ import annotations
@@ -43,6 +53,64 @@ from core.sections.train import DatasetSpec
 
 class DatasetError(UserError):
     """A training dataset cannot be used; the message names the dataset path and the row."""
+
+
+# BFCL-dialect and JSON-schema type names -> the Python types a JSON-decoded argument may have
+_ARG_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "float": (int, float),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list, tuple),
+    "tuple": (list, tuple),
+    "dict": (dict,),
+    "object": (dict,),
+    "null": (type(None),),
+}
+
+
+def _type_ok(value: Any, schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return True
+    names = schema.get("type")
+    names = names if isinstance(names, list) else [names]
+    allowed = [_ARG_TYPES.get(n) for n in names]
+    if any(a is None for a in allowed):  # "any", missing or unknown type names: anything goes
+        return True
+    for types in allowed:
+        if isinstance(value, bool) and bool not in types:
+            continue  # True is an int in Python, never in a schema
+        if isinstance(value, types):
+            return True
+    return False
+
+
+def argument_problem(messages: list[dict], docs: list[dict] | None) -> str | None:
+    """What is wrong with the first assistant tool call whose arguments do not fit its tool's schema in `docs`
+    (BFCL-dialect): an unknown argument name, a missing required one, or a value of the wrong type (None is
+    accepted for an optional argument). None when every call fits. Names are checked by `validate_messages`."""
+    by_name = {d.get("name"): d for d in docs or [] if isinstance(d, dict)}
+    for i, message in enumerate(messages):
+        for call in message.get("tool_calls") or [] if message.get("role") == "assistant" else []:
+            fn = call.get("function", call) if isinstance(call, dict) else {}
+            name, args = fn.get("name"), fn.get("arguments")
+            doc = by_name.get(name)
+            if doc is None or not isinstance(args, dict):
+                continue
+            params = doc.get("parameters") or {}
+            props = params.get("properties") or {}
+            for key, value in args.items():
+                if key not in props:
+                    return f"message {i}: {name}() has no argument {key!r} (its arguments: {', '.join(props)})"
+                required = key in (params.get("required") or [])
+                if not (value is None and not required) and not _type_ok(value, props[key]):
+                    wanted = props[key].get("type") if isinstance(props[key], dict) else "?"
+                    return f"message {i}: {name}({key}=...) is {type(value).__name__}, the schema says {wanted}"
+            missing = [k for k in params.get("required") or [] if k not in args]
+            if missing:
+                return f"message {i}: {name}() lacks required argument(s) {', '.join(missing)}"
+    return None
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -151,11 +219,18 @@ def mix(sources: Sequence[tuple[str, list]], weights: Sequence[float], seed: int
 
 # --- rendering ----------------------------------------------------------------------------------------------
 def render_conversation(
-    tokenizer, messages: list[dict], tools: list[dict] | None, options: ChatOptions, layout: str
+    tokenizer,
+    messages: list[dict],
+    tools: list[dict] | None,
+    options: ChatOptions,
+    layout: str,
+    max_length: int | None = None,
 ) -> list[tuple[list[int], list[int]]]:
     """(ids, mask) examples of one conversation in the given layout, all rendered by `chat.render`; `tools` are
     rendered as given (`normalize_row` gives the offered docs). Tool results take the form the options ask for
-    (`chat.messages.merge_tool_results`), the form eval and RL feed them back in."""
+    (`chat.messages.merge_tool_results`), the form eval and RL feed them back in. With `max_length`, per_turn
+    stops at the first prefix longer than that (every later one is longer still): the caller counts what is
+    missing."""
     messages = merge_tool_results(messages, options.tool_results)
     if layout == "full":
         ex = render_example(tokenizer, messages, tools, options, train="all")
@@ -166,6 +241,8 @@ def render_conversation(
             if message["role"] == "assistant":
                 ex = render_example(tokenizer, messages[: k + 1], tools, options, train="last")
                 out.append((list(ex.ids), list(ex.mask)))
+                if max_length is not None and len(ex.ids) > max_length:
+                    break
         return out
     raise UserError(f"unknown sft.layout {layout!r}; use per_turn or full")
 
@@ -182,21 +259,69 @@ def iter_examples(
     layout: str,
     progress: bool = True,
     drop_reasoning: bool = False,
+    max_length: int | None = None,
+    report: dict | None = None,
 ):
+    """(ids, mask) of every example; rows and examples dropped (see the module docstring) are counted in `report`."""
     rows = list(rows)
+    report = new_report() if report is None else report
     for name, i, row in tqdm(rows, desc=f"rendering SFT examples ({layout})", disable=not progress):
         where = f"{name} row {i}"
         messages, tools = normalize_row(row, where)
+        problem = argument_problem(messages, tools)
+        if problem is not None:
+            report["rows_with_bad_arguments"] += 1
+            if len(report["bad_argument_rows"]) < 20:
+                report["bad_argument_rows"].append(f"{where}: {problem}")
+            continue
         if drop_reasoning:
             messages = without_reasoning(messages)
         try:
-            examples = render_conversation(tokenizer, messages, tools, options, layout)
+            examples = render_conversation(tokenizer, messages, tools, options, layout, max_length)
         except UserError as e:
             raise DatasetError(f"{where}: {e}") from None
+        wanted = sum(m["role"] == "assistant" for m in messages) if layout == "per_turn" else 1
+        over = wanted - len(examples)
         for ids, mask in examples:
             if 1 not in mask:
                 raise DatasetError(f"{name} row {i}: rendering produced no trained tokens")
+            if max_length is not None and len(ids) > max_length:
+                over += 1
+                continue
             yield ids, mask
+        if over:
+            report["examples_over_max_length"] += over
+            report["rows_over_max_length"] += 1
+            if len(report["over_max_length_rows"]) < 20:
+                report["over_max_length_rows"].append(where)
+
+
+def new_report() -> dict:
+    """What `iter_examples` drops, by reason (counts, and the first 20 rows named)."""
+    return {
+        "rows_with_bad_arguments": 0,
+        "bad_argument_rows": [],
+        "examples_over_max_length": 0,
+        "rows_over_max_length": 0,
+        "over_max_length_rows": [],
+    }
+
+
+def report_lines(report: dict, max_length: int | None) -> list[str]:
+    """One warning line per kind of drop, for the log (the full report goes to train_summary.json)."""
+    lines = []
+    if report["rows_with_bad_arguments"]:
+        lines.append(
+            f"dropped {report['rows_with_bad_arguments']} rows whose tool-call arguments do not match their tool "
+            f"schema (first: {report['bad_argument_rows'][0]})"
+        )
+    if report["examples_over_max_length"]:
+        lines.append(
+            f"dropped {report['examples_over_max_length']} examples longer than max_length={max_length} tokens from "
+            f"{report['rows_over_max_length']} rows (first: {report['over_max_length_rows'][0]}); raise "
+            "sft.max_length to keep them"
+        )
+    return lines
 
 
 def load_sources(specs: Sequence[DatasetSpec]) -> list[tuple[str, list]]:
@@ -217,8 +342,12 @@ def build_sft_dataset(
     seed: int = 0,
     progress: bool = True,
     drop_reasoning: bool = False,
+    max_length: int | None = None,
+    report: dict | None = None,
 ):
-    """A pre-tokenized `datasets.Dataset` (`input_ids`, `assistant_masks`) ready for SFTTrainer."""
+    """A pre-tokenized `datasets.Dataset` (`input_ids`, `assistant_masks`) ready for SFTTrainer. Examples over
+    `max_length` tokens and rows with calls that do not fit their schema are dropped and counted in `report`
+    (`new_report()`), each kind printed as one warning line."""
     from datasets import Dataset  # deferred: heavy (pyarrow, pandas)
 
     if not specs:
@@ -226,9 +355,17 @@ def build_sft_dataset(
     sources = load_sources(specs)
     rows = mix(sources, [s.weight for s in specs], seed)
     input_ids, masks = [], []
-    for ids, mask in iter_examples(tokenizer, rows, options, layout, progress=progress, drop_reasoning=drop_reasoning):
+    report = new_report() if report is None else report
+    examples = iter_examples(
+        tokenizer, rows, options, layout, progress, drop_reasoning, max_length=max_length, report=report
+    )
+    for ids, mask in examples:
         input_ids.append(ids)
         masks.append(mask)
+    lines = report_lines(report, max_length)
+    for line in lines:
+        print(f"[sft] warning: {line}")
     if not input_ids:
-        raise DatasetError("the training datasets produced no examples (all weights 0?)")
+        why = "; ".join(lines) or "all weights 0?"
+        raise DatasetError(f"the training datasets produced no examples ({why})")
     return Dataset.from_dict({"input_ids": input_ids, "assistant_masks": masks})

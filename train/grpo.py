@@ -32,6 +32,7 @@ from core.layout import RunLayout  # noqa: E402
 from core.modelfiles import check_tokenizer_files, loading, require_model_dir  # noqa: E402
 from core.recipe import Recipe  # noqa: E402
 from core.sections.train import GRPOSection  # noqa: E402
+from envs.dispatch import set_default_limits  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
     lora_config,
@@ -137,6 +138,7 @@ def build_trainer(recipe: Recipe, config=None):
 
 def main(argv: list[str] | None = None) -> dict:
     args, recipe = parse_script_args(__doc__, "grpo", argv)
+    set_default_limits(recipe.execution)  # rollouts and rewards execute the model's calls
     section: GRPOSection = recipe.grpo
     trainer = build_trainer(recipe)
     config = trainer.args

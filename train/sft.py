@@ -83,7 +83,7 @@ def sft_config(recipe: Recipe):
 def main(argv: list[str] | None = None) -> dict:
     from trl import SFTTrainer
 
-    from train.data import build_sft_dataset
+    from train.data import build_sft_dataset, new_report
     from train.fused_head import score_trained_positions_only
 
     args, recipe = parse_script_args(__doc__, "sft", argv)
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
     # We load the model ourselves (SFTTrainer would ignore model_init_kwargs for an instance), so honour them here.
     model, tokenizer = load_model_and_tokenizer(model_path, bf16=config.bf16, **(config.model_init_kwargs or {}))
     config.model_init_kwargs = None
+    dropped = new_report()
     with config.main_process_first(desc="rendering SFT examples"):
         dataset = build_sft_dataset(
             tokenizer,
@@ -103,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
             seed=recipe.seed,
             progress=config.process_index == 0,
             drop_reasoning=section.reasoning == "drop",
+            max_length=config.max_length,
+            report=dropped,
         )
     score_trained_positions_only()
     trainer = SFTTrainer(
@@ -124,6 +127,9 @@ def main(argv: list[str] | None = None) -> dict:
         "final_loss": losses[-1] if losses else result.training_loss,
         "train_loss": result.training_loss,
         "examples": len(dataset),
+        # dropped, never trained on silently (train/data.py): schema-mismatched calls, examples over max_length
+        "max_length": config.max_length,
+        "dropped": dropped,
         "layout": section.layout,
         "resumed_from": resume,
         "world_size": config.world_size,
