@@ -17,6 +17,7 @@ Children learn which locks their parent holds from the FUNREASON_HELD_LOCKS envi
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import os
@@ -118,9 +119,6 @@ def stage_lock(directory: str | Path, what: str = "", name: str = LOCK_NAME) -> 
         os.close(fd)  # releases the flock
 
 
-_for_life: list = []
-
-
 def hold(directory: str | Path, what: str = "") -> None:
     """Take `stage_lock(directory)` for the rest of this process's life (the kernel drops it at exit): for scripts
     whose body is not one `with` block."""
@@ -128,4 +126,6 @@ def hold(directory: str | Path, what: str = "") -> None:
         return
     cm = stage_lock(directory, what)
     cm.__enter__()
-    _for_life.append(cm)
+    # Released by atexit, while this module still exists: a generator left for interpreter teardown would run
+    # its `finally` after the module's globals are gone (and print an ignored AttributeError).
+    atexit.register(cm.__exit__, None, None, None)
