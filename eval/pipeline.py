@@ -1,4 +1,4 @@
-"""The eval stage: replay BFCL multi-turn tasks against the run's models, score them, record how it was done.
+"""The eval stage: run BFCL tasks (multi-turn, single-turn, agentic) against the run's models, score them, record how.
 
     from eval.pipeline import run_eval_stage, evaluate_model
     summary = run_eval_stage(recipe, "runs/smoke/recipe.yaml")      # what `funreason run` calls
@@ -134,7 +134,9 @@ def evaluate_model(recipe, model_path: str, label: str, resume: bool = False, pr
         "run_single_turn": single_stats,
         "run_agentic": agentic_stats,
         "token_counts": token_counts(
-            model_result_dir, list(tasks.entries), list(single_entries),
+            model_result_dir,
+            list(tasks.entries),
+            list(single_entries),
             agentic_run.result_paths(model_result_dir, list(agentic_entries)),
         ),  # fmt: skip
         "scores": scores,

@@ -183,7 +183,9 @@ def test_memory_system_prompt_is_bfcls(tmp_path):
                         inst.core_memory_add(key="name", value="Michael")
                     else:
                         inst.memory_append(text="Name: Michael.")
-                ours = agentic_run.memory_system_prompt(e["question"], cat, e["scenario"], inst._dump_core_memory_to_context())
+                ours = agentic_run.memory_system_prompt(
+                    e["question"], cat, e["scenario"], inst._dump_core_memory_to_context()
+                )
                 theirs = add_memory_instruction_system_prompt(copy.deepcopy(e["question"]), cat, e["scenario"], inst)
                 assert ours == theirs
                 assert ours[0][0]["role"] == "system" and ("Michael" in ours[0][0]["content"]) == fill
@@ -334,3 +336,51 @@ def test_eval_stage_runs_memory_with_the_tiny_model(tiny_model_dir, tmp_path):
 
     summary = build_report([tmp_path / "run"], tmp_path / "report")
     assert "frozen corpus corpus.jsonl, not comparable" in open(summary["report_md"]).read()
+
+
+@pytest.mark.parametrize("cat", ["memory_kv", "memory_rec_sum"])
+def test_first_prompt_system_message_is_bfcls(tiny_tokenizer, tmp_path, cat):
+    """The system message our pythonic prompt opens with is BFCL's prompting handler's, byte for byte: its
+    function-calling prompt over the docs (Python hint included), then the memory instruction with the core memory
+    the prereqs left, then the agentic answer format (add_memory_instruction_system_prompt, then
+    system_prompt_pre_processing_chat_model)."""
+    bfcl.ensure_project_root()
+    from bfcl_eval import utils
+    from bfcl_eval.model_handler.utils import (
+        add_memory_instruction_system_prompt,
+        system_prompt_pre_processing_chat_model,
+    )
+
+    from envs.resolve import make_instances
+
+    seen = {}
+
+    def record(answer):
+        script = memory_script(answer)
+
+        def inner(request):
+            seen.setdefault(request.key[0], request.text)
+            return script(request)
+
+        return inner
+
+    model_dir = tmp_path / "result" / "m"
+    ids = [f"{cat}_30-healthcare-0"]
+    entries = agentic_run.load_agentic([cat], model_dir, ids=ids)
+    runner = agentic_run.AgenticRunner(
+        ScriptedBackend(record(gt_answer)), tiny_tokenizer, ChatOptions(tool_format="pythonic"), progress=False
+    )
+    agentic_run.run_agentic(runner, entries, model_dir, resume=False)
+    official = {e["id"]: e for e in utils.load_dataset_entry(cat)}  # with BFCL's Python hint on the docs
+    official_cfg = utils.populate_initial_settings_for_memory_test_cases(list(official.values()), model_dir)
+    for e in official_cfg:
+        if e["id"] not in (ids[0], f"{cat}_prereq_10-healthcare-0"):
+            continue
+        # the question sees the memory the prereqs left; the first prereq starts empty
+        inst = make_instances(e["initial_config"], e["involved_classes"])[e["involved_classes"][0]]
+        question = add_memory_instruction_system_prompt(copy.deepcopy(e["question"]), cat, e["scenario"], inst)
+        system = system_prompt_pre_processing_chat_model(question[0], e["function"], e["id"])[0]["content"]
+        assert system in seen[e["id"]], e["id"]
+        if e["id"] == ids[0]:
+            # core memory after the whole chain (kv: the core entry the first prereq wrote; rec_sum: every fact)
+            assert ('"scenario": "healthcare"' if cat == "memory_kv" else "fact healthcare 4.") in system
