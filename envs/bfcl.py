@@ -31,6 +31,7 @@ from typing import Any
 from core.errors import UserError
 
 __all__ = [
+    "AGENTIC_CLASSES",
     "BFCL_CLASSES",
     "MULTI_TURN_CATEGORIES",
     "bfcl_version",
@@ -58,6 +59,9 @@ BFCL_CLASSES = (
     "TravelAPI",
     "VehicleControlAPI",
 )
+# BFCL v4's agentic backends (same file): memory (BFCL's classes; vector through envs.embedding, offline) and web
+# search (envs.web_corpus's frozen corpus, never BFCL's live SerpAPI class).
+AGENTIC_CLASSES = ("MemoryAPI_kv", "MemoryAPI_vector", "MemoryAPI_rec_sum", "WebSearchAPI")
 ROOT_ENV = "BFCL_PROJECT_ROOT"
 OVERRIDE_ENV = "FUNREASON_BFCL_ROOT"
 
@@ -130,6 +134,14 @@ def is_long_context(category: str) -> bool:
 
 def _backend_class(class_name: str) -> type:
     mapping = _bfcl("constants.executable_backend_config").CLASS_FILE_PATH_MAPPING
+    if class_name == "WebSearchAPI":  # the frozen corpus stands in for the live web (envs.web_corpus)
+        from envs.web_corpus import FrozenWebSearchAPI
+
+        return FrozenWebSearchAPI
+    if class_name == "MemoryAPI_vector":  # its encoder from the packaged model, offline (envs.embedding)
+        from envs.embedding import vector_memory_class
+
+        return vector_memory_class()
     if class_name not in mapping:
         raise UserError(f"unknown BFCL backend class {class_name!r}; expected one of {sorted(mapping)}")
     return getattr(importlib.import_module(mapping[class_name]), class_name)

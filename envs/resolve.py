@@ -12,7 +12,8 @@ docs and seeded configs.
     instances = make_instances(entry["initial_config"], entry["involved_classes"], long_context=False)
     docs = func_docs(entry["involved_classes"])
 
-A reference is one of BFCL's multi-turn class names (`envs.bfcl.BFCL_CLASSES`, built from the installed wheel) or
+A reference is one of BFCL's multi-turn class names (`envs.bfcl.BFCL_CLASSES`, built from the installed wheel), one of
+its agentic ones (`envs.bfcl.AGENTIC_CLASSES`: memory backends, web search over a frozen corpus), or
 `module:Class`, any importable class that follows the `envs.base.Environment` protocol. Instances and configs are
 keyed by the class's own name (`ToyLibrary`), as BFCL keys them; a config keyed by the full reference is read too.
 Synthesis, RL tasks and evaluation all resolve through here, so each stage runs on a user's own environment.
@@ -166,7 +167,7 @@ def resolve_env(refs: list[str]) -> EnvSpec:
             cls = _import_class(ref)
             classes.append(cls.__name__)
             custom[cls.__name__] = cls
-        elif ref in bfcl.BFCL_CLASSES:
+        elif ref in bfcl.BFCL_CLASSES or ref in bfcl.AGENTIC_CLASSES:
             classes.append(ref)
         else:
             raise UnknownEnvironment(

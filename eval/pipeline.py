@@ -1,4 +1,4 @@
-"""The eval stage: replay BFCL multi-turn tasks against the run's models, score them, record how it was done.
+"""The eval stage: run BFCL tasks (multi-turn, single-turn, agentic) against the run's models, score them, record how.
 
     from eval.pipeline import run_eval_stage, evaluate_model
     summary = run_eval_stage(recipe, "runs/smoke/recipe.yaml")      # what `funreason run` calls
@@ -40,14 +40,13 @@ from core.provenance import sha256_file
 from core.sections.eval import EvalSection
 from envs import bfcl
 from envs.dispatch import set_default_limits
+from eval import agentic_run
 from eval.backends import make_backend
 from eval.runner import MultiTurnRunner, model_dir_name, result_file
 from eval.score import score_results
 from eval.single_run import EXECUTABLE_NOTE, SingleTurnRunner, data_files, load_single_turn, split_categories
 from eval.single_run import result_path as single_result_path
 from eval.tasks import load_tasks
-
-AGENTIC_NOTE = "agentic categories are not run by `funreason eval` yet (score `bfcl generate` output with `score`)"
 
 
 def set_bfcl_root(recipe) -> Path:
@@ -81,17 +80,20 @@ def weights_fingerprint(model_path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_identity(recipe, section: EvalSection, model_path: str, tasks, max_context, single=()) -> dict:
+def run_identity(recipe, section: EvalSection, model_path: str, tasks, max_context, single=(), agentic=()) -> dict:
     """What the rows of a label depend on (see the module docstring); transport settings are left out.
-    `single`: the single-turn categories run beside the multi-turn `tasks` (their data files count too)."""
+    `single`, `agentic`: the other categories run beside the multi-turn `tasks` (their data files count too; so
+    does a web-search corpus)."""
     data = dict(tasks.provenance["files"]) | {str(p): sha256_file(p) for p in data_files(list(single))}
+    if section.web_search_corpus and any(c.startswith("web_search") for c in agentic):
+        data[str(section.web_search_corpus)] = sha256_file(section.web_search_corpus)
     return {
         "model": str(Path(model_path).resolve()),
         "weights": weights_fingerprint(model_path),
         "backend": section.backend,
         "sampling": {"temperature": section.temperature, "top_p": section.top_p, "seed": recipe.seed},
         "chat": asdict(recipe.chat),
-        "categories": sorted(tasks.entries) + sorted(single),
+        "categories": sorted(tasks.entries) + sorted(single) + sorted(agentic),
         "ids": section.ids,
         "limit": section.limit,
         "data": dict(sorted(data.items())),
@@ -182,19 +184,24 @@ def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress:
     out.mkdir(parents=True, exist_ok=True)
     multi, single, agentic_cats = split_categories(section.categories)  # eval.single_run
     single = [] if section.question_file else single
-    if agentic_cats:
-        raise UserError(f"eval.categories: {agentic_cats}: {AGENTIC_NOTE}")
-    mt_ids = section.ids if not single or section.ids is None else [i for i in section.ids if i.startswith("multi_")]
+    agentic_cats = [] if section.question_file else agentic_cats
+    others = single or agentic_cats
+    mt_ids = section.ids if not others or section.ids is None else [i for i in section.ids if i.startswith("multi_")]
     tasks = load_tasks(multi, mt_ids, section.limit, section.question_file, section.answer_file)
     single_entries = load_single_turn(single, section.ids, section.limit)
-    if section.ids is not None and single:
+    model_result_dir = out / "result" / model_dir_name(label)
+    agentic_entries = agentic_run.load_agentic(  # eval.agentic_run: memory (+ prereqs), web search on a corpus
+        agentic_cats, model_result_dir, section.ids, section.limit, section.web_search_corpus
+    )
+    if section.ids is not None and others:
         found = {e["id"] for e in tasks.all_entries()} | {e["id"] for es in single_entries.values() for e in es}
+        found |= {e["id"] for es in agentic_entries.values() for e in es}
         if set(section.ids) - found:
             raise UserError(
                 f"eval.ids: no such entries in {section.categories}: {sorted(set(section.ids) - found)[:5]}"
             )
     max_context = context_limit(model_path, section)
-    identity = run_identity(recipe, section, model_path, tasks, max_context, single)
+    identity = run_identity(recipe, section, model_path, tasks, max_context, single, agentic_cats)
     if fresh:
         moved = supersede(out)
         if moved is not None:
@@ -222,6 +229,12 @@ def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress:
             backend, tokenizer, recipe.chat, max_new_tokens=section.max_new_tokens, max_context=max_context,
             in_flight=runner.in_flight, progress=progress,
         ).run(single_entries, out / "result" / model_dir_name(label), resume=resume)  # fmt: skip
+        agentic_runner = agentic_run.AgenticRunner(
+            backend, tokenizer, recipe.chat, max_new_tokens=section.max_new_tokens, max_context=max_context,
+            in_flight=runner.in_flight, hermes_holdout=section.hermes_holdout, state_log=section.state_log,
+            progress=progress,
+        )  # fmt: skip
+        agentic_stats = agentic_run.run_agentic(agentic_runner, agentic_entries, model_result_dir, resume=resume)
         backend_info = backend.describe()
     finally:
         backend.close()
@@ -231,7 +244,9 @@ def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress:
         # BFCL's own categories are scored against the whole installed category (a limited run shows as partial);
         # entries from a question file against that file and its answers.
         given = tasks if section.question_file else None
-        scores = score(out, recipe.chat.tool_format, list(tasks.entries) + list(single_entries), given)
+        scores = score(out, recipe.chat.tool_format, list(tasks.entries) + list(single_entries) + agentic_cats, given)
+    web_search = [c for c in agentic_cats if c in agentic_run.agentic.WEB_SEARCH]
+    corpus = [section.web_search_corpus] if web_search else []
     meta = {
         "label": label,
         "model": str(model_path),
@@ -241,26 +256,34 @@ def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress:
         "backend": backend_info,
         "max_new_tokens": section.max_new_tokens,
         "max_context": max_context,
-        "categories": list(tasks.entries) + list(single_entries),
-        "entries": len(tasks) + sum(map(len, single_entries.values())),
+        "categories": list(tasks.entries) + list(single_entries) + agentic_cats,
+        "entries": len(tasks) + sum(map(len, single_entries.values())) + sum(map(len, agentic_entries.values())),
         "not_run": EXECUTABLE_NOTE,
         "wall_time_s": round(time.time() - t0, 2),
         "run": stats,
         "run_single_turn": single_stats,
-        "token_counts": token_counts(out / "result" / model_dir_name(label), list(tasks.entries), list(single_entries)),
+        "run_agentic": agentic_stats,
+        "token_counts": token_counts(
+            model_result_dir,
+            list(tasks.entries),
+            list(single_entries),
+            agentic_run.result_paths(model_result_dir, list(agentic_entries)),
+        ),  # fmt: skip
         "scores": scores,
         "provenance": provenance.collect(
             recipe,
-            data_files=list(tasks.provenance["files"]) + [str(p) for p in data_files(single)],
+            data_files=list(tasks.provenance["files"]) + [str(p) for p in data_files(single)] + corpus,
             extra=tasks.provenance,
         ),
         "identity": identity,
     }
+    if web_search:  # the report labels these scores: a frozen corpus is not the live web
+        meta["web_search_corpus"] = section.web_search_corpus
     atomic_write_json(out / "metadata.json", meta)
     return meta
 
 
-def token_counts(model_result_dir: Path, categories: list[str], single: list[str] = ()) -> dict:
+def token_counts(model_result_dir: Path, categories: list[str], single: list[str] = (), paths: list = ()) -> dict:
     """Totals over the result files (so a resumed run counts the entries finished before the kill too)."""
     totals = {"prompt": 0, "completion": 0, "steps": 0, "inference_errors": 0}
     for cat in single:  # single-turn rows: one step, counts are numbers
@@ -273,8 +296,7 @@ def token_counts(model_result_dir: Path, categories: list[str], single: list[str
             totals["prompt"] += row.get("input_token_count", 0)
             totals["completion"] += row.get("output_token_count", 0)
             totals["steps"] += 1
-    for cat in categories:
-        path = result_file(model_result_dir, cat)
+    for path in [result_file(model_result_dir, cat) for cat in categories] + list(paths):  # multi-turn layout rows
         if not path.is_file():
             continue
         for line in path.read_text(encoding="utf-8").splitlines():

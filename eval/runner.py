@@ -50,6 +50,8 @@ VERSION_PREFIX = "BFCL_v4"
 HOLDOUT_FC = "I have updated some more functions you can choose from. What about now?"
 HOLDOUT_PROMPTING = "{functions}\n" + HOLDOUT_FC
 STATELESS_CLASSES = ("MathAPI",)  # bfcl_eval.constants.executable_backend_config: no state worth logging
+# ... and OMIT_STATE_INFO_CLASSES: stateful, but BFCL keeps their state out of the inference log (memory snapshots)
+OMIT_STATE_INFO_CLASSES = ("MemoryAPI_kv", "MemoryAPI_vector", "MemoryAPI_rec_sum", "WebSearchAPI")
 
 
 def result_file(model_result_dir: str | Path, category: str) -> Path:
@@ -62,7 +64,10 @@ def model_dir_name(label: str) -> str:
 
 
 def _id_key(entry_id: str):
-    stem, _, index = entry_id.rpartition("_")
+    """BFCL's `sort_key` order: category, then the universal index (`live_simple_19-3-15` and memory ids like
+    `memory_kv_0-customer-0` sort by the number before the first '-')."""
+    stem, _, index = entry_id.split(":")[0].rpartition("_")
+    index = index.split("-")[0]
     return (stem, int(index)) if index.isdigit() else (stem, 0)
 
 
@@ -127,8 +132,12 @@ class BfclEpisode:
         self.out_tok: list[list[int]] = []
         self.latency: list[list[float]] = []
         self.log: list = []
+        self.prepare()
         self._log_state()
         self._next_turn()
+
+    def prepare(self) -> None:
+        """Hook run once the instances exist, before the first turn (eval.agentic_run: the memory system prompt)."""
 
     # --- BFCL loop ------------------------------------------------------------------------------------------
     def _log_state(self) -> None:
@@ -137,7 +146,7 @@ class BfclEpisode:
         states = [
             {"role": "state_info", "class_name": name, "content": jsonable(public_state(inst))}
             for name, inst in self.instances.items()
-            if name not in STATELESS_CLASSES
+            if name not in STATELESS_CLASSES and name not in OMIT_STATE_INFO_CLASSES
         ]
         if states:
             self.log.append(states)
@@ -264,6 +273,11 @@ class BfclEpisode:
 
 
 class MultiTurnRunner:
+    episode_class = BfclEpisode  # eval.agentic_run's memory runner swaps in its own episode
+
+    def result_path(self, model_result_dir: str | Path, category: str) -> Path:
+        return result_file(model_result_dir, category)
+
     def __init__(
         self,
         backend: Backend,
@@ -303,7 +317,7 @@ class MultiTurnRunner:
             for e in entries:
                 grouped.setdefault(category_of(e["id"]), []).append(e)
             entries = grouped
-        writers = {cat: ResultWriter(result_file(model_result_dir, cat), resume) for cat in entries}
+        writers = {cat: ResultWriter(self.result_path(model_result_dir, cat), resume) for cat in entries}
         remaining = {cat: {e["id"] for e in es} - set(writers[cat].rows) for cat, es in entries.items()}
         todo = deque(e for cat, es in entries.items() for e in es if e["id"] in remaining[cat])
         total = sum(len(es) for es in entries.values())
@@ -329,7 +343,7 @@ class MultiTurnRunner:
                 while todo and len(active) < self.in_flight:
                     entry = todo.popleft()
                     try:
-                        ep = BfclEpisode(entry, self)
+                        ep = self.episode_class(entry, self)
                     except Exception as e:  # a broken entry fails alone, as in BFCL
                         ep = BfclEpisode.__new__(BfclEpisode)
                         ep.id, ep.category, ep.error, ep.error_trace = entry["id"], category_of(entry["id"]), None, ""

@@ -19,7 +19,11 @@ from core.sections.checks import at_least, ratio
 class EvalSection:
     categories: list[str] = field(
         default_factory=lambda: ["base", "miss_func", "miss_param", "long_context"],
-        metadata={"help": "BFCL multi-turn categories to run."},
+        metadata={
+            "help": "BFCL categories to run: multi-turn (base, miss_func, miss_param, long_context), single-turn "
+            "(simple_python, live_multiple, irrelevance, ...), agentic (memory_kv, memory_vector, memory_rec_sum; "
+            "web_search_base, web_search_no_snippet with web_search_corpus)."
+        },
     )
     limit: int | None = field(default=None, metadata={"help": "Keep the first N entries of each category."})
     ids: list[str] | None = field(
@@ -92,6 +96,14 @@ class EvalSection:
             "help": "miss_func in hermes format: `tools` extends the tool list and says BFCL's FC sentence (FC "
             "handlers); `message` puts the repr of the new docs in the user message as BFCL's prompting loop "
             "(which its local QwenFC handler runs) does. pythonic always uses the prompting message."
+        },
+    )
+    web_search_corpus: str | None = field(
+        default=None,
+        metadata={
+            "help": "Web search categories (web_search_base, web_search_no_snippet) run only against this frozen "
+            "corpus, a JSONL of pages {url, title, snippet, content} (envs/web_corpus.py), never the live web; "
+            "their scores are labelled not comparable. Without it those categories are refused."
         },
     )
     state_log: bool = field(
