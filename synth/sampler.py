@@ -24,14 +24,17 @@ Decisions on the report's open knobs (docs/funreason-mt.md §12):
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chat.calls import ToolCall
 from envs.base import Frozen
+from envs.states import VEHICLE_DISTANCE_PAIRS, VEHICLE_ZIPCODES
 from synth.trajectory import Step, is_failure, run_call
 
 # Constants of the BFCL tools (read from their sources/docstrings) and generic values for common parameter names.
@@ -48,10 +51,11 @@ VALUE_POOLS: dict[str, list[Any]] = {
         ["rear_left", "rear_right"],
         ["driver", "passenger", "rear_left", "rear_right"],
     ],
-    "cityA": ["Rivermist", "Stonebrook", "Crescent Hollow", "Autumnville", "Silverpine"],
-    "cityB": ["Oakendale", "Willowbend", "Pinecrest", "Shadowfall", "Suburbia"],
-    "city": ["Rivermist", "Stonebrook", "Crescent Hollow", "Autumnville", "Silverpine", "Oakendale"],
+    "city": sorted(VEHICLE_ZIPCODES),
     "destination": ["Willowbend", "Pinecrest", "Silverpine", "Rivermist"],
+    "set_navigation.destination": ["14 Harbor Lane, Rivermist, CA", "902 Quarry Road, Stonebrook, OR"],
+    "date_of_birth": ["1984-03-17", "1991-11-02", "1978-06-25", "1969-09-30"],
+    "passport_number": ["US4829173", "US7730215", "US1958462", "US6604318"],
     "order_type": ["Buy", "Sell"],
     "sector": ["Technology", "Automobile"],
     "name": ["Apple", "Google", "Tesla", "Microsoft", "Nvidia", "Amazon", "Zeta Corp", "Alpha Tech"],
@@ -72,6 +76,7 @@ VALUE_POOLS: dict[str, list[Any]] = {
     "imperial_si_conversion.unit_in": ["inch", "foot", "mile", "pound", "fahrenheit"],
     "imperial_si_conversion.unit_out": ["cm", "m", "km", "kg", "celsius"],
     "lines": [1, 2, 3, 5],
+    "temperature": [18.0, 21.5, 23.0, 25.0],
     "human_readable": [True, False],
     "a": [True, False],
     "path": ["."],
@@ -236,8 +241,132 @@ def _fits(value: Any, ptype: str) -> bool:
     return True
 
 
-def sample_args(doc: dict, instances: dict[str, Any], pools: ValuePools, rng: random.Random) -> dict | None:
-    """Arguments for one call of `doc`, or None when a required parameter has no candidate in the live state."""
+# Parameters whose value only another tool's output can supply (the docs say what it is: "The zipcode of the first
+# city."): without such an output the call cannot be made yet, and a value from anywhere else would only fail.
+FROM_OUTPUTS = {"estimate_distance.cityA": "zipcode", "estimate_distance.cityB": "zipcode"}
+# Output fields that hold what a differently named parameter takes (send_message's receiver is get_user_id's user).
+OUTPUT_ALIASES = {"receiver_id": ("user_id",), "user_id": ("receiver_id",)}
+_ZIP_PAIRS = [(VEHICLE_ZIPCODES[a], VEHICLE_ZIPCODES[b]) for a, b in VEHICLE_DISTANCE_PAIRS]
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What a parameter's schema and description state about its values (BFCL writes most of it in prose)."""
+
+    enum: tuple = ()
+    low: float | None = None
+    high: float | None = None
+    multiple: float | None = None
+    prefix: str = ""  # every item (array) or the value starts with it ("Tag name should start with #")
+    pattern: str = ""  # a regular expression for formats: YYYY-MM-DD, MM/YYYY
+
+    def admits(self, value: Any) -> bool:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if self.enum and item not in self.enum:
+                return False
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                if (self.low is not None and item < self.low) or (self.high is not None and item > self.high):
+                    return False
+                if self.multiple and item % self.multiple:
+                    return False
+            if isinstance(item, str):
+                if self.prefix and not item.startswith(self.prefix):
+                    return False
+                if self.pattern and not re.fullmatch(self.pattern, item):
+                    return False
+        return True
+
+    def candidates(self, ptype: str, rng: random.Random) -> list[Any]:
+        """Values made from the constraint alone ([] when it says nothing a value could be made from)."""
+        if self.enum:
+            if ptype == "array":
+                return [rng.sample(list(self.enum), k=rng.randint(1, len(self.enum)))]
+            return list(self.enum)
+        if self.low is not None and self.high is not None:
+            if self.multiple:
+                steps = int((self.high - self.low) // self.multiple)
+                values = [self.low + self.multiple * rng.randint(1 if steps else 0, steps) for _ in range(3)]
+            elif ptype == "integer":
+                values = [rng.randint(int(self.low), int(self.high)) for _ in range(3)]
+            else:  # a position or level: the full value is the one that does something (a fully pressed pedal)
+                values = [self.low, (self.low + self.high) / 2, self.high, self.high]
+            return [float(v) if ptype == "float" else int(v) if ptype == "integer" else v for v in values]
+        if self.pattern == r"\d{4}-\d{2}-\d{2}":
+            return [f"2027-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"]
+        if self.pattern == r"\d{2}/\d{4}":
+            return [f"{rng.randint(1, 12):02d}/{rng.randint(2030, 2036)}"]
+        return []
+
+
+@functools.lru_cache(maxsize=4096)
+def _constraint(description: str, enum: tuple = ()) -> Constraint:
+    text = description or ""
+    values = list(enum)
+    m = re.search(r"\[Enum\]:\s*(\[[^\]]*\]|[^.\n]*)", text)
+    if m and not values:
+        raw = m.group(1).strip()
+        try:
+            values = json.loads(raw) if raw.startswith("[") else [v.strip() for v in raw.split(",") if v.strip()]
+        except json.JSONDecodeError:
+            values = []
+    low = high = multiple = None
+    m = re.search(rf"\bbetween {_NUMBER}\b(?:\s*\([^)]*\))? and {_NUMBER}", text) or re.search(
+        rf"\bfrom {_NUMBER} to {_NUMBER}\b", text
+    )
+    if m:
+        low, high = float(m.group(1)), float(m.group(2))
+    m = re.search(rf"multiple of {_NUMBER}", text)
+    if m:
+        multiple = float(m.group(1))
+    m = re.search(r"should start with (\S)", text)
+    prefix = m.group(1) if m else ""
+    pattern = ""
+    if "YYYY-MM-DD" in text:
+        pattern = r"\d{4}-\d{2}-\d{2}"
+    elif "MM/YYYY" in text:
+        pattern = r"\d{2}/\d{4}"
+    return Constraint(tuple(values), low, high, multiple, prefix, pattern)
+
+
+def constraint_of(schema: dict) -> Constraint:
+    """The constraint a parameter's schema (`enum`) and description (BFCL's `[Enum]: [...]`, "between 0 and 1",
+    "from 1 to 5", "a multiple of 5", "should start with #", "in the format YYYY-MM-DD") state."""
+    return _constraint(schema.get("description") or "", tuple(schema.get("enum") or ()))
+
+
+def _from_outputs(tool: str, pools: ValuePools, args: dict, rng: random.Random) -> list[Any] | None:
+    """Candidates of a FROM_OUTPUTS parameter: the field's values in earlier outputs, a pair the backend knows when
+    this is the second of a pair; None when no earlier output holds the field."""
+    values = [v for v in pools.outputs.get(FROM_OUTPUTS[tool], []) if isinstance(v, str)]
+    if not values:
+        return None
+    if tool == "estimate_distance.cityB" and "cityA" in args:
+        partners = [b for a, b in _ZIP_PAIRS if a == args["cityA"]] + [a for a, b in _ZIP_PAIRS if b == args["cityA"]]
+        return [v for v in values if v in partners] or [v for v in values if v != args["cityA"]] or values
+    if tool == "estimate_distance.cityA":
+        paired = [v for v in values if any(v in pair and set(pair) <= set(values) for pair in _ZIP_PAIRS)]
+        return paired or values
+    return values
+
+
+def _city_for_zipcode(pools: ValuePools) -> list[str]:
+    """get_zipcode_based_on_city's city: a partner (for estimate_distance) of a zip code looked up already."""
+    known = set(pools.outputs.get("zipcode", []))
+    by_zip = {z: c for c, z in VEHICLE_ZIPCODES.items()}
+    partners = [by_zip[b] for a, b in _ZIP_PAIRS if a in known and b not in known]
+    partners += [by_zip[a] for a, b in _ZIP_PAIRS if b in known and a not in known]
+    return partners
+
+
+def sample_args(
+    doc: dict, instances: dict[str, Any], pools: ValuePools, rng: random.Random, sources: dict | None = None
+) -> dict | None:
+    """Arguments for one call of `doc`, or None when a required parameter has no candidate yet (nothing in the live
+    state, or a value only an earlier output can supply). Every value respects what the parameter's schema and
+    description state (`constraint_of`). `sources`, when given, receives `{param: "output"}` for values drawn from
+    earlier outputs (how probing tells a value flow from a coincidence)."""
     tool = doc["name"]
     params = doc.get("parameters", {}).get("properties", {})
     required = set(doc.get("parameters", {}).get("required", []))
@@ -246,9 +375,26 @@ def sample_args(doc: dict, instances: dict[str, Any], pools: ValuePools, rng: ra
         if param not in required and rng.random() >= 0.3:
             continue
         ptype = schema.get("type", "string")
+        rule = constraint_of(schema)
+        if f"{tool}.{param}" in FROM_OUTPUTS:
+            candidates = _from_outputs(f"{tool}.{param}", pools, args, rng)
+            if candidates is None:
+                return None
+            args[param] = rng.choice(candidates)
+            if sources is not None:
+                sources[param] = "output"
+            continue
         candidates: list[Any] = []
-        if param in pools.outputs and rng.random() < 0.8:
-            candidates = [v for v in pools.outputs[param] if not isinstance(v, (dict, list)) or ptype == "array"]
+        field_name = next((f for f in (param, *OUTPUT_ALIASES.get(param, ())) if f in pools.outputs), None)
+        if param.endswith("_id") and field_name is None and "id" in pools.outputs:
+            field_name = "id"  # post_tweet's `id` is the tweet_id comment() takes
+        if field_name is not None and rng.random() < 0.8:
+            candidates = [v for v in pools.outputs[field_name] if not isinstance(v, (dict, list)) or ptype == "array"]
+            candidates = [v for v in candidates if _fits(v, ptype) and rule.admits(v)]
+            if candidates and sources is not None:
+                sources[param] = "output"
+        if not candidates and (tool, param) == ("get_zipcode_based_on_city", "city"):
+            candidates = _city_for_zipcode(pools)
         if not candidates:
             for instance in instances.values():
                 hook = getattr(instance, "_value_pools", None)
@@ -266,11 +412,15 @@ def sample_args(doc: dict, instances: dict[str, Any], pools: ValuePools, rng: ra
             if ptype == "array" and candidates and not isinstance(candidates[0], list):
                 candidates = [rng.sample(candidates, k=min(len(candidates), rng.randint(1, 3)))]
         if not candidates:
-            candidates = list(schema.get("enum") or VALUE_POOLS.get(f"{tool}.{param}") or VALUE_POOLS.get(param, []))
+            candidates = list(VALUE_POOLS.get(f"{tool}.{param}") or VALUE_POOLS.get(param, []))
         # Pools are keyed by parameter name only, so an earlier output or a state field with the same name may hold
-        # another type (a bool `a` feeding a float `a`): keep only values the schema accepts.
-        candidates = [v for v in candidates if _fits(v, ptype)]
+        # another type (a bool `a` feeding a float `a`): keep only values the schema and the description accept.
+        candidates = [v for v in candidates if _fits(v, ptype) and rule.admits(v)]
+        if not candidates:
+            candidates = [v for v in rule.candidates(ptype, rng) if _fits(v, ptype)]
         value = rng.choice(candidates) if candidates else _typed_fallback(ptype, param, rng, schema)
+        if rule.prefix and isinstance(value, list):
+            value = [v if not isinstance(v, str) or v.startswith(rule.prefix) else rule.prefix + v for v in value]
         if ptype == "integer" and isinstance(value, str) and value.isdigit():
             value = int(value)
         elif ptype == "float" and isinstance(value, int) and not isinstance(value, bool):
@@ -288,25 +438,29 @@ def attempt(
     rng: random.Random,
     tries: int = 2,
     frozen: Frozen | None = None,
+    sources: dict | None = None,
 ) -> tuple[Step | None, list[tuple[Step, dict]], dict[str, Any]]:
     """Try up to `tries` argument samples of `doc`. Returns (successful step or None, failed steps with the
     instances they ran on, the live instances after the call: the successful copy, or the untouched input).
 
     Each try runs on its own copy of `instances`, thawed from one snapshot (`frozen`, when the caller already has
     `Frozen(instances)`): `instances` itself is never touched, and nothing a call leaves behind (such as a method's
-    default list stored into the state) can leak into the next call's state.
+    default list stored into the state) can leak into the next call's state. `sources` receives the successful
+    try's `{param: "output"}` (see sample_args).
     """
     failed: list[tuple[Step, dict]] = []
     frozen = frozen or Frozen(instances)
     for _ in range(tries):
-        args = sample_args(doc, instances, pools, rng)
+        if sources is not None:
+            sources.clear()
+        args = sample_args(doc, instances, pools, rng, sources)
         if args is None:
             break
         call = ToolCall(doc["name"], args)
         work = frozen.thaw()
         result = run_call(work, call)
         step = Step(call, result)
-        if is_failure(result):
+        if is_failure(result, doc["name"]):
             failed.append((step, work))
             continue
         return step, failed, work
