@@ -6,14 +6,19 @@
     graph.is_legal("book_flight", called={"authenticate_travel"})
     graph.write_dot("travel.dot"); graph.write_png("travel.png")  # PNG only when graphviz `dot` is installed
 
-How edges are found (the report leaves this open, §12.3):
-- Execution probing: in several fresh states (seeded generated configs), each tool B is tried alone, then after each
-  other tool A. B failing alone and succeeding after A gives an edge A→B. If B never succeeds alone in any probe
-  the edge is *hard*: A is a prerequisite of B for Eq. 1 (login/authenticate/startEngine); otherwise it is *soft*
+How edges are found (the report leaves this open, §12.3), by execution probing in several fresh states (seeded
+generated configs); tests/test_synth_graph_quality.py measures the result against a hand-checked list:
+- Alone: each tool B is tried alone; its failed calls are kept.
+- Enablers: after each other tool A, B's *exact* failed calls are replayed. If one now succeeds or fails with a
+  different message, A changed what B depends on (a login, the brake pressed, the doors locked); the same calls
+  are replayed, so a change never comes from luckier arguments. A is also an enabler when B had nothing to act on
+  alone and works after A (a file to read), or works after A with an identifier A returned (an access token, zip
+  codes: A is called twice when B takes two). A tool that never works in a fresh state is probed again after its
+  own enabler (setCruiseControl after startEngine after the brake), against that enabler's state. If B never
+  succeeds alone in any probe the edge is *hard*: A is a prerequisite of B for Eq. 1; otherwise it is *soft*
   (cd→cat in a folder without files) and only shortens distances.
-- Value flow: when B succeeds after A with an argument value that A returned (non-trivial values only), or A's
-  response has a field named like one of B's parameters and that field was observed in A's real output, an edge
-  A→B is recorded with the field and the parameter.
+- Value flow: A→B when B succeeds after A with an argument drawn from A's output that is an identifier A told
+  and was not given (an ID, a token, a code, a ticker symbol; not free text, names or echoed arguments).
 - Recipe overrides: `"A->B"` adds a hard edge, `"!A->B"` removes every edge A→B.
 Graphs of multi-class environments are the union of per-class graphs (BFCL classes share no state), cached per
 class as JSON under the cache directory, keyed by class name and probe settings.
@@ -268,7 +273,9 @@ def _probe_targets(a, k, done: _After, fresh_base, docs, tools, alone_ok, alone_
             continue
         failed = alone_failed[b][k]
         if not alone_ok[b][k] and failed:
-            baseline = [f.result for f in failed] if fresh_base else [run_call(done.base.thaw(), f.call) for f in failed]
+            baseline = (
+                [f.result for f in failed] if fresh_base else [run_call(done.base.thaw(), f.call) for f in failed]
+            )
             if _progress(done.state, failed, baseline):
                 enablers[b].add(a)
         rng = random.Random(f"flow:{a}:{b}:{k}")

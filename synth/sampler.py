@@ -8,7 +8,8 @@ Decisions on the report's open knobs (docs/funreason-mt.md §12):
 - Legality (Eq. 1): a tool is legal when it has no *hard* prerequisite, or when one of them was already called.
   Hard prerequisites are the probing edges into a tool that never succeeded in a fresh state (login, authenticate,
   startEngine); alternatives are OR-ed because probing finds several (any login variant enables the same tool).
-- Eq. 2 exactly: target legal and not reached → call it; target reached → wander uniformly over legal tools;
+- Eq. 2 exactly, with T_called the round's own calls: target legal and not reached → call it; target reached →
+  wander uniformly over legal tools;
   otherwise argmin of hop distance to the target, ties broken by the seeded RNG; unreachable tools come last.
 - Arguments (§12.5): for each parameter, candidates come from (1) earlier outputs of this trajectory whose field
   has the parameter's name, (2) the live state (existing files in the current directory, IDs, symbols, users...),
@@ -467,6 +468,11 @@ def attempt(
     return None, failed, instances
 
 
+# A round whose M calls end on the way to the target goes on for up to this many more (M = 1 with a target that
+# needs a login first would otherwise never reach it).
+EXTRA_STEPS = 3
+
+
 class DirectedSampler:
     """Eq. 1-2 over an ApiGraph: walk M legal calls, steering toward a target tool, on live instances."""
 
@@ -479,11 +485,13 @@ class DirectedSampler:
     def legal(self, called: set[str]) -> list[str]:
         return [t for t in self.docs if self.graph.is_legal(t, called)]
 
-    def choose(self, target: str, called: set[str], blocked: set[str]) -> str | None:
+    def choose(self, target: str, called: set[str], blocked: set[str], reached: set[str] | None = None) -> str | None:
+        """Eq. 2. `called` decides legality (Eq. 1); `reached` (default: `called`) is this round's T_called, which
+        decides whether the target is done."""
         legal = [t for t in self.legal(called) if t not in blocked]
         if not legal:
             return None
-        if target in called:
+        if target in (called if reached is None else reached):
             return self.rng.choice(legal)
         if target in legal:
             return target
@@ -500,18 +508,21 @@ class DirectedSampler:
         tries: int = 2,
     ) -> tuple[list[Step], list[tuple[Step, dict]], dict[str, Any]]:
         """Sample up to `length` successful calls, `tries` argument samples per chosen tool. `called` (tools called
-        earlier in the trajectory) counts for legality. `instances` is not changed. Returns (trace, failed attempts
+        earlier in the trajectory) counts for legality only: their effects live on in the state (a login holds), but
+        T_called of Eq. 2 is this round's own calls, as the report defines it per single-turn trace, so a target
+        called in an earlier round is still steered to. `instances` is not changed. Returns (trace, failed attempts
         with their pre-call state, live instances after the trace)."""
         called = set(called or ())
+        reached: set[str] = set()
         pools = pools or ValuePools()
         trace: list[Step] = []
         failures: list[tuple[Step, dict]] = []
         blocked: set[str] = set()  # tools that failed with every argument sample at the current state
         frozen = None  # snapshot of `instances`, reused by every attempt until a call succeeds
-        for _ in range(length * 3):
-            if len(trace) >= length:
+        for _ in range((length + EXTRA_STEPS) * 3):
+            if len(trace) >= length and (target in reached or len(trace) >= length + EXTRA_STEPS):
                 break
-            tool = self.choose(target, called, blocked)
+            tool = self.choose(target, called, blocked, reached)
             if tool is None:
                 break
             before = instances
@@ -525,5 +536,6 @@ class DirectedSampler:
             blocked.clear()
             trace.append(step)
             called.add(tool)
+            reached.add(tool)
             pools.add_output(step.result)
         return trace, failures, instances
