@@ -51,6 +51,7 @@ class ApiGraph:
     hard: dict[str, list[str]] = field(default_factory=dict)  # B -> prerequisites A (probing, B never works alone)
     soft: dict[str, list[str]] = field(default_factory=dict)  # B -> enablers A (probing, B sometimes works alone)
     value_edges: list[dict] = field(default_factory=list)  # {"src", "field", "dst", "param", "via"}
+    dead: list[str] = field(default_factory=list)  # tools no probe saw succeed (weather_com always answers 404)
     _dist: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     # --- queries ---------------------------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class ApiGraph:
             out.hard.update({k: list(v) for k, v in g.hard.items()})
             out.soft.update({k: list(v) for k, v in g.soft.items()})
             out.value_edges.extend(g.value_edges)
+            out.dead.extend(g.dead)
         return out
 
     def to_json(self) -> dict:
@@ -127,11 +129,18 @@ class ApiGraph:
             "hard": self.hard,
             "soft": self.soft,
             "value_edges": self.value_edges,
+            "dead": self.dead,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> ApiGraph:
-        return cls(tools=data["tools"], hard=data["hard"], soft=data["soft"], value_edges=data["value_edges"])
+        return cls(
+            tools=data["tools"],
+            hard=data["hard"],
+            soft=data["soft"],
+            value_edges=data["value_edges"],
+            dead=data.get("dead", []),
+        )
 
     def to_dot(self, name: str = "api_graph") -> str:
         lines = [f'digraph "{name}" {{', "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
@@ -259,6 +268,7 @@ def probe_class(env: EnvSpec, probes: int = 6, seed: int = 0) -> ApiGraph:
         if srcs:
             target = graph.soft if any(alone_ok[b]) else graph.hard
             target[b] = sorted(srcs)
+    graph.dead = [t for t in tools if not any(alone_ok[t]) and not any((t, k) in after for k in range(probes))]
     graph.value_edges = [{"src": a, "dst": b, "field": f, "param": p, **x} for (a, b, f, p), x in sorted(flows.items())]
     return graph
 

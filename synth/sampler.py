@@ -72,10 +72,8 @@ VALUE_POOLS: dict[str, list[Any]] = {
     "status": ["Open", "In Progress", "Closed", "Resolved"],
     "priority": [1, 2, 3, 4, 5],
     "mode": ["l", "w", "c"],
-    "unit_in": ["meter", "kilometer", "gram", "kilogram", "second", "minute"],
-    "unit_out": ["centimeter", "meter", "milligram", "gram", "millisecond", "hour"],
-    "imperial_si_conversion.unit_in": ["inch", "foot", "mile", "pound", "fahrenheit"],
-    "imperial_si_conversion.unit_out": ["cm", "m", "km", "kg", "celsius"],
+    "si_unit_conversion.unit_in": ["km", "m", "cm", "mm"],
+    "si_unit_conversion.unit_out": ["m", "cm", "mm", "km"],
     "lines": [1, 2, 3, 5],
     "temperature": [18.0, 21.5, 23.0, 25.0],
     "human_readable": [True, False],
@@ -245,6 +243,14 @@ def _fits(value: Any, ptype: str) -> bool:
 # Parameters whose value only another tool's output can supply (the docs say what it is: "The zipcode of the first
 # city."): without such an output the call cannot be made yet, and a value from anywhere else would only fail.
 FROM_OUTPUTS = {"estimate_distance.cityA": "zipcode", "estimate_distance.cityB": "zipcode"}
+# Parameters that only work together (read from MathAPI's conversion table): one of these pairs is drawn as a whole.
+JOINT_VALUES = {
+    "imperial_si_conversion": (
+        ("unit_in", "unit_out"),
+        [("in", "cm"), ("cm", "in"), ("ft", "m"), ("m", "ft"), ("miles", "km"), ("km", "miles"), ("lb", "kg")]
+        + [("kg", "lb"), ("yd", "m"), ("celsius", "fahrenheit"), ("fahrenheit", "celsius")],
+    )
+}
 # Output fields that hold what a differently named parameter takes (send_message's receiver is get_user_id's user).
 OUTPUT_ALIASES = {"receiver_id": ("user_id",), "user_id": ("receiver_id",)}
 _ZIP_PAIRS = [(VEHICLE_ZIPCODES[a], VEHICLE_ZIPCODES[b]) for a, b in VEHICLE_DISTANCE_PAIRS]
@@ -429,6 +435,9 @@ def sample_args(
         elif ptype == "string" and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         args[param] = copy.deepcopy(value)
+    if tool in JOINT_VALUES:
+        names, pairs = JOINT_VALUES[tool]
+        args.update(zip(names, rng.choice(pairs)))
     return args
 
 
