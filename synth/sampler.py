@@ -538,6 +538,8 @@ class DirectedSampler:
             frozen = frozen or Frozen(instances)
             step, failed, instances = attempt(self.docs[tool], instances, pools, self.rng, tries, frozen)
             failures.extend((f, before) for f, _ in failed)
+            if step is not None and any(s.call == step.call and s.result == step.result for s in trace):
+                step, instances = None, before  # the same call answered the same: the round learns nothing new
             if step is None:
                 blocked.add(tool)
                 continue
