@@ -34,6 +34,7 @@ from typing import Any
 
 from chat.calls import ToolCall
 from envs.base import tool_names
+from envs.defaults import fresh_defaults
 
 __all__ = ["ERROR_PREFIX", "Dispatcher", "format_result", "is_execution_error", "parse_call"]
 
@@ -174,6 +175,7 @@ class Dispatcher:
             args = copy.deepcopy(tuple(call.positional))
             kwargs = copy.deepcopy(dict(call.arguments))
             method = getattr(self._owner[name], name)
+            kwargs.update(fresh_defaults(method, len(args), kwargs))
             result = format_result(method(*args, **kwargs))
         except (Exception, SystemExit) as exc:
             result = _error(_exception_text(exc))

@@ -72,7 +72,9 @@ def test_graph_recall_and_precision(edges):
     _, built = edges
     found = built & REAL
     recall, precision = len(found) / len(REAL), len(found) / len(built)
-    report = f"recall {recall:.2f}, precision {precision:.2f}; missed {sorted(REAL - built)}; extra {sorted(built - REAL)}"
+    report = (
+        f"recall {recall:.2f}, precision {precision:.2f}; missed {sorted(REAL - built)}; extra {sorted(built - REAL)}"
+    )
     print(report)
     assert recall >= 0.9, report
     assert precision >= 0.8, report
