@@ -219,12 +219,12 @@ def _words_of(key: str) -> str:
 def _source(param: str, value, query: str, shown: str, step: int) -> str:
     if isinstance(value, bool):  # a flag is always asked for in words ("show hidden files: yes"), never as True
         return f"{_words_of(param)} {value!r} as asked"
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    forms = {json.dumps(value, ensure_ascii=False), repr(value), str(value)} - {""}
     where = (
         "from the request"
-        if text and text in query
+        if any(f in query for f in forms)
         else "from what we saw earlier"
-        if text and text in shown
+        if any(f in shown for f in forms)
         else "from the result of a step before it"
         if step > 1
         else "my choice, nothing more specific was asked"
