@@ -46,12 +46,10 @@ VALUE_POOLS: dict[str, list[Any]] = {
     "adjustClimateControl.mode": ["auto", "cool", "heat", "defrost"],
     "unit": ["celsius", "fahrenheit"],
     "option": ["fuel", "battery", "doors", "climate", "headlights", "parkingBrake", "brakePedal", "engine"],
-    "door": [
-        ["driver"],
-        ["passenger"],
-        ["rear_left", "rear_right"],
-        ["driver", "passenger", "rear_left", "rear_right"],
-    ],
+    # every door, locked, is what starting the engine needs (startEngine's own rule): the likeliest request
+    "door": [["driver"], ["passenger"], ["rear_left", "rear_right"]]
+    + [["driver", "passenger", "rear_left", "rear_right"]] * 3,
+    "lockDoors.unlock": [False, False, True],
     "city": sorted(VEHICLE_ZIPCODES),
     "destination": ["Willowbend", "Pinecrest", "Silverpine", "Rivermist"],
     "set_navigation.destination": ["14 Harbor Lane, Rivermist, CA", "902 Quarry Road, Stonebrook, OR"],
@@ -523,6 +521,7 @@ class DirectedSampler:
         with their pre-call state, live instances after the trace)."""
         called = set(called or ())
         reached: set[str] = set()
+        start = Frozen(instances)
         pools = pools or ValuePools()
         trace: list[Step] = []
         failures: list[tuple[Step, dict]] = []
@@ -549,4 +548,24 @@ class DirectedSampler:
             called.add(tool)
             reached.add(tool)
             pools.add_output(step.result)
+        if target in reached:
+            trace, instances = _without_detours(start, trace, target, instances)
         return trace, failures, instances
+
+
+def _without_detours(start: Frozen, trace: list[Step], target: str, live: dict) -> tuple[list[Step], dict]:
+    """Drop the steps before the target that it does not need: a step goes when the trace without it, replayed
+    from the round's start, still succeeds everywhere and gives the target and every step after it the same result
+    (pressing the brake halfway before pressing it fully, unlocking a door that a later call locks). The kept steps
+    take the results of that replay. Eq. 2 walks toward the target by graph distance with sampled arguments, so it
+    takes such detours; data that keeps them teaches a model to make them."""
+    first = next(i for i, s in enumerate(trace) if s.name == target)
+    for i in reversed(range(first)):
+        rest = trace[:i] + trace[i + 1 :]
+        work = start.thaw()
+        results = [run_call(work, s.call) for s in rest]
+        if any(is_failure(r, s.name) for r, s in zip(results, rest)):
+            continue
+        if results[first - 1 :] == [s.result for s in trace[first:]]:
+            trace, live, first = [Step(s.call, r) for s, r in zip(rest, results)], work, first - 1
+    return trace, live
