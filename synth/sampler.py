@@ -8,16 +8,22 @@ Decisions on the report's open knobs (docs/funreason-mt.md §12):
 - Legality (Eq. 1): a tool is legal when it has no *hard* prerequisite, or when one of them was already called.
   Hard prerequisites are the probing edges into a tool that never succeeded in a fresh state (login, authenticate,
   startEngine); alternatives are OR-ed because probing finds several (any login variant enables the same tool).
-- Eq. 2 exactly, with T_called the round's own calls: target legal and not reached → call it; target reached →
-  wander uniformly over legal tools;
-  otherwise argmin of hop distance to the target, ties broken by the seeded RNG; unreachable tools come last.
+- Eq. 2 exactly, with T_called the round's own calls (the report's per-trace set; legality still counts every
+  earlier call, whose effects live on in the state): target legal and not reached → call it; target reached →
+  wander uniformly over legal tools; otherwise argmin of hop distance to the target, ties broken by the seeded RNG;
+  unreachable tools come last. A round short of its target goes on for up to EXTRA_STEPS more calls; the steps
+  before the target that it does not need (detours) are dropped by replay; a repeated identical call with the
+  same answer is not a step.
 - Arguments (§12.5): for each parameter, candidates come from (1) earlier outputs of this trajectory whose field
-  has the parameter's name, (2) the live state (existing files in the current directory, IDs, symbols, users...),
+  has the parameter's name (or OUTPUT_ALIASES; `id` for a `*_id`), or, for FROM_OUTPUTS parameters (zip codes),
+  only from there, (2) the live state (existing files in the current directory, IDs, symbols, users...),
   (3) an environment's own `_value_pools()` hook ({"tool.param" or "param": [values]}), for non-BFCL classes,
-  (4) value pools of enum-like constants read from the BFCL sources, (5) a typed fallback. Optional parameters
-  are filled with probability 0.3. Nothing is model-generated, so phase I is deterministic for a seed.
+  (4) value pools of enum-like constants read from the BFCL sources, (5) what the schema and description state
+  (`constraint_of`: enums, "between 0 and 1", "from 1 to 5", "a multiple of 5", formats), (6) a typed fallback.
+  Every candidate must satisfy the constraint. Optional parameters are filled with probability 0.3. Nothing is
+  model-generated, so phase I is deterministic for a seed.
 - Each call runs on a deep copy of the instances; a successful call's copy becomes the live state, a failed call
-  (error string, `{"error": ...}`, `"... not found"`, a false status) is dropped from the ground truth and leaves
+  (by the environment's conventions, `synth.trajectory.is_failure`) is dropped from the ground truth and leaves
   the state untouched (it is kept aside for the erroneous-response turns). Copies are pickle round trips of one
   snapshot per state (`envs.base.Frozen`), not `copy.deepcopy` per call: that was most of synthesis' CPU time.
 """
