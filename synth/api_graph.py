@@ -42,7 +42,7 @@ from envs.base import Frozen
 from synth.sampler import ValuePools, attempt
 from synth.trajectory import EnvSpec, Step, is_failure, run_call
 
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 
 
 @dataclass
@@ -246,9 +246,10 @@ def probe_class(env: EnvSpec, probes: int = 6, seed: int = 0) -> ApiGraph:
     enablers: dict[str, set[str]] = {t: set() for t in tools}
     flows: dict[tuple, dict] = {}
     after: dict[tuple[str, int], _After] = {}
-    # Pass 1 from fresh states; pass 2 calls A after one of A's own enablers (setCruiseControl needs startEngine,
+    # Pass 1 from fresh states; passes 2-3 call A after one of A's own enablers (setCruiseControl needs startEngine,
     # which needs the brake), so tools that never work in a fresh state are probed as sources too.
-    for probe_pass in (1, 2):
+    worked: set[str] = {t for t in tools if any(alone_ok[t])}
+    for probe_pass in (1, 2, 3):
         for a in tools:
             for k, state in enumerate(fresh):
                 if (a, k) in after:
@@ -261,23 +262,27 @@ def probe_class(env: EnvSpec, probes: int = 6, seed: int = 0) -> ApiGraph:
                     done = _call_after(docs[a], base, pools, random.Random(f"pair:{a}:{k}:{probe_pass}"))
                     if done is not None:
                         after[a, k] = done
-                        _probe_targets(a, k, done, is_fresh, docs, tools, alone_ok, alone_failed, enablers, flows)
+                        worked.add(a)
+                        worked |= _probe_targets(
+                            a, k, done, is_fresh, docs, tools, alone_ok, alone_failed, enablers, flows
+                        )
                         break
     for b, srcs in enablers.items():
         srcs.discard(b)
         if srcs:
             target = graph.soft if any(alone_ok[b]) else graph.hard
             target[b] = sorted(srcs)
-    graph.dead = [t for t in tools if not any(alone_ok[t]) and not any((t, k) in after for k in range(probes))]
+    graph.dead = [t for t in tools if t not in worked]
     graph.value_edges = [{"src": a, "dst": b, "field": f, "param": p, **x} for (a, b, f, p), x in sorted(flows.items())]
     return graph
 
 
-def _probe_targets(a, k, done: _After, fresh_base, docs, tools, alone_ok, alone_failed, enablers, flows) -> None:
+def _probe_targets(a, k, done: _After, fresh_base, docs, tools, alone_ok, alone_failed, enablers, flows) -> set[str]:
     """Every other tool B after A (state k): enabler edges where B failed alone, value edges where B takes an
     identifier A returned (an access token, a zip code, an order ID). From a fresh state (`fresh_base`) a B that
     had nothing to act on alone (no file to read) and works now is enabled too; after A's own enabler, only
-    changes against that enabler's state count."""
+    changes against that enabler's state count. Returns the tools that worked after A."""
+    worked = set()
     for b in tools:
         if b == a:
             continue
@@ -301,6 +306,7 @@ def _probe_targets(a, k, done: _After, fresh_base, docs, tools, alone_ok, alone_
                     step = attempt(docs[b], state.thaw(), pools, rng, tries=2, frozen=state, sources=sources)[0]
             if step is None:
                 continue
+            worked.add(b)
             used = [(p, v) for p, v in step.call.arguments.items() if p in sources and _key(v) in produced]
             if fresh_base and not alone_ok[b][k] and (used or not failed):
                 enablers[b].add(a)
@@ -309,6 +315,7 @@ def _probe_targets(a, k, done: _After, fresh_base, docs, tools, alone_ok, alone_
                 flows.setdefault((a, b, field, param), {"via": "value"})
             if used:
                 break
+    return worked
 
 
 def load_or_build(

@@ -86,3 +86,10 @@ def test_the_edges_the_issue_names(edges):
     assert graph.prerequisites("startEngine") == ["lockDoors", "pressBrakePedal"]
     assert not graph.is_legal("setCruiseControl", {"lockDoors"}) and graph.is_legal("setCruiseControl", {"startEngine"})
     assert len(graph.soft.get("fillFuelTank", [])) + len(graph.hard.get("fillFuelTank", [])) <= 1, "no soft noise"
+
+
+def test_only_tools_that_never_work_are_dead(edges):
+    """Dead tools are never phase-I targets: only those no probe saw succeed, even after their enablers
+    (weather_com always answers 404; search_messages fails on BFCL-shaped inboxes, whose messages are lists)."""
+    graph, _ = edges
+    assert sorted(graph.dead) == ["get_outside_temperature_from_weather_com", "search_messages"]
