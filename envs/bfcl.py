@@ -151,7 +151,9 @@ def make_instances(initial_config: dict, involved_classes: list[str], long_conte
     """Fresh backend instances, one per involved class, loaded exactly as BFCL's executor loads them.
 
     `class_()`, then (unless the class is stateless) `_load_scenario(deepcopy(initial_config.get(class_name, {})),
-    long_context=...)`. Unlike BFCL there is no process-global cache: every call builds new instances.
+    long_context=...)`. Unlike BFCL there is no process-global cache: every call builds new instances, and nothing
+    they hold is shared with another instance (long-context padding is copied; mutable defaults are isolated per
+    call by the dispatcher, envs/defaults.py).
     """
     stateless = _bfcl("constants.executable_backend_config").STATELESS_CLASSES
     instances = {}
@@ -159,6 +161,8 @@ def make_instances(initial_config: dict, involved_classes: list[str], long_conte
         instance = _backend_class(class_name)()
         if class_name not in stateless:
             instance._load_scenario(copy.deepcopy(initial_config.get(class_name, {})), long_context=long_context)
+            if long_context:  # the padding is BFCL's module constants inserted as they are (TravelAPI's extra cards):
+                vars(instance).update(copy.deepcopy(vars(instance)))  # a booking would charge them process-wide
         instances[class_name] = instance
     return instances
 

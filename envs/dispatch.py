@@ -54,6 +54,7 @@ from typing import Any
 from chat.calls import ToolCall
 from core.sections.execution import ExecutionLimits
 from envs.base import tool_names
+from envs.defaults import fresh_defaults
 
 __all__ = [
     "ERROR_PREFIX",
@@ -333,6 +334,8 @@ class Dispatcher:
             if stopped is not None:
                 return stopped
             method = getattr(self._owner[name], name)
+            # BFCL's mutable defaults (post_tweet's mentions=[]) would otherwise carry state across instances.
+            kwargs.update(fresh_defaults(method, len(args), kwargs))
             result = _run_with_timeout(lambda: format_result(method(*args, **kwargs)), limits.call_timeout_s)
         except _CallTimeout:
             result = _stopped(

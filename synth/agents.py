@@ -82,7 +82,9 @@ SYSTEM_PROMPTS = {
         "what the tool does, giving only its high-level inputs and never naming tools or intermediate steps. In "
         "mode=forward, describe the given steps one by one instead. Apply the noise settings: paraphrase changes "
         "wording, distractor adds one irrelevant personal detail. If `withhold` names a parameter, leave its value "
-        "out entirely. In mode=supply, write the short follow-up message that gives the withheld value. "
+        "out entirely. In mode=supply, write the short follow-up message that gives the withheld value. Every "
+        "input value you are given (names, IDs, numbers, dates, file names, amounts) must appear in the request "
+        "verbatim, exactly as given (same spelling, digits and case), or the request cannot be carried out. "
         'Answer with JSON only: {"query": str}.'
     ),
     "reasoning": (
@@ -128,9 +130,24 @@ def schema_errors(value: Any, schema: dict, path: str = "$") -> list[str]:
     return errors
 
 
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(reasoning, answer) of a reply: a thinking teacher's `<think>...</think>` (or its reasoning_content, which the
+    OpenAI client puts back in that form; or, as Qwen3 Thinking templates emit it, text ending in `</think>` with
+    the opening tag in the prompt) is the reasoning; what follows the last `</think>` is the answer. An unclosed
+    `<think>` (a reply cut off while thinking) has no answer."""
+    text = text or ""
+    if "</think>" in text:
+        reasoning, _, answer = text.rpartition("</think>")
+        return reasoning.replace("<think>", "", 1).strip(), answer.strip()
+    if "<think>" in text:
+        return text.split("<think>", 1)[1].strip(), ""
+    return "", text.strip()
+
+
 def parse_json_reply(text: str) -> Any:
-    """The JSON object in a reply: the whole text, else a ```json fence, else the outermost {...}; ValueError."""
-    text = (text or "").strip()
+    """The JSON object in a reply's *answer* (never its reasoning, whose braces are prose): the whole answer, else
+    a ```json fence, else the outermost {...}; ValueError."""
+    text = split_reasoning(text)[1]
     for candidate in (text, *re.findall(r"```(?:json)?\s*(.*?)```", text, flags=re.S)):
         try:
             return json.loads(candidate)

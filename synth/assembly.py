@@ -91,6 +91,7 @@ def _range(rng: random.Random, bounds: list[int], name: str) -> int:
 
 
 def _choose_target(rng: random.Random, graph: ApiGraph, tools: list[str], config: SynthConfig) -> str:
+    tools = [t for t in tools if t not in graph.dead] or tools  # a tool that never works cannot be reached
     if config.target_policy == "list":
         listed = [t for t in config.targets if t in tools]
         if listed:

@@ -13,9 +13,39 @@ whitespace words otherwise, labelled as such in the output).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+
+@functools.cache
+def bfcl_ground_truth_tools() -> dict[str, dict]:
+    """{tool: {"calls": n, "entries": share of entries}} over the ground truth of BFCL's multi-turn categories (the
+    installed bfcl_eval data): the distribution synthesized data is measured against. {} without bfcl_eval."""
+    try:
+        from envs import bfcl
+
+        truth = {c: bfcl.load_ground_truth(c) for c in bfcl.MULTI_TURN_CATEGORIES}
+    except Exception:  # no bfcl_eval installed: a user's own environments only
+        return {}
+    calls: Counter = Counter()
+    entries: Counter = Counter()
+    total = 0
+    for per_entry in truth.values():
+        for turns in per_entry.values():
+            total += 1
+            names = [call.split("(", 1)[0].strip() for turn in turns for call in turn]
+            calls.update(names)
+            entries.update(set(names))
+    return {t: {"calls": n, "entries": entries[t] / total} for t, n in calls.most_common()}
+
+
+def _doc_sentence(doc: dict) -> str:
+    """The first sentence of a tool's description (after BFCL's class blurb), lower-cased: what a query restating
+    the docs would contain."""
+    text = (doc.get("description") or "").split("Tool description:")[-1].strip()
+    return text.split(". ")[0].strip().rstrip(".").lower()
 
 
 def _words(text: str) -> int:
@@ -38,6 +68,7 @@ class SynthStats:
     calls: list[int] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
     tools_offered: set = field(default_factory=set)
+    quality: Counter = field(default_factory=Counter)
 
     def add(self, outcome) -> None:
         self.trajectories += 1
@@ -60,9 +91,47 @@ class SynthStats:
         self.calls.append(len(gt))
         self.tools.update(c.split("(", 1)[0] for c in gt)
         self.tools_offered.update(d["name"] for d in record["tools"])
+        self._quality(record)
         count = self.count_tokens or _words
         text = " ".join((m.get("content") or "") + " " + (m.get("reasoning_content") or "") for m in record["messages"])
         self.tokens.append(count(text))
+
+    def _quality(self, record: dict) -> None:
+        """What an engineer reading the data checks: calls whose tool's doc sentence the user text restates
+        verbatim, turns that repeat an identical call, rounds whose phase-I target made it into the answer."""
+        q = self.quality
+        user_text = " ".join(m.get("content") or "" for m in record["messages"] if m["role"] == "user").lower()
+        sentences = {d["name"]: _doc_sentence(d) for d in record["tools"]}
+        for turn in record["metadata"]["turns"]:
+            gt = turn["ground_truth"]
+            if not gt:
+                continue
+            names = [c.split("(", 1)[0] for c in gt]
+            q["turns"] += 1
+            q["turns_repeating_a_call"] += len(set(gt)) < len(gt)
+            q["targets_reached"] += turn.get("target") in names
+            for name in names:
+                q["calls"] += 1
+                sentence = sentences.get(name, "")
+                q["calls_restating_docs"] += len(sentence.split()) >= 3 and sentence in user_text
+
+    def bfcl_coverage(self) -> dict | None:
+        """Coverage of the tools BFCL's multi-turn ground truth uses, among this run's offered tools: each one's
+        share of BFCL entries next to its calls here; `missing` lists those no accepted call uses."""
+        truth = bfcl_ground_truth_tools()
+        relevant = {t: v for t, v in truth.items() if t in self.tools_offered}
+        if not relevant:
+            return None
+        missing = sorted(t for t in relevant if not self.tools[t])
+        return {
+            "tools": len(relevant),
+            "covered": len(relevant) - len(missing),
+            "missing": missing,
+            "distribution": {
+                t: {"bfcl_entries": round(v["entries"], 4), "bfcl_calls": v["calls"], "calls": self.tools[t]}
+                for t, v in relevant.items()
+            },
+        }
 
     @staticmethod
     def _summary(values: list[int]) -> dict:
@@ -111,6 +180,12 @@ class SynthStats:
                 "never_used": sorted(self.tools_offered - set(self.tools)),
                 "counts": dict(self.tools.most_common()),
             },
+            "bfcl_ground_truth_coverage": self.bfcl_coverage(),
+            "quality": {
+                "calls_restating_docs": rate(self.quality["calls_restating_docs"], self.quality["calls"]),
+                "turns_repeating_a_call": rate(self.quality["turns_repeating_a_call"], self.quality["turns"]),
+                "targets_reached": rate(self.quality["targets_reached"], self.quality["turns"]),
+            },
             "contamination": contamination,
         }
 
@@ -127,6 +202,10 @@ class SynthStats:
             f"- calls per trajectory: mean {d['calls']['mean']:.2f}, total {d['calls']['total']}",
             f"- {d['tokens']['unit']} per trajectory: mean {d['tokens']['mean']:.0f}, total {d['tokens']['total']}",
             f"- tool coverage: {d['tool_coverage']['used']}/{d['tool_coverage']['offered']} tools used",
+            *_coverage_lines(d),
+            f"- calls restating a tool's doc sentence: {d['quality']['calls_restating_docs']:.1%}; turns repeating "
+            f"an identical call: {d['quality']['turns_repeating_a_call']:.1%}; phase-I targets reached: "
+            f"{d['quality']['targets_reached']:.1%}",
             f"- turn kinds: {d['turn_kinds']}",
             f"- flags: {d['flags']}",
             "",
@@ -152,3 +231,16 @@ class SynthStats:
                 f"{contamination.get('overlapping_queries')} of {contamination.get('queries')} queries ({verdict}).",
             ]
         return "\n".join(lines) + "\n"
+
+
+def _coverage_lines(d: dict) -> list[str]:
+    """`never_used` tools are a problem to look at, most of all those BFCL's ground truth uses."""
+    lines = []
+    never = d["tool_coverage"]["never_used"]
+    if never:
+        lines.append(f"- **never used** ({len(never)}): {', '.join(never)}")
+    bfcl = d.get("bfcl_ground_truth_coverage")
+    if bfcl:
+        missing = f"; **missing**: {', '.join(bfcl['missing'])}" if bfcl["missing"] else ""
+        lines.append(f"- BFCL multi-turn ground-truth tools used: {bfcl['covered']}/{bfcl['tools']}{missing}")
+    return lines

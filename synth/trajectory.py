@@ -8,9 +8,9 @@
 Environments are resolved by `envs.resolve` (BFCL class names and `module:Class`), the resolver training and
 evaluation use too. Execution always goes through `envs.dispatch.Dispatcher` (literal arguments, never `eval`), so
 synthesized results are byte-identical to what evaluation and RL will see. A result counts as a *failure* (kept out
-of ground truth) when it is the dispatcher's error marker (`envs.dispatch.is_execution_error`), a dict with an
-`error` key, a "... not found"/"Unknown" answer, or a false login/authentication status: BFCL's classes report most
-failures as ordinary return values.
+of ground truth) by the environment's own conventions only (`is_failure`): the dispatcher's error marker, a dict
+with an `error` key, a false status flag or a sentinel answer; BFCL's classes report most failures as ordinary
+return values.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from chat.calls import ToolCall
 from envs.dispatch import Dispatcher, is_execution_error
 from envs.resolve import EnvSpec, resolve_env
 
-_FAILURE_WORDS = ("not found", "unknown", "invalid", "not authenticated", "not logged in", "failed")
+# Values BFCL's tools return *in place of* an answer: get_symbol_by_name's "Stock not found", get_nearest_airport's
+# "Unknown", get_zipcode_based_on_city's "00000" for a city it does not know.
+_SENTINELS = {"stock not found", "unknown", "00000"}
 
 
 @dataclass(frozen=True)
@@ -42,22 +44,29 @@ def run_call(instances: dict[str, Any], call: ToolCall) -> str:
     return Dispatcher(instances).execute(call)
 
 
-def is_failure(result: str) -> bool:
+def is_failure(result: str, tool: str | None = None) -> bool:
+    """Whether a call failed, by the environment's own conventions: the dispatcher's error marker, a dict with an
+    `error` key (BFCL's `{"error": ...}`), a false `*status`/`success` flag (a failed login, follow, booking), or a
+    sentinel answer (`"Stock not found"`). Never by the value itself: `None` is what mkdir, touch and echo return on
+    success, and `{"login_status": false}` is the answer of a login-status query (`tool` ending in `_status`)."""
     if is_execution_error(result):
+        return True
+    if result.startswith("[{'error': "):  # a list answer holding only an error (TicketAPI.get_user_tickets)
         return True
     try:
         value = json.loads(result)
     except (json.JSONDecodeError, TypeError):
-        low = result.lower()
-        return low in ("none", "") or any(w in low for w in _FAILURE_WORDS)
-    if isinstance(value, dict):
-        if "error" in value:
+        return False
+    if not isinstance(value, dict):
+        return False
+    if "error" in value:
+        return True
+    is_query = bool(tool) and tool.endswith("_status")
+    for key, leaf in value.items():
+        if leaf is False and ("status" in key or "success" in key) and not is_query:
             return True
-        for key, leaf in value.items():
-            if isinstance(leaf, bool) and not leaf and ("status" in key or "success" in key):
-                return True
-            if isinstance(leaf, str) and (leaf.lower() in ("unknown", "none") or "not found" in leaf.lower()):
-                return True
+        if isinstance(leaf, str) and leaf.lower() in _SENTINELS:
+            return True
     return False
 
 

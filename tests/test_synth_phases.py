@@ -8,6 +8,7 @@ import json
 import pytest
 
 from core.sections.synth import SynthConfig
+from envs.resolve import resolve_env
 from synth.agents import Agents, schema_errors
 from synth.assembly import synthesize_trajectory
 from synth.teachers.base import TeacherError
@@ -272,3 +273,39 @@ def test_offered_tools_called_keeps_the_dialogue_and_offers_called_plus_distract
         assert names == [d["name"] for d in full["tools"] if d["name"] in set(names)]  # class order kept
         assert len(full["tools"]) > len(names)
         assert replay_record(short) == []
+
+
+def test_template_data_reads_like_a_user_and_an_assistant():
+    """Requests never restate a tool's doc sentence (nor BFCL's typos), reasoning says where each argument comes
+    from, closing replies are prose (no raw JSON), and stats.json measures exactly that."""
+    from synth.stats import SynthStats, _doc_sentence
+    from synth.teachers.intents import INTENTS
+
+    all8 = ["GorillaFileSystem", "MathAPI", "MessageAPI", "TwitterAPI", "TicketAPI", "TradingBot", "TravelAPI",
+            "VehicleControlAPI"]  # fmt: skip
+    docs = resolve_env(all8).docs()
+    assert {d["name"] for d in docs} <= set(INTENTS)
+    for d in docs:
+        sentence = _doc_sentence(d)
+        assert not (len(sentence.split()) >= 3 and sentence in INTENTS[d["name"]].lower()), d["name"]
+    cfg = config(environments=all8, rounds=[2, 3], trace_length=[1, 5])
+    stats = SynthStats()
+    for seed in range(16):
+        out = run(synthesize_trajectory(seed, cfg, 0, TemplateTeacher()))
+        stats.add(out)
+        if out.record is None:
+            continue
+        for m in out.record["messages"]:
+            text = m.get("content") or ""
+            if m["role"] == "user":
+                assert "currrent" not in text.lower()
+            if m["role"] == "assistant" and m.get("tool_calls"):
+                assert "from the request" in m["reasoning_content"] or not any(
+                    tc["function"]["arguments"] for tc in m["tool_calls"]
+                )
+            if m["role"] == "assistant" and not m.get("tool_calls"):
+                assert '{"' not in text, text
+    quality = stats.to_dict()["quality"]
+    assert quality["calls_restating_docs"] <= 0.05, quality
+    assert quality["turns_repeating_a_call"] <= 0.1, quality
+    assert quality["targets_reached"] >= 0.9, quality
