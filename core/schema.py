@@ -181,6 +181,8 @@ def build(cls: type, data: dict | None, where: Where) -> Any:
             valid = sorted(set(own) | set(extra_types))
             close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(own))}"
+            if key in getattr(cls, "moved_keys", {}):  # a key another section now owns
+                hint = f"; it moved to '{cls.moved_keys[key]}'"
             section = where.path or "<top level>"
             raise RecipeError(f"unknown key '{key}' in section '{section}' of {where.file}{hint}")
     for name, f in own.items():

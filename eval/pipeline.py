@@ -11,7 +11,7 @@ exist and `eval.models` lists them) it writes `<run_dir>/eval/<label>/`:
     metadata.json                                                      (model, format, sampling, tokens, provenance)
     identity.json                                                      (what the rows were made with; see below)
 Run identity per label: the model (path and a fingerprint of its weights files), backend and sampling, chat
-options, categories/ids/limit, data file hashes, max_new_tokens, max_context and holdout mode are written to
+options (the holdout mode among them), categories/ids/limit, data file hashes, max_new_tokens and max_context are written to
 identity.json before the first row. `resume=True` with another identity, or a run without `resume` over finished
 rows, is refused in one line saying what differs and how to start over: `fresh=True` (`funreason eval --fresh`)
 moves the label's old results into `<label>/superseded-<time>/`, or use another label. Transport settings (URLs,
@@ -99,7 +99,6 @@ def run_identity(recipe, section: EvalSection, model_path: str, tasks, max_conte
         "data": dict(sorted(data.items())),
         "max_new_tokens": section.max_new_tokens,
         "max_context": max_context,
-        "hermes_holdout": section.hermes_holdout,
     }
 
 
@@ -220,7 +219,6 @@ def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress:
             max_new_tokens=section.max_new_tokens,
             max_context=max_context,
             in_flight=section.concurrency if section.backend == "openai" else section.batch_size,
-            hermes_holdout=section.hermes_holdout,
             state_log=section.state_log,
             progress=progress,
         )
@@ -231,7 +229,7 @@ def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress:
         ).run(single_entries, out / "result" / model_dir_name(label), resume=resume)  # fmt: skip
         agentic_runner = agentic_run.AgenticRunner(
             backend, tokenizer, recipe.chat, max_new_tokens=section.max_new_tokens, max_context=max_context,
-            in_flight=runner.in_flight, hermes_holdout=section.hermes_holdout, state_log=section.state_log,
+            in_flight=runner.in_flight, state_log=section.state_log,
             progress=progress,
         )  # fmt: skip
         agentic_stats = agentic_run.run_agentic(agentic_runner, agentic_entries, model_result_dir, resume=resume)

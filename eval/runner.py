@@ -6,7 +6,8 @@
     # -> <result_dir>/my_model/multi_turn/BFCL_v4_multi_turn_<category>_result.json, one JSON row per entry
 
 The loop is BFCL's `inference_multi_turn_prompting` (bfcl_eval/model_handler/base_handler.py), step for step:
-  - user turns in order; a miss_func holdout turn (empty in the data) is announced as BFCL does;
+  - user turns in order; a miss_func holdout turn (empty in the data) is announced as BFCL does
+    (`chat.holdout.holdout_turn`, the one rendering SFT and RL use too; `chat.hermes_holdout` picks the hermes form);
   - each turn runs steps: generate, then one `chat.step.take_step` (the step the GRPO rollout takes too): append
     the assistant message, decode; an empty or undecodable reply ends the turn; otherwise the calls run (envs
     Dispatcher over fresh instances per entry from `envs.resolve`: BFCL classes or `module:Class`), their results
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from chat.formats import tool_format
+from chat.holdout import holdout_turn
 from chat.render import render_prompt
 from chat.step import DECODE_ERROR, NO_CALLS, take_step
 from core.atomic import atomic_write_text
@@ -46,9 +47,6 @@ from eval.tasks import category_of
 
 MAXIMUM_STEP_LIMIT = 20  # bfcl_eval.constants.default_prompts.MAXIMUM_STEP_LIMIT
 VERSION_PREFIX = "BFCL_v4"
-# bfcl_eval.constants.default_prompts (tests check these are byte-identical to the installed package).
-HOLDOUT_FC = "I have updated some more functions you can choose from. What about now?"
-HOLDOUT_PROMPTING = "{functions}\n" + HOLDOUT_FC
 STATELESS_CLASSES = ("MathAPI",)  # bfcl_eval.constants.executable_backend_config: no state worth logging
 # ... and OMIT_STATE_INFO_CLASSES: stateful, but BFCL keeps their state out of the inference log (memory snapshots)
 OMIT_STATE_INFO_CLASSES = ("MemoryAPI_kv", "MemoryAPI_vector", "MemoryAPI_rec_sum", "WebSearchAPI")
@@ -162,11 +160,8 @@ class BfclEpisode:
         if held is not None:
             if user:
                 raise ValueError(f"{self.id}: holdout turn {self.turn} must be empty in the data")
-            if tool_format(self.r.options).native_tools and self.r.hermes_holdout == "tools":
-                self.tools = self.tools + list(held)
-                user = [{"role": "user", "content": HOLDOUT_FC}]
-            else:
-                user = [{"role": "user", "content": HOLDOUT_PROMPTING.format(functions=held)}]
+            self.tools, message = holdout_turn(self.tools, list(held), self.r.options)
+            user = [message]
         self.messages.extend(user)
         self.step = 0
         self.result.append([])
@@ -286,7 +281,6 @@ class MultiTurnRunner:
         max_new_tokens: int = 4096,
         max_context: int | None = None,
         in_flight: int = 8,
-        hermes_holdout: str = "tools",
         state_log: bool = True,
         progress: bool = True,
     ):
@@ -296,7 +290,6 @@ class MultiTurnRunner:
         self.max_new_tokens = max_new_tokens
         self.max_context = max_context
         self.in_flight = max(1, in_flight)
-        self.hermes_holdout = hermes_holdout
         self.state_log = state_log
         self.progress = progress
 

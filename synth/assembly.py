@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.calls import ToolCall
+from chat.holdout import HOLDOUT_FC
 from core.sections.synth import SynthConfig
 from envs.base import copy_state, snapshot
 from envs.resolve import EnvSpec, resolve_env
@@ -426,7 +427,8 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
             )
             turns.append({**base_turn, "ground_truth": [], "kind": "miss_func", "missing_functions": [missing]})
             flags["miss_func"] = True
-            user_text = f"The `{missing}` tool is available now. Please go ahead with my previous request."
+            # BFCL's holdout turn; train renders it as eval does (chat.holdout), from metadata.missed_function
+            user_text = HOLDOUT_FC
             kind = "miss_func_followup"
         else:
             user_text, kind = piece["query"], "normal"

@@ -57,13 +57,14 @@ def test_overrides_and_resolved_copy(tmp_path):
     [
         (GOOD + "colour: blue\n", "unknown key 'colour' in section '<top level>'"),
         (GOOD.replace("limit: 3", "limt: 3"), "unknown key 'limt' in section 'eval'"),
+        (GOOD.replace("limit: 3", "hermes_holdout: message"), "it moved to 'chat.hermes_holdout'"),
         (GOOD.replace("limit: 3", "limit: three"), "'eval.limit'"),
         (GOOD.replace("tool_format: hermes", "tool_format: hermez"), "did you mean 'hermes'"),
         ("run_dir: r\n", "missing required key 'model'"),
         (GOOD + "sft:\n  learning_rat: 0.1\n", "did you mean 'learning_rate'"),
         (GOOD + "sft:\n  num_train_epochs: many\n", "'sft.num_train_epochs'"),
     ],
-    ids=["unknown", "typo", "wrong-type", "bad-literal", "missing-required", "trl-typo", "trl-type"],
+    ids=["unknown", "typo", "moved", "wrong-type", "bad-literal", "missing-required", "trl-typo", "trl-type"],
 )
 def test_bad_recipe_errors_name_the_problem(tmp_path, text, expected):
     p = _write(tmp_path, text)

@@ -17,7 +17,11 @@ Inputs: a `datasets.save_to_disk` directory (what `funreason synth` writes), or 
 with a `messages` column (OpenAI-style, see chat/messages.py) and an optional `tools` column (OpenAI tools or BFCL
 docs). Every row's tools are offered as `chat.tools.offered_docs` decides (BFCL's Python hint on each description),
 the one function RL tasks and eval entries go through too, so an SFT prompt shows the tool docs eval shows for the
-same tools. Strings holding JSON are decoded (`messages`, `tools`, tool-call `arguments`), which covers sets that store
+same tools. A row whose `metadata.missed_function` ({user turn: [tool names]}, BFCL's miss_func, as synth
+writes it) holds tools out is rendered as eval renders BFCL's miss_func entries (`chat.holdout`): those tools are
+absent from every prompt before that turn, and that turn's user message is eval's holdout message (in hermes with
+`chat.hermes_holdout: tools`, the tool list grows there; the full layout then trains each stage of tools in its own
+example). Strings holding JSON are decoded (`messages`, `tools`, tool-call `arguments`), which covers sets that store
 them as JSON text, such as xLAM-style exports. JSON files are read with `json` rather than Arrow so that differing
 tool-argument keys are never unified into null-filled columns (docs/stack.md §5).
 
@@ -42,6 +46,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from chat.holdout import holdout_conversation
 from chat.messages import MessageError, merge_tool_results, validate_messages
 from chat.render import render_example
 from chat.tools import offered_docs
@@ -186,6 +191,12 @@ def normalize_row(row: Any, where: str) -> tuple[list[dict], list[dict] | None]:
     return messages, offered_docs(tools) if tools else None
 
 
+def _missed_function(row: dict, where: str) -> dict | None:
+    """The row's `metadata.missed_function` ({user turn: [tool names]}, as synth writes it), or None."""
+    metadata = _decoded(row.get("metadata"), "`metadata`", where)
+    return metadata.get("missed_function") or None if isinstance(metadata, dict) else None
+
+
 def _decode_calls(message: Any, where: str) -> Any:
     if not isinstance(message, dict) or not message.get("tool_calls"):
         return message
@@ -225,26 +236,51 @@ def render_conversation(
     options: ChatOptions,
     layout: str,
     max_length: int | None = None,
+    missed_function: dict | None = None,
 ) -> list[tuple[list[int], list[int]]]:
     """(ids, mask) examples of one conversation in the given layout, all rendered by `chat.render`; `tools` are
     rendered as given (`normalize_row` gives the offered docs). Tool results take the form the options ask for
-    (`chat.messages.merge_tool_results`), the form eval and RL feed them back in. With `max_length`, per_turn
-    stops at the first prefix longer than that (every later one is longer still): the caller counts what is
-    missing."""
+    (`chat.messages.merge_tool_results`), the form eval and RL feed them back in. A `missed_function`
+    ({user turn: [tool names]}, BFCL's miss_func) holds those tools out of every prompt before that turn, whose
+    user message becomes eval's holdout message (`chat.holdout.holdout_conversation`). With `max_length`,
+    per_turn stops at the first prefix longer than that (every later one is longer still): the caller counts what
+    is missing."""
     messages = merge_tool_results(messages, options.tool_results)
+    conv = holdout_conversation(messages, tools, missed_function, options)
+    messages = conv.messages
     if layout == "full":
-        ex = render_example(tokenizer, messages, tools, options, train="all")
-        return [(list(ex.ids), list(ex.mask))]
+        return _full_examples(tokenizer, messages, conv.stages, options)
     if layout == "per_turn":
         out = []
         for k, message in enumerate(messages):
             if message["role"] == "assistant":
-                ex = render_example(tokenizer, messages[: k + 1], tools, options, train="last")
+                ex = render_example(tokenizer, messages[: k + 1], conv.tools_at(k), options, train="last")
                 out.append((list(ex.ids), list(ex.mask)))
                 if max_length is not None and len(ex.ids) > max_length:
                     break
         return out
     raise UserError(f"unknown sft.layout {layout!r}; use per_turn or full")
+
+
+def _full_examples(tokenizer, messages: list[dict], stages: list, options: ChatOptions) -> list[tuple[list, list]]:
+    """The full layout: one example training every assistant message, or, when the offered tools change at a
+    holdout turn (hermes `tools` mode), one per stage of tools: stage i renders the conversation up to the next
+    stage with its own tools and trains only its own assistant messages (each trained once, under the tools its
+    prompt offers)."""
+    if all(tools is stages[0][1] for _, tools in stages):
+        ex = render_example(tokenizer, messages, stages[0][1], options, train="all")
+        return [(list(ex.ids), list(ex.mask))]
+    out = []
+    for i, (start, tools) in enumerate(stages):
+        end = stages[i + 1][0] if i + 1 < len(stages) else len(messages)
+        if not any(m["role"] == "assistant" for m in messages[start:end]):
+            continue
+        ex = render_example(tokenizer, messages[:end], tools, options, train="all")
+        mask, earlier = list(ex.mask), sum(m["role"] == "assistant" for m in messages[:start])
+        runs = [j for j, bit in enumerate(mask) if bit and (j == 0 or not mask[j - 1])]  # each trained turn's start
+        cut = runs[earlier] if earlier < len(runs) else len(mask)
+        out.append((list(ex.ids), [0] * cut + mask[cut:]))
+    return out
 
 
 def without_reasoning(messages: list[dict]) -> list[dict]:
@@ -277,10 +313,11 @@ def iter_examples(
         if drop_reasoning:
             messages = without_reasoning(messages)
         try:
-            examples = render_conversation(tokenizer, messages, tools, options, layout, max_length)
+            missed = _missed_function(row, where)
+            examples = render_conversation(tokenizer, messages, tools, options, layout, max_length, missed)
         except UserError as e:
             raise DatasetError(f"{where}: {e}") from None
-        wanted = sum(m["role"] == "assistant" for m in messages) if layout == "per_turn" else 1
+        wanted = sum(m["role"] == "assistant" for m in messages) if layout == "per_turn" else len(examples)
         over = wanted - len(examples)
         for ids, mask in examples:
             if 1 not in mask:

@@ -102,7 +102,7 @@ def load_tasks(recipe: Recipe):
     path = Path(recipe.grpo.dataset or RunLayout.of(recipe).dataset)
     if not path.exists():
         raise UserError(f"RL dataset {path} not found (run `funreason synth` first or set grpo.dataset)")
-    return build_tasks(load_from_disk(str(path)), limit=recipe.grpo.max_tasks)
+    return build_tasks(load_from_disk(str(path)), limit=recipe.grpo.max_tasks, options=recipe.chat)
 
 
 def build_trainer(recipe: Recipe, config=None):

@@ -17,6 +17,8 @@ from core.sections.checks import at_least, ratio
 
 @dataclass
 class EvalSection:
+    moved_keys = {"hermes_holdout": "chat.hermes_holdout"}  # SFT and RL render the holdout turn too (chat/holdout.py)
+
     categories: list[str] = field(
         default_factory=lambda: ["base", "miss_func", "miss_param", "long_context"],
         metadata={
@@ -90,14 +92,6 @@ class EvalSection:
     )
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm: fraction of GPU memory to use."})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs per model."})
-    hermes_holdout: Literal["tools", "message"] = field(
-        default="tools",
-        metadata={
-            "help": "miss_func in hermes format: `tools` extends the tool list and says BFCL's FC sentence (FC "
-            "handlers); `message` puts the repr of the new docs in the user message as BFCL's prompting loop "
-            "(which its local QwenFC handler runs) does. pythonic always uses the prompting message."
-        },
-    )
     web_search_corpus: str | None = field(
         default=None,
         metadata={
