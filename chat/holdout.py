@@ -23,6 +23,7 @@ invariant 6) and the adding turn's tokens are eval's (invariant 1).
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 from chat.formats import tool_format
@@ -32,7 +33,7 @@ from core.errors import UserError
 from core.sections.chat import ChatOptions
 
 __all__ = ["HOLDOUT_FC", "HOLDOUT_PROMPTING", "HoldoutConversation", "HoldoutError", "holdout_conversation"]
-__all__ += ["holdout_turn", "user_turns"]
+__all__ += ["announced_docs", "holdout_turn", "user_turns"]
 
 # bfcl_eval.constants.default_prompts (tests/test_eval_runner.py checks they are byte-identical to the package).
 HOLDOUT_FC = "I have updated some more functions you can choose from. What about now?"
@@ -49,6 +50,25 @@ def holdout_turn(tools: list[dict] | None, held: list[dict], options: ChatOption
     if tool_format(options).native_tools and options.hermes_holdout == "tools":
         return [*(tools or []), *held], {"role": "user", "content": HOLDOUT_FC}
     return tools, {"role": "user", "content": HOLDOUT_PROMPTING.format(functions=held)}
+
+
+def announced_docs(messages: list[dict]) -> list[dict]:
+    """The docs announced by holdout messages in the prompting form (`HOLDOUT_PROMPTING`): a model may call them
+    though the prompt's tool list does not hold them (the renderer accepts such calls). Read with
+    `ast.literal_eval` (literals only) from user messages; anything else announces nothing."""
+    docs: list[dict] = []
+    suffix = "\n" + HOLDOUT_FC
+    for m in messages:
+        content = m.get("content") if isinstance(m, dict) and m.get("role") == "user" else None
+        if not isinstance(content, str) or not content.endswith(suffix):
+            continue
+        try:
+            value = ast.literal_eval(content[: -len(suffix)])
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, list):
+            docs += [d for d in value if isinstance(d, dict) and isinstance(d.get("name"), str)]
+    return docs
 
 
 def user_turns(messages: list[dict]) -> list[tuple[int, int]]:

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from chat import pythonic
 from chat.calls import ParseResult, ToolCall
 from chat.formats import tool_format
+from chat.holdout import announced_docs
 from chat.messages import MessageError, merged_tool_message, reasoning_of, split_think, validate_messages
 from chat.schemas import as_bfcl_docs
 from core.errors import UserError
@@ -267,10 +268,17 @@ def _tokenize_pieces(tokenizer, text: str, cuts: list[int]) -> tuple[list, list[
     return _encode_pieces(tokenizer, [text[a:b] for a, b in pieces]), pieces
 
 
+def _callable(tools, messages: list[dict]):
+    """The tools a call may name: the offered ones and those a miss_func holdout message announced (BFCL's
+    prompting form, `chat.holdout`), which the prompt shows in that message rather than in its tool list."""
+    announced = announced_docs(messages) if tools is not None and isinstance(messages, list) else []
+    return [*tools, *announced] if announced else tools
+
+
 def render_prompt(tokenizer, messages: list[dict], tools=None, options: ChatOptions | None = None) -> Rendered:
     """The prompt for the next assistant message: generation prompt, plus ``<think>`` when think_prefill is on."""
     opts = _options(options)
-    validate_messages(messages, tools)
+    validate_messages(messages, _callable(tools, messages))
     tmsgs, ttools, offset = _template_input(messages, tools, opts, targets=set())
     text = _apply(tokenizer, tmsgs, ttools, True)
     bounds = _turn_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, text)
@@ -287,7 +295,7 @@ def render_example(
     opts = _options(options)
     if train not in ("last", "all"):
         raise ValueError(f"train must be 'last' or 'all', got {train!r}")
-    validate_messages(messages, tools, require_target=True)
+    validate_messages(messages, _callable(tools, messages), require_target=True)
     assistants = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
     targets = set(assistants) if train == "all" else {assistants[-1]}
     if train == "all" and opts.history_reasoning == "drop":
