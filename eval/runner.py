@@ -42,7 +42,7 @@ from core.jsonl import jsonable
 from envs.base import public_state
 from envs.dispatch import Dispatcher
 from envs.resolve import make_instances
-from eval.backends import Backend, Generation, GenRequest
+from eval.backends import Backend, Generation, GenRequest, generation_budget
 from eval.tasks import category_of
 
 MAXIMUM_STEP_LIMIT = 20  # bfcl_eval.constants.default_prompts.MAXIMUM_STEP_LIMIT
@@ -183,13 +183,10 @@ class BfclEpisode:
         """The prompt for the next step, or None (and the entry errored) when it does not fit the context."""
         rendered = render_prompt(self.r.tokenizer, self.messages, self.tools, self.r.options)
         ids = list(rendered.ids)
-        budget = self.r.max_new_tokens
-        if self.r.max_context is not None:
-            # BFCL's OSS handler: max_tokens = min(cap, context - prompt - 2); no room left is a server error.
-            budget = min(budget, self.r.max_context - len(ids) - 2)
-            if budget < 1:
-                self.fail(f"prompt of {len(ids)} tokens does not fit the context limit of {self.r.max_context} tokens")
-                return None
+        budget = generation_budget(len(ids), self.r.max_new_tokens, self.r.max_context)
+        if isinstance(budget, str):
+            self.fail(budget)
+            return None
         return GenRequest((self.id, self.turn, self.step), rendered.text, ids, budget)
 
     def advance(self, gen: Generation) -> None:

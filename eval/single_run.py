@@ -31,7 +31,8 @@ from chat.render import render_prompt
 from chat.single_turn import functions_for
 from core.errors import UserError
 from eval import agentic, single_turn
-from eval.backends import Backend, GenRequest
+from eval.backends import Backend, GenRequest, generation_budget
+from eval.runner import ResultWriter  # the multi-turn runner's resumable writer: same guarantees
 from eval.score import result_file_name
 
 EXECUTABLE = ("exec_simple", "exec_multiple", "exec_parallel", "exec_parallel_multiple", "rest", "sql", "chatable")
@@ -109,16 +110,13 @@ class SingleTurnRunner:
         """The entry's prompt, or the error text when it does not fit the context."""
         rendered = render_prompt(self.tokenizer, list(entry["question"][0]), functions_for(entry), self.options)
         ids = list(rendered.ids)
-        budget = self.max_new_tokens
-        if self.max_context is not None:
-            budget = min(budget, self.max_context - len(ids) - 2)  # BFCL's OSS handler
-            if budget < 1:
-                return f"prompt of {len(ids)} tokens does not fit the context limit of {self.max_context} tokens"
+        budget = generation_budget(len(ids), self.max_new_tokens, self.max_context)
+        if isinstance(budget, str):
+            return budget
         return GenRequest((entry["id"], 0, 0), rendered.text, ids, budget)
 
     def run(self, entries: dict[str, list[dict]], model_result_dir: str | Path, resume: bool = False) -> dict:
         """Generate every entry's answer and write the category result files; returns counts and tokens."""
-        from eval.runner import ResultWriter  # the multi-turn runner's resumable writer: same guarantees
 
         writers = {cat: ResultWriter(result_path(model_result_dir, cat), resume) for cat in entries}
         todo = deque((cat, e) for cat, es in entries.items() for e in es if e["id"] not in writers[cat].rows)

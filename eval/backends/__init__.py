@@ -35,6 +35,17 @@ class GenRequest:
     max_new_tokens: int
 
 
+def generation_budget(prompt_tokens: int, max_new_tokens: int, max_context: int | None) -> int | str:
+    """New tokens a prompt may take, as BFCL's OSS handler computes them: min(cap, context - prompt - 2); or the
+    error text (a str) when no room is left, which BFCL reports as that entry's inference error."""
+    if max_context is None:
+        return max_new_tokens
+    budget = min(max_new_tokens, max_context - prompt_tokens - 2)
+    if budget < 1:
+        return f"prompt of {prompt_tokens} tokens does not fit the context limit of {max_context} tokens"
+    return budget
+
+
 @dataclass
 class Generation:
     text: str
