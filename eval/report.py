@@ -277,36 +277,16 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
 
 
 def write_chart(labels: list[dict], out: Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
+    """`report.png`: the multi-turn columns of every measured model beside the paper's quoted rows."""
     cats = ["MT Overall", *(SHORT[c] for c in MULTI_TURN)]
     series = []
     for x in labels:
         g = groups(x["scores"])
         values = [g["Multi-Turn"]["display"], *(g[c]["display"] for c in MULTI_TURN)]
-        series.append((x["name"], [np.nan if v == "N/A" else v * 100 for v in values], False))
+        series.append((x["name"], [float("nan") if v == "N/A" else v * 100 for v in values], False))
     for name, *values in PAPER_ROWS[:3]:
         series.append((f"{name} [{QUOTED}]", list(values), True))
-    fig, ax = plt.subplots(figsize=(10, 5.5))
-    width = 0.8 / max(len(series), 1)
-    xs = np.arange(len(cats))
-    for i, (name, values, quoted) in enumerate(series):
-        ax.bar(xs + i * width - 0.4 + width / 2, values, width, label=name, hatch="//" if quoted else None,
-               alpha=0.45 if quoted else 0.9, edgecolor="black", linewidth=0.4)  # fmt: skip
-    ax.set_xticks(xs, cats)
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title(f"{title}: BFCL multi-turn")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
-    fig.tight_layout()
-    path = out / "report.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _bars(series, cats, f"{title}: BFCL multi-turn", out / "report.png")
 
 
 def _bars(series: list[tuple[str, list[float], bool]], cats: list[str], title: str, path: Path) -> Path:
