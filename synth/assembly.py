@@ -58,7 +58,7 @@ from envs.base import copy_state
 from envs.resolve import EnvSpec, resolve_env
 from synth.agents import Agents
 from synth.api_graph import ApiGraph, load_or_build
-from synth.causality import plan_steps, premature_calls
+from synth.causality import plan_steps
 from synth.phase3 import TRANSIENT_ERRORS, CriticLoop, ErrorInjection, ReasoningAgent
 from synth.sampler import DirectedSampler, ValuePools, _leaves
 from synth.teachers.base import Teacher
@@ -502,5 +502,4 @@ def _outcome(
     }
     counters["turns"] = len(turns)
     counters["calls"] = sum(len(t["ground_truth"]) for t in turns)
-    counters["premature_calls"] = len(premature_calls(record))
     return TrajectoryOutcome(record, state.rejections, counters)
