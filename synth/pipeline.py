@@ -150,22 +150,7 @@ def run(
     concurrency = getattr(config, "concurrency", None) or config.teacher.concurrency
     workers = min(getattr(config, "workers", 1), len(todo))
     t0 = time.time()
-    bar = tqdm(
-        total=len(mine),
-        initial=len(mine) - len(todo),
-        desc="synth",
-        unit="traj",
-        disable=not progress,
-        mininterval=0.5,
-        dynamic_ncols=True,
-    )
-    tally = Counter()
-
-    def count(accepted: bool) -> None:
-        tally["accepted" if accepted else "rejected"] += 1
-        bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
-        bar.update(1)
-
+    bar, tally, count = _progress(len(mine), len(mine) - len(todo), progress)
     teacher = teacher or make_teacher(config.teacher)  # made here even for workers: an unreachable server fails now
     try:
         if workers > 1:
@@ -207,6 +192,27 @@ def run(
         return summary
     summary.update(finalize(out, config, seed, entries, summary["teacher"], tokenizer))
     return summary
+
+
+def _progress(total: int, initial: int, show: bool):
+    """The progress bar, the accepted/rejected tally and `count(accepted)`, which updates both."""
+    bar = tqdm(
+        total=total,
+        initial=initial,
+        desc="synth",
+        unit="traj",
+        disable=not show,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
+    tally = Counter()
+
+    def count(accepted: bool) -> None:
+        tally["accepted" if accepted else "rejected"] += 1
+        bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
+        bar.update(1)
+
+    return bar, tally, count
 
 
 def synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count) -> None:
