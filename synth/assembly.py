@@ -125,9 +125,18 @@ def offered_tools(
     return [d for d in docs if d["name"] in keep]
 
 
-def _user_args(trace: list[Step]) -> list[dict]:
-    """For each step, the arguments the user must have given: values not produced by an earlier step's output."""
+def _user_args(trace: list[Step], history: list[dict] = ()) -> list[dict]:
+    """For each step, the arguments the user must have given: values not produced by an earlier step's output,
+    nor shown by an earlier round's result that the conversation still shows (a token or an ID from a previous
+    answer: a user would not repeat it, the assistant reads it there)."""
     produced: set[str] = set()
+    for turn in history[-6:]:
+        for result in turn.get("results", []):
+            try:
+                value = json.loads(result)
+            except json.JSONDecodeError:
+                continue
+            produced |= {json.dumps(v, sort_keys=True) for _, v in _leaves(value) if len(str(v)) >= 4}
     out = []
     for step in trace:
         out.append({k: v for k, v in step.call.arguments.items() if json.dumps(v, sort_keys=True) not in produced})
@@ -137,6 +146,16 @@ def _user_args(trace: list[Step]) -> list[dict]:
             continue
         produced |= {json.dumps(leaf, sort_keys=True) for _, leaf in _leaves(value)}
     return out
+
+
+def _withholdable(item: dict, inputs: list[dict]) -> bool:
+    """A value the query can leave out and one follow-up can supply: a scalar whose parameter no other input shares
+    and that no other input's value contains (the query drops exactly it, nothing else goes unsaid)."""
+    value = item["value"]
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) < 2:
+        return False
+    others = [i for i in inputs if i is not item]
+    return all(i["param"] != item["param"] and str(value) not in str(i["value"]) for i in others)
 
 
 def _described(trace: list[Step], graph: ApiGraph, user_args: list[dict]) -> list[bool]:
@@ -196,9 +215,9 @@ class _Round:
         trace, _, gt_instances = sampler.run(instances, target, length, called, copy_state(pools))
         return trace, target, gt_instances
 
-    def _steps(self, trace: list[Step]) -> list[dict]:
+    def _steps(self, trace: list[Step], history: list[dict]) -> list[dict]:
         """What phase II knows of each traced call: its phrase, the values the user must give, its role."""
-        user_args = _user_args(trace)
+        user_args = _user_args(trace, history)
         described = _described(trace, self.graph, user_args)
         return [
             {
@@ -213,11 +232,11 @@ class _Round:
             for i, s in enumerate(trace)
         ]
 
-    async def phase2(self, trace: list[Step], miss_param: bool) -> dict | None:
+    async def phase2(self, trace: list[Step], miss_param: bool, history: list[dict]) -> dict | None:
         """The tooling agent folds the trace into T_adv (Eq. 3); the querying agent writes the hard query (Eq. 4),
         and with a withheld value the follow-up that supplies it. None on rejection."""
         config, rng = self.config, self.rng
-        steps = self._steps(trace)
+        steps = self._steps(trace, history)
         inputs = [{"param": k, "value": v, "tool": s["name"]} for s in steps for k, v in s["user_args"].items()]
         noise = {
             "paraphrase": rng.random() < config.paraphrase_ratio,
@@ -226,7 +245,7 @@ class _Round:
         }
         withhold = None
         if miss_param:
-            candidates = [i for i in inputs if isinstance(i["value"], (str, int, float)) and len(str(i["value"])) >= 2]
+            candidates = [i for i in inputs if _withholdable(i, inputs)]
             if candidates:
                 withhold = rng.choice(candidates)
         trace_payload = [{"name": s["name"], "arguments": s["arguments"], "result": s["result"]} for s in steps]
@@ -294,7 +313,7 @@ class _Round:
         if not trace:
             return self.reject("phase1", "empty_trace")
         self.counters["phase1_ok"] += 1
-        hard = await self.phase2(trace, miss_param)
+        hard = await self.phase2(trace, miss_param, history)
         if hard is None:
             return None
         self.counters["phase2_ok"] += 1
