@@ -125,18 +125,11 @@ def offered_tools(
     return [d for d in docs if d["name"] in keep]
 
 
-def _user_args(trace: list[Step], history: list[dict] = ()) -> list[dict]:
+def _user_args(trace: list[Step], seen: frozenset[str] = frozenset()) -> list[dict]:
     """For each step, the arguments the user must have given: values not produced by an earlier step's output,
-    nor shown by an earlier round's result that the conversation still shows (a token or an ID from a previous
-    answer: a user would not repeat it, the assistant reads it there)."""
-    produced: set[str] = set()
-    for turn in history[-6:]:
-        for result in turn.get("results", []):
-            try:
-                value = json.loads(result)
-            except json.JSONDecodeError:
-                continue
-            produced |= {json.dumps(v, sort_keys=True) for _, v in _leaves(value) if len(str(v)) >= 4}
+    nor in `seen` (values an earlier round's result showed, `_shown_values`: a token or an ID from a previous
+    answer; a user would not repeat it, the assistant reads it there)."""
+    produced: set[str] = set(seen)
     out = []
     for step in trace:
         out.append({k: v for k, v in step.call.arguments.items() if json.dumps(v, sort_keys=True) not in produced})
@@ -145,6 +138,18 @@ def _user_args(trace: list[Step], history: list[dict] = ()) -> list[dict]:
         except json.JSONDecodeError:
             continue
         produced |= {json.dumps(leaf, sort_keys=True) for _, leaf in _leaves(value)}
+    return out
+
+
+def _shown_values(results: list[str]) -> set[str]:
+    """The values (of 4+ characters, as JSON) in a round's results as the conversation shows them."""
+    out = set()
+    for result in results:
+        try:
+            value = json.loads(result)
+        except json.JSONDecodeError:
+            continue
+        out |= {json.dumps(v, sort_keys=True) for _, v in _leaves(value) if len(str(v)) >= 4}
     return out
 
 
@@ -192,6 +197,7 @@ class _Round:
         self.docs = {d["name"]: d for d in docs}
         self.agents = Agents(teacher, json_retries=config.json_retries, fixed=self.docs.values())
         self.rejections: list[tuple[str, str]] = []
+        self.shown_values: list[set[str]] = []  # per accepted round: the values its (shown) results hold
         self.counters: dict[str, Any] = {
             "rounds_tried": 0,
             "phase1_ok": 0,
@@ -215,9 +221,9 @@ class _Round:
         trace, _, gt_instances = sampler.run(instances, target, length, called, copy_state(pools))
         return trace, target, gt_instances
 
-    def _steps(self, trace: list[Step], history: list[dict]) -> list[dict]:
+    def _steps(self, trace: list[Step], seen: frozenset[str]) -> list[dict]:
         """What phase II knows of each traced call: its phrase, the values the user must give, its role."""
-        user_args = _user_args(trace, history)
+        user_args = _user_args(trace, seen)
         described = _described(trace, self.graph, user_args)
         return [
             {
@@ -232,11 +238,11 @@ class _Round:
             for i, s in enumerate(trace)
         ]
 
-    async def phase2(self, trace: list[Step], miss_param: bool, history: list[dict]) -> dict | None:
+    async def phase2(self, trace: list[Step], miss_param: bool, seen: frozenset[str]) -> dict | None:
         """The tooling agent folds the trace into T_adv (Eq. 3); the querying agent writes the hard query (Eq. 4),
         and with a withheld value the follow-up that supplies it. None on rejection."""
         config, rng = self.config, self.rng
-        steps = self._steps(trace, history)
+        steps = self._steps(trace, seen)
         inputs = [{"param": k, "value": v, "tool": s["name"]} for s in steps for k, v in s["user_args"].items()]
         noise = {
             "paraphrase": rng.random() < config.paraphrase_ratio,
@@ -313,7 +319,7 @@ class _Round:
         if not trace:
             return self.reject("phase1", "empty_trace")
         self.counters["phase1_ok"] += 1
-        hard = await self.phase2(trace, miss_param, history)
+        hard = await self.phase2(trace, miss_param, frozenset().union(*self.shown_values[-6:]))
         if hard is None:
             return None
         self.counters["phase2_ok"] += 1
@@ -448,9 +454,9 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
         messages += added
         injected += errors
         turns.append(turn)
-        live["history"].append(
-            {"user": user_text, "calls": turn["ground_truth"], "results": [x[:300] for x in piece["results"]]}
-        )
+        shown = [x[:300] for x in piece["results"]]
+        live["history"].append({"user": user_text, "calls": turn["ground_truth"], "results": shown})
+        state.shown_values.append(_shown_values(shown))
         live["instances"] = piece["after"]
         live["called"] |= {c.name for c in piece["calls"]}
         for res in piece["results"]:

@@ -56,6 +56,10 @@ def unseen_values(arguments: dict, shown: str) -> list[Any]:
     return out
 
 
+def _in(written: set[str], text: str) -> bool:
+    return any(f in text for f in written)
+
+
 def _call_text(arguments: dict) -> str:
     return " ".join(str(v) for v in leaves(arguments))
 
@@ -67,7 +71,9 @@ def plan_steps(calls: list[dict], results: list[str], shown: str) -> list[list[i
     current: list[int] = []
     for i, call in enumerate(calls):
         pending = " ".join(results[j] for j in current)
-        needs = [v for v in unseen_values(call["arguments"], shown) if any(f in pending for f in forms(v))]
+        needs = pending and [  # a value the pending results write (cheap: they are short) and nothing shown did
+            v for v in leaves(call["arguments"]) if _in(forms(v), pending) and not _in(forms(v), shown)
+        ]
         if needs and current:
             steps.append(current)
             shown += " " + pending
