@@ -30,7 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # fake_openai, for the server process (which would otherwise die at import)
 
 
 def _serve(conn, latency: float) -> None:
@@ -124,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     parent, child = mp.Pipe()
     server = mp.get_context("fork").Process(target=_serve, args=(child, args.latency), daemon=True)
     server.start()
+    while not parent.poll(1.0):  # a server that died before answering is an error, not a hang
+        if not server.is_alive():
+            raise SystemExit(f"the fake server process exited with status {server.exitcode} before starting")
     base_url = parent.recv()
     try:
         with tempfile.TemporaryDirectory() as tmp:

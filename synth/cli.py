@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             shard=shard,
             progress=not args.no_progress,
             flush_every=max(1, args.flush_every),
+            tokenizer=recipe.model,
         )
     print(json.dumps(summary))
     if summary.get("complete") and summary.get("accepted") == 0:

@@ -41,7 +41,7 @@ from envs.resolve import UnknownEnvironment, resolve_env
 from synth.assembly import synthesize_trajectory
 from synth.contamination import check_records
 from synth.dataset import save_dataset
-from synth.stats import SynthStats
+from synth.stats import SynthStats, tokenizer_counter
 from synth.teachers import make_teacher
 from synth.teachers.base import RETRIED, Teacher, TeacherError
 from synth.workers import run_in_workers
@@ -128,6 +128,7 @@ def run(
     progress: bool = True,
     synthesize: Synthesize | None = None,
     flush_every: int = 32,
+    tokenizer: str | Path | None = None,
 ) -> dict:
     """Synthesize this shard's unfinished trajectories into `out_dir`; build the outputs once all are finished."""
     k, n = shard
@@ -149,22 +150,7 @@ def run(
     concurrency = getattr(config, "concurrency", None) or config.teacher.concurrency
     workers = min(getattr(config, "workers", 1), len(todo))
     t0 = time.time()
-    bar = tqdm(
-        total=len(mine),
-        initial=len(mine) - len(todo),
-        desc="synth",
-        unit="traj",
-        disable=not progress,
-        mininterval=0.5,
-        dynamic_ncols=True,
-    )
-    tally = Counter()
-
-    def count(accepted: bool) -> None:
-        tally["accepted" if accepted else "rejected"] += 1
-        bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
-        bar.update(1)
-
+    bar, tally, count = _progress(len(mine), len(mine) - len(todo), progress)
     teacher = teacher or make_teacher(config.teacher)  # made here even for workers: an unreachable server fails now
     try:
         if workers > 1:
@@ -204,8 +190,29 @@ def run(
             "made by other shards; the dataset is built by whichever run finishes last"
         )
         return summary
-    summary.update(finalize(out, config, seed, entries, summary["teacher"]))
+    summary.update(finalize(out, config, seed, entries, summary["teacher"], tokenizer))
     return summary
+
+
+def _progress(total: int, initial: int, show: bool):
+    """The progress bar, the accepted/rejected tally and `count(accepted)`, which updates both."""
+    bar = tqdm(
+        total=total,
+        initial=initial,
+        desc="synth",
+        unit="traj",
+        disable=not show,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
+    tally = Counter()
+
+    def count(accepted: bool) -> None:
+        tally["accepted" if accepted else "rejected"] += 1
+        bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
+        bar.update(1)
+
+    return bar, tally, count
 
 
 def synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count) -> None:
@@ -273,12 +280,13 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
         await teacher.aclose()
 
 
-def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_name: str) -> dict:
-    """Write trajectories.jsonl, stats.json/.md and dataset/ from all finished entries, ordered by index."""
+def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_name: str, tokenizer=None) -> dict:
+    """Write trajectories.jsonl, stats.json/.md and dataset/ from all finished entries, ordered by index; tokens
+    are counted with the tokenizer in `tokenizer` (the recipe's model directory) when it has one."""
     ordered = [entries[i] for i in sorted(entries) if i < config.num_trajectories]
     records = [e["record"] for e in ordered if e["record"] is not None]
     atomic_write_text(out / "trajectories.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    stats, markdown = compute_stats(ordered, records, config, seed, teacher_name)
+    stats, markdown = compute_stats(ordered, records, config, seed, teacher_name, tokenizer)
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / "stats.md", markdown)
     save_dataset(records, out / "dataset")
@@ -287,11 +295,13 @@ def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_nam
     return {"accepted": len(records), "attempted": len(ordered), "dataset": str(out / "dataset")}
 
 
-def compute_stats(entries: list[dict], records: list[dict], config, seed: int, teacher: str) -> tuple[dict, str]:
+def compute_stats(
+    entries: list[dict], records: list[dict], config, seed: int, teacher: str, tokenizer=None
+) -> tuple[dict, str]:
     """stats.json and stats.md content: synth.stats over every finished entry, the BFCL contamination check over
     the accepted queries, and how the run was made (a template-teacher run is labelled as the offline baseline)."""
 
-    stats = SynthStats()
+    stats = SynthStats(count_tokens=tokenizer_counter(tokenizer))
     for e in entries:
         stats.add(_Outcome(e["record"], [tuple(r) for r in e["rejections"]], e["counters"]))
     contamination = check_records(records, n=config.contamination_ngram)
@@ -314,4 +324,4 @@ def run_synth_stage(recipe, resolved_recipe_path) -> dict:
     if recipe.synth is None:
         raise UserError(f"recipe {recipe.source} has no `synth:` section")
     set_default_limits(recipe.execution)  # every call synthesis executes (workers fork from here)
-    return run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, resume=True)
+    return run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, resume=True, tokenizer=recipe.model)

@@ -7,8 +7,10 @@
     data = stats.to_dict(contamination=report)       # what stats.json holds
     text = stats.to_markdown(contamination=report)   # what stats.md holds
 
-Tokens are counted with `count_tokens(text)` (a tokenizer's `len(tok.encode(...))` when the caller has one;
-whitespace words otherwise, labelled as such in the output).
+Tokens are counted with `count_tokens(text)` (the recipe model's tokenizer, `tokenizer_counter(model_dir)`, when
+the directory has one; whitespace words otherwise, labelled as such in the output). Causality is measured on every
+accepted record (`synth.causality.premature_calls`: calls emitted before the tool result that shows a value they
+use; 0 is the contract); the critic's prompt size is reported per request.
 """
 
 from __future__ import annotations
@@ -17,6 +19,24 @@ import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from synth.causality import premature_calls
+
+
+def tokenizer_counter(model_dir: str | Path | None) -> Callable[[str], int] | None:
+    """`len(tokenizer.encode(text))` with the tokenizer saved in `model_dir` (local files only), or None when there
+    is no such directory or tokenizer (a template run's placeholder model)."""
+    if not model_dir or not Path(model_dir).is_dir():
+        return None
+    from core.modelfiles import TOKENIZER_FILES
+
+    if not any((Path(model_dir) / name).is_file() for name in TOKENIZER_FILES):
+        return None
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
 
 
 @functools.cache
@@ -69,6 +89,8 @@ class SynthStats:
     tokens: list[int] = field(default_factory=list)
     tools_offered: set = field(default_factory=set)
     quality: Counter = field(default_factory=Counter)
+    causality: Counter = field(default_factory=Counter)
+    critic_prompt_chars: list[int] = field(default_factory=list)
 
     def add(self, outcome) -> None:
         self.trajectories += 1
@@ -76,6 +98,7 @@ class SynthStats:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.counters[key] += value
         self.attempts.update(outcome.counters.get("phase3_attempts", []))
+        self.critic_prompt_chars += outcome.counters.get("critic_prompt_chars", [])
         self.rejections.update(f"{phase}:{reason}" for phase, reason in outcome.rejections)
         record = outcome.record
         if record is None:
@@ -92,6 +115,7 @@ class SynthStats:
         self.tools.update(c.split("(", 1)[0] for c in gt)
         self.tools_offered.update(d["name"] for d in record["tools"])
         self._quality(record)
+        self._causality(record)
         count = self.count_tokens or _words
         text = " ".join((m.get("content") or "") + " " + (m.get("reasoning_content") or "") for m in record["messages"])
         self.tokens.append(count(text))
@@ -114,6 +138,16 @@ class SynthStats:
                 q["calls"] += 1
                 sentence = sentences.get(name, "")
                 q["calls_restating_docs"] += len(sentence.split()) >= 3 and sentence in user_text
+
+    def _causality(self, record: dict) -> None:
+        c = self.causality
+        bad = premature_calls(record)
+        c["premature_calls"] += len(bad)
+        c["trajectories_with_premature_calls"] += bool(bad)
+        steps = [m for m in record["messages"] if m.get("tool_calls")]
+        c["steps"] += len(steps)
+        c["multi_call_steps"] += sum(len(m["tool_calls"]) > 1 for m in steps)
+        c["error_turns"] += sum(bool(t.get("error_tool_response")) for t in record["metadata"]["turns"])
 
     def bfcl_coverage(self) -> dict | None:
         """Coverage of the tools BFCL's multi-turn ground truth uses, among this run's offered tools: each one's
@@ -186,6 +220,17 @@ class SynthStats:
                 "turns_repeating_a_call": rate(self.quality["turns_repeating_a_call"], self.quality["turns"]),
                 "targets_reached": rate(self.quality["targets_reached"], self.quality["turns"]),
             },
+            "causality": {
+                "calls_emitted_before_their_source_result": self.causality["premature_calls"],
+                "trajectories_with_such_calls": self.causality["trajectories_with_premature_calls"],
+                "assistant_steps_with_calls": self.causality["steps"],
+                "multi_call_steps": self.causality["multi_call_steps"],
+                "error_recovery_turns": self.causality["error_turns"],
+            },
+            "critic_prompt_chars": {
+                **self._summary(self.critic_prompt_chars),
+                "requests": len(self.critic_prompt_chars),
+            },
             "contamination": contamination,
         }
 
@@ -206,6 +251,11 @@ class SynthStats:
             f"- calls restating a tool's doc sentence: {d['quality']['calls_restating_docs']:.1%}; turns repeating "
             f"an identical call: {d['quality']['turns_repeating_a_call']:.1%}; phase-I targets reached: "
             f"{d['quality']['targets_reached']:.1%}",
+            f"- calls emitted before the tool result that shows a value they use: "
+            f"{d['causality']['calls_emitted_before_their_source_result']}; assistant steps with calls: "
+            f"{d['causality']['assistant_steps_with_calls']} ({d['causality']['multi_call_steps']} with parallel calls)",
+            f"- critic prompts: {d['critic_prompt_chars']['requests']}, mean {d['critic_prompt_chars']['mean']:.0f} "
+            f"chars, max {d['critic_prompt_chars']['max']}",
             f"- turn kinds: {d['turn_kinds']}",
             f"- flags: {d['flags']}",
             "",

@@ -79,16 +79,23 @@ def env_from_metadata(metadata: dict) -> EnvSpec:
 
 def replay_record(record: dict) -> list[str]:
     """Execute every assistant call of a record, in order, on fresh instances built from its metadata and compare
-    with the recorded tool messages. Returns human-readable mismatches (empty = the trajectory replays)."""
+    with the recorded tool messages. A tool message listed in `metadata.injected_errors` (an injected transient
+    error: the call never reached the environment) is expected as recorded and its call is not executed. Returns
+    human-readable mismatches (empty = the trajectory replays)."""
     meta = record["metadata"]
     env = env_from_metadata(meta)
     instances = env.make_instances(meta["initial_config"], long_context=meta.get("long_context", False))
+    injected = set(meta.get("injected_errors") or [])
+    messages = record["messages"]
     problems = []
     pending: list[str] = []
-    for i, message in enumerate(record["messages"]):
+    for i, message in enumerate(messages):
         if message["role"] == "assistant":
-            for tc in message.get("tool_calls") or []:
-                pending.append(run_call(instances, ToolCall.from_message(tc)))
+            for j, tc in enumerate(message.get("tool_calls") or []):
+                if i + 1 + j in injected:
+                    pending.append(messages[i + 1 + j]["content"])
+                else:
+                    pending.append(run_call(instances, ToolCall.from_message(tc)))
         elif message["role"] == "tool":
             if not pending:
                 problems.append(f"message {i}: tool result without a pending call")

@@ -23,13 +23,15 @@ def run(coro):
 
 
 class Scripted(TemplateTeacher):
-    """The template teacher, except that the first `fail` reasoning answers drop the last call, and chosen roles
-    can answer with fixed text or raise TeacherError."""
+    """The template teacher, except that in the first `fail` phase-III attempts the reasoning agent never makes the
+    round's last call (it says it is done instead), and chosen roles can answer with fixed text or raise
+    TeacherError."""
 
     name = "scripted"
 
     def __init__(self, fail: int = 0, replies: dict | None = None):
         self.fail = fail
+        self.failing = False
         self.replies = replies or {}
         self.payloads: dict[str, list[dict]] = {}
 
@@ -41,10 +43,14 @@ class Scripted(TemplateTeacher):
                 raise reply
             return reply
         text = await super().generate(role, messages, payload)
-        if role == "reasoning" and self.fail > 0:
-            self.fail -= 1
+        if role == "reasoning" and not payload.get("steps"):  # a new attempt
+            self.failing = self.fail > 0
+            self.fail -= self.failing
+        if role == "reasoning" and self.failing:
             data = json.loads(text)
-            data["calls"] = data["calls"][:-1] or [{"name": "pwd", "arguments": {}}]
+            data["calls"] = [c for c in data["calls"] if c != payload["ground_truth"][-1]]
+            if not data["calls"] and not payload.get("steps"):
+                data["calls"] = [{"name": "pwd", "arguments": {}}]
             data["calls"] = [c for c in data["calls"] if c["name"] in {t["name"] for t in payload["tools"]}]
             return json.dumps(data)
         return text
@@ -97,8 +103,10 @@ def test_critic_loop_fails_twice_then_passes_and_leaves_no_hint():
     out = run(synthesize_trajectory(1, config(k_max=3), 0, teacher))
     assert out.record is not None, out.rejections
     assert out.record["metadata"]["turns"][0]["phase3_attempts"] == 3
-    hints = [p["hints"] for p in teacher.payloads["reasoning"]]
-    assert [len(h) for h in hints] == [0, 1, 2], "hints accumulate"
+    hints = [p["hints"] for p in teacher.payloads["reasoning"] if not p["steps"]]  # at each attempt's start
+    assert [len(h) for h in hints] == [1, 2, 3], "Prompt(1) = Des(T_adv), then the critic's hints accumulate"
+    tool = json.loads(asyncio.run(TemplateTeacher().generate("tooling", [], teacher.payloads["tooling"][0])))
+    assert hints[0][0] == f"The request amounts to one operation: {tool['description']}"
     assert len(teacher.payloads["critic"]) == 2
     text = json.dumps(out.record)
     assert all(h not in text for h in hints[-1]), "hints must not reach the sample"
@@ -300,7 +308,8 @@ def test_template_data_reads_like_a_user_and_an_assistant():
             if m["role"] == "user":
                 assert "currrent" not in text.lower()
             if m["role"] == "assistant" and m.get("tool_calls"):
-                assert "from the request" in m["reasoning_content"] or not any(
+                sources = ("from the request", "from what we saw earlier", "from what the calls so far returned")
+                assert any(x in m["reasoning_content"] for x in sources) or not any(
                     tc["function"]["arguments"] for tc in m["tool_calls"]
                 )
             if m["role"] == "assistant" and not m.get("tool_calls"):

@@ -50,10 +50,15 @@ def test_every_trajectory_replays_in_fresh_backends(outcomes):
         config = json.loads(json.dumps(meta["initial_config"]))  # what a dataset row holds
         instances = make_instances(config, meta["involved_classes"], long_context=meta["long_context"])
         dispatcher = Dispatcher(instances)
+        injected = set(meta["injected_errors"])  # transient errors the environment never saw: not executed
         pending = []
-        for message in record["messages"]:
+        for i, message in enumerate(record["messages"]):
             if message["role"] == "assistant":
-                for tc in message.get("tool_calls") or []:
+                for j, tc in enumerate(message.get("tool_calls") or []):
+                    if i + 1 + j in injected:
+                        assert json.loads(record["messages"][i + 1 + j]["content"])["error"]
+                        pending.append(record["messages"][i + 1 + j]["content"])
+                        continue
                     pending.append(dispatcher.execute(ToolCall.from_message(tc)))
             elif message["role"] == "tool":
                 assert pending.pop(0) == message["content"], record["id"]

@@ -93,7 +93,10 @@ class SynthConfig:
     )
     error_response_ratio: float = field(
         default=0.05,
-        metadata={"help": "Per round: a real failing call precedes the right one (flag error_tool_response)."},
+        metadata={
+            "help": "Per round: the environment answers the step that calls the target with a transient error; "
+            "the assistant retries (flag error_tool_response)."
+        },
     )
     graph_edges: list[str] = field(
         default_factory=list,

@@ -8,6 +8,9 @@ It is the baseline for ablations and what tests and the demo use: no model, no n
 (variation comes from the payload, which the trajectory's seeded RNG filled). Outputs are labelled: the teacher's
 name, "template", is recorded in every trajectory's metadata. Its reasoning answers with the executed ground truth,
 so with it phase III passes on the first attempt; the critic loop is exercised with scripted teachers in tests.
+Reasoning is step-wise: each request gets the next group of the round's plan (`plan`, from synth/causality.py),
+so a call that needs a token or an ID comes after the result that shows it; after an injected transient error it
+retries the failed step.
 Requests use each tool's user-voice intent (synth/teachers/intents.py), not its doc sentence; reasoning says where
 every argument comes from (the request, an earlier result, a step before it); closing replies describe the results
 in prose. The fixed sentences below were written for this project.
@@ -136,24 +139,43 @@ class TemplateTeacher:
         return {"query": text}
 
     def _reasoning(self, p: dict) -> dict:
-        """A plan that follows the chain: each call, why it is needed, and where each argument comes from (the
-        request, what the conversation showed, or the result of a step before it)."""
-        gt = p["ground_truth"]
+        """The next step of the round's plan (synth/causality.py: a call that needs a value only a result shows
+        waits for that result), a retry after a transient error, or done. The thought follows the chain: what
+        each call is for and where each argument comes from (the request, what the conversation showed, the
+        results just returned)."""
+        gt, steps = p["ground_truth"], p.get("steps", [])
+        plan = p.get("plan") or [list(range(len(gt)))]
+        done = sum(1 for s in steps for r in s["results"] if not _is_error(r))
+        if done >= len(gt):
+            return {"think": _pick(DONE_LINES, p.get("query", "")), "calls": []}
+        end = next(b[-1] + 1 for b in plan if b[-1] >= done)
+        batch = gt[done:end]
         query = p.get("query", "")
-        shown = " ".join(" ".join(h.get("results", [])) + " " + h.get("user", "") for h in p.get("conversation", []))
-        lines = [_pick(PLAN_OPENERS, query).format(n=len(gt), s="" if len(gt) == 1 else "s")]
-        for i, call in enumerate(gt, 1):
+        earlier = " ".join(" ".join(h.get("results", [])) + " " + h.get("user", "") for h in p.get("conversation", []))
+        returned = " ".join(r for s in steps for r in s["results"])
+        failed = [c["name"] for c, r in zip(steps[-1]["calls"], steps[-1]["results"]) if _is_error(r)] if steps else []
+        if failed:
+            names = " and ".join(f"`{n}`" for n in _dedupe(failed))
+            lines = [f"{names} came back with a temporary error and did not go through; nothing changed, so I retry."]
+        elif not steps:
+            lines = [_pick(PLAN_OPENERS, query).format(n=len(gt), s="" if len(gt) == 1 else "s")]
+        else:
+            lines = [_pick(NEXT_LINES, query + str(done))]
+        for i, call in enumerate(batch, done + 1):
             what = _third_person(p.get("phrases", {}).get(call["name"], call["name"]))
-            sources = [_source(k, v, query, shown, i) for k, v in call["arguments"].items()]
+            sources = [_source(k, v, query, earlier, returned) for k, v in call["arguments"].items()]
             used = f" ({'; '.join(sources)})" if sources else ""
             lines.append(f"{i}. `{call['name']}` to {what}{used}.")
-        return {"think": "\n".join(lines), "calls": [{"name": c["name"], "arguments": c["arguments"]} for c in gt]}
+        if end < len(gt):
+            lines.append("The rest needs what these return, so it waits for the results.")
+        return {"think": "\n".join(lines), "calls": [{"name": c["name"], "arguments": c["arguments"]} for c in batch]}
 
     def _critic(self, p: dict) -> dict:
         verdict = p.get("verdict", {})
-        expected, got = len(p.get("ground_truth", [])), len(p.get("attempt", []))
+        expected = len(p.get("ground_truth", []))
+        got = sum(len(s["calls"]) for s in p.get("attempt", []))
         if verdict.get("error_type", "").endswith("state_mismatch"):
-            field = next(iter(verdict.get("details", {}).get("differences", {}) or {"state": 0}))
+            field = next(iter(verdict.get("state_diff") or {"state": 0})).split(".")[-1]
             hint = f"After your calls the '{field}' state is not what the request implies; re-check which actions "
             hint += "change it and their arguments."
         else:
@@ -182,6 +204,16 @@ class TemplateTeacher:
         return {"think": f"All {len(calls)} call(s) went through; I tell the user what came back.", "reply": reply}
 
 
+DONE_LINES = [
+    "Everything the request needs has gone through.",
+    "That covers the whole request.",
+    "All the needed calls are done.",
+]
+NEXT_LINES = [
+    "The results are in, so the next calls have what they need.",
+    "With those results I can go on.",
+    "Now that I have the results, the next step:",
+]
 PLAN_OPENERS = [
     "This takes {n} call{s}; here is the order and where each value comes from.",
     "Plan ({n} call{s}), checking what each step needs first:",
@@ -216,7 +248,12 @@ def _words_of(key: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", key).replace("_", " ").lower()
 
 
-def _source(param: str, value, query: str, shown: str, step: int) -> str:
+def _is_error(result: str) -> bool:
+    """An error answer in BFCL's shape (`{"error": ...}`): a verified phase-I result never is one."""
+    return result.startswith('{"error": ')
+
+
+def _source(param: str, value, query: str, earlier: str, returned: str) -> str:
     if isinstance(value, bool):  # a flag is always asked for in words ("show hidden files: yes"), never as True
         return f"{_words_of(param)} {value!r} as asked"
     forms = {json.dumps(value, ensure_ascii=False), repr(value), str(value)} - {""}
@@ -224,9 +261,9 @@ def _source(param: str, value, query: str, shown: str, step: int) -> str:
         "from the request"
         if any(f in query for f in forms)
         else "from what we saw earlier"
-        if any(f in shown for f in forms)
-        else "from the result of a step before it"
-        if step > 1
+        if any(f in earlier for f in forms)
+        else "from what the calls so far returned"
+        if any(f in returned for f in forms)
         else "my choice, nothing more specific was asked"
     )
     return f"{_words_of(param)} {value!r} {where}"
