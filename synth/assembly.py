@@ -384,7 +384,9 @@ async def _refusal_turn(state: _Round, piece: dict, missing: str | None, base_tu
         turns.append({**base_turn, "ground_truth": [], "kind": "miss_param", "withheld": piece["withhold"]["param"]})
         flags["miss_param"] = True
         return piece["supply"], "miss_param_followup"
-    cannot, why = await state.agents.closing({"mode": "cannot", "query": piece["query"], "tool": missing})
+    # Not told the withheld tool's name: the model being trained has never seen it at this point, so a refusal that
+    # names it would teach knowledge the conversation has not shown (DESIGN invariant 6).
+    cannot, why = await state.agents.closing({"mode": "cannot", "query": piece["query"]})
     reply = cannot["reply"] if cannot else "I can't do that with the tools I have right now."
     messages.append({"role": "assistant", "content": reply, "reasoning_content": (cannot or {}).get("think", "")})
     turns.append({**base_turn, "ground_truth": [], "kind": "miss_func", "missing_functions": [missing]})

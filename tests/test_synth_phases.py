@@ -318,3 +318,21 @@ def test_template_data_reads_like_a_user_and_an_assistant():
     assert quality["calls_restating_docs"] <= 0.05, quality
     assert quality["turns_repeating_a_call"] <= 0.1, quality
     assert quality["targets_reached"] >= 0.9, quality
+
+
+def test_the_refusal_of_a_miss_func_turn_is_not_told_the_withheld_tool():
+    """Before the holdout turn the conversation has never shown the withheld tool: the teacher writing the refusal
+    must not be handed its name (an LLM teacher would write it into the reply, teaching knowledge not yet shown)."""
+    cfg = config(environments=["TwitterAPI", "TicketAPI"], rounds=[3, 3], miss_func_ratio=1.0, trace_length=[2, 3])
+    seen = 0
+    for index in range(6):
+        teacher = Scripted()
+        out = run(synthesize_trajectory(index, cfg, 0, teacher))
+        if out.record is None or not out.record["metadata"]["missed_function"]:
+            continue
+        (missing,) = [name for names in out.record["metadata"]["missed_function"].values() for name in names]
+        refusals = [p for p in teacher.payloads.get("closing", []) if p.get("mode") == "cannot"]
+        # The request may use a word of the tool's name ("comment"); nothing beyond the request may be passed.
+        assert refusals and all(set(p) == {"mode", "query"} for p in refusals), (missing, refusals)
+        seen += 1
+    assert seen, "no miss_func trajectory was made: the test checked nothing"
