@@ -2,11 +2,18 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py                    # full: 800 + 64 entries
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py --per-category 20 --entries 8   # quick
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py --skip b --formats pythonic,fc --single-turn
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_speed.py --vocab tiny      # (b) on the project's 4k tokenizer
 
 (a) scoring: our harness (eval.score.score_results) vs BFCL's official checker (bfcl_eval's multi_turn_runner with
     its Qwen prompting handler) over the same ground-truth replay result files (200 per category = 800 entries,
-    written by the runner with a scripted backend). Ratio = ours / official (target <= 1.0).
+    written by the runner with a scripted backend). Ratio = ours / official (target <= 0.5).
+    `--formats ...,fc` adds the same replay in BFCL's FC layout (`[{name: "<JSON args>"}]` steps plus a closing text
+    step per turn, written here) against the official FC decoder (`convert_to_function_call`) + checker.
+    `--single-turn` adds every single-turn category (non-live Python/Java/JavaScript, live, irrelevance,
+    relevance; 3,591 entries) with outputs made from the ground truth (plus a refusal for irrelevance) in each
+    chosen format, against BFCL's `_evaluate_single_ast_entry` / `_evaluate_single_relevance_entry` with that
+    format's handler (imported through tests/bfcl_official.py, which stands in for BFCL's vendor-SDK registry).
 (b) generation: the lockstep runner (all entries in flight, one batched backend call per tick) vs one entry at a
     time, with the tiny model through the hf backend. Speed-up = one-at-a-time / lockstep (target >= 4x).
     The tiny model is built on Qwen3-4B-Instruct-2507's real tokenizer (`funreason tiny --vocab qwen3`), so prompt
@@ -34,7 +41,7 @@ REPEATS = 3
 
 
 def replay(tokenizer, tasks, out: Path) -> float:
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from eval.backends import ScriptedBackend, ground_truth_script
     from eval.runner import MultiTurnRunner
 
@@ -109,6 +116,7 @@ def part_a(tokenizer, per_category: int | None, tmp: Path) -> None:
     t_replay = replay(tokenizer, tasks, model_dir)
     ours, official = [], []
     for run in range(REPEATS):  # interleaved, best of each: the machine is shared
+        _clear_caches()
         t = time.perf_counter()
         summary = score_results(tmp / "result", tmp / f"score{run}", "pythonic", categories=CATEGORIES)
         ours.append(time.perf_counter() - t)
@@ -128,6 +136,206 @@ def part_a(tokenizer, per_category: int | None, tmp: Path) -> None:
         f"(a) scoring (best of {REPEATS}): ours {min(ours):.2f} s, official checker {min(official):.2f} s, "
         f"ratio ours/official = {min(ours) / min(official):.2f} (target <= 1.0)"
     )
+
+
+def _tests_helpers():
+    """tests/bfcl_official.py (BFCL's own functions, importable without its vendor SDKs) and the test outputs."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import bfcl_ast_damage
+    import bfcl_official
+
+    return bfcl_official, bfcl_ast_damage
+
+
+def _fc_replay(per_category: int | None, model_dir: Path) -> dict:
+    """Ground truth in FC layout (one call step + a closing text step per turn); returns {category: entries}."""
+    import inspect
+    import json
+
+    from envs import bfcl
+    from envs.dispatch import parse_call
+    from eval.score import result_file_name
+
+    out = {}
+    d = model_dir / "multi_turn"
+    d.mkdir(parents=True, exist_ok=True)
+    for cat in CATEGORIES:
+        name = bfcl.category_name(cat)
+        gt = bfcl.load_ground_truth(cat)
+        entries = bfcl.load_entries(cat, language_hint=False)[:per_category]
+        rows = []
+        for entry in entries:
+            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            turns = []
+            for calls in gt[entry["id"]]:
+                step = []
+                for text in calls:
+                    call = parse_call(text)
+                    args = dict(call.arguments)
+                    if call.positional:  # name positional ground-truth arguments through the method's signature
+                        method = next(getattr(i, call.name) for i in instances.values() if hasattr(i, call.name))
+                        args = {**dict(zip(inspect.signature(method).parameters, call.positional)), **args}
+                    step.append({call.name: json.dumps(args)})
+                turns.append(([step] if step else []) + ["Done."])
+            rows.append({"id": entry["id"], "result": turns})
+        (d / result_file_name(name)).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        out[cat] = entries
+    return out
+
+
+def official_fc_checker(entries_by_cat: dict, model_dir: Path, run: int) -> tuple[float, int]:
+    """BFCL's FC evaluation of the FC-layout files: convert_to_function_call per step, then multi_turn_checker."""
+    import json
+
+    from envs import bfcl
+
+    official, _ = _tests_helpers()
+    valid = 0
+    t = time.perf_counter()
+    for cat, entries in entries_by_cat.items():
+        name = bfcl.category_name(cat)
+        gt = bfcl.load_ground_truth(cat)
+        rows = {r["id"]: r for r in map(json.loads, (model_dir / "multi_turn" / f"BFCL_v4_{name}_result.json").open())}
+        for entry in entries:
+            result = rows[entry["id"]]["result"]
+            decoded = []
+            for turn in result:
+                steps = []
+                for item in turn:
+                    try:
+                        calls = official.convert_to_function_call(item)
+                    except Exception:
+                        continue
+                    if not official.is_empty_execute_response(calls):
+                        steps.append(calls)
+                decoded.append(steps)
+            out = official.multi_turn_checker(decoded, gt[entry["id"]], entry, name, f"bench_fc_{os.getpid()}_{run}")
+            valid += bool(out["valid"])
+    return time.perf_counter() - t, valid
+
+
+def part_a_fc(per_category: int | None, tmp: Path) -> None:
+    from eval.score import score_results
+
+    entries = _fc_replay(per_category, tmp / "result_fc" / "replay_fc")
+    n = sum(len(v) for v in entries.values())
+    ours, official = [], []
+    for run in range(REPEATS):
+        _clear_caches()
+        t = time.perf_counter()
+        summary = score_results(tmp / "result_fc", tmp / f"score_fc{run}", "fc", categories=CATEGORIES)
+        ours.append(time.perf_counter() - t)
+        seconds, official_valid = official_fc_checker(entries, tmp / "result_fc" / "replay_fc", run)
+        official.append(seconds)
+    correct = sum(v["correct_count"] for v in summary["models"]["replay_fc"]["categories"].values())
+    print(f"(a) fc: ground truth in FC layout, {n} entries: ours {correct}/{n} valid, official {official_valid}/{n}")
+    print(
+        f"(a) fc scoring (best of {REPEATS}): ours {min(ours):.2f} s, official {min(official):.2f} s, "
+        f"ratio ours/official = {min(ours) / min(official):.2f} (target <= 0.5)"
+    )
+
+
+def _single_turn_files(fmt: str, root: Path) -> dict:
+    """One result file per single-turn category, outputs made from the ground truth in `fmt`."""
+    import json
+    import random
+
+    from eval.ast_checker import language_of
+    from eval.single_turn import CATEGORIES as SINGLE
+    from eval.single_turn import group_of, load_category
+
+    _, damage = _tests_helpers()
+    rng = random.Random(0)
+    files = {}
+    for cat in SINGLE:
+        entries, gt = load_category(cat)
+        rows = []
+        for entry_id, entry in entries.items():
+            if cat in ("irrelevance", "live_irrelevance"):
+                raw = "None of the given functions can answer this."
+            elif cat == "live_relevance":
+                raw = damage.relevance_output(entry, fmt, rng)
+            else:
+                raw = damage.model_output(entry, gt[entry_id], fmt, rng, language_of(cat), kind="none")
+            rows.append({"id": entry_id, "result": json.loads(json.dumps(raw))})
+        d = root / group_of(cat)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"BFCL_v4_{cat}_result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        files[cat] = (entries, gt, rows)
+    return files
+
+
+def official_single_turn(files: dict, root: Path, fmt: str, run: int) -> tuple[float, int]:
+    """BFCL's single-turn evaluation of the same rows (entries preloaded, nothing written)."""
+    import json
+
+    from eval.ast_checker import language_of
+    from eval.single_turn import group_of
+
+    official, _ = _tests_helpers()
+    handler = {"pythonic": official.prompting_handler, "hermes": official.qwen_fc, "fc": official.api_fc}[fmt]()
+    model = official.register_model(f"bench_{fmt}_{run}", underscore_to_dot=fmt == "fc")
+    valid = 0
+    t = time.perf_counter()
+    for cat, (entries, gt, _) in files.items():
+        rows = [json.loads(line) for line in (root / group_of(cat) / f"BFCL_v4_{cat}_result.json").open()]
+        lang = language_of(cat).upper()
+        for row in rows:
+            entry = entries[row["id"]]
+            if "relevance" in cat:
+                v = official.evaluate_relevance_entry(handler, row["id"], row["result"], entry, model, cat)
+            else:
+                v = official.evaluate_ast_entry(
+                    handler, row["id"], row["result"], gt[row["id"]], entry, model, cat,
+                    language=official.Language[lang], return_format=official.ReturnFormat[lang],
+                )  # fmt: skip
+            valid += bool(v["valid"])
+    return time.perf_counter() - t, valid
+
+
+def part_a_single(fmt: str, tmp: Path) -> None:
+    from eval.score import score_results
+
+    root = tmp / f"result_st_{fmt}" / f"single_{fmt}"
+    files = _single_turn_files(fmt, root)
+    n = sum(len(rows) for _, _, rows in files.values())
+    ours, inner, official = [], [], []
+    for run in range(REPEATS):
+        _clear_caches()
+        t = time.perf_counter()
+        summary = score_results(root.parent, tmp / f"score_st_{fmt}{run}", fmt)
+        ours.append(time.perf_counter() - t)
+        inner.append(_ours_single_turn_inner(files, root, fmt, summary["models"][root.name]["underscore_to_dot"]))
+        seconds, official_valid = official_single_turn(files, root, fmt, run)
+        official.append(seconds)
+    correct = sum(v["correct_count"] for v in summary["models"][root.name]["categories"].values())
+    print(f"(a) single-turn {fmt}: {n} entries, 13 categories: ours {correct}/{n} valid, official {official_valid}/{n}")
+    print(
+        f"(a) single-turn {fmt} scoring (best of {REPEATS}): ours {min(ours):.2f} s, official {min(official):.2f} s, "
+        f"ratio ours/official = {min(ours) / min(official):.2f} (target <= 0.5); like for like (read + decode + "
+        f"check, nothing written): ours {min(inner):.2f} s, ratio {min(inner) / min(official):.2f}"
+    )
+
+
+def _ours_single_turn_inner(files: dict, root: Path, fmt: str, underscore_to_dot: bool) -> float:
+    """What the official side does, done by ours: read each file, decode and check every row; nothing written."""
+    from eval.score import read_results
+    from eval.single_turn import group_of, score_single_turn
+
+    t = time.perf_counter()
+    for cat in files:
+        path = root / group_of(cat) / f"BFCL_v4_{cat}_result.json"
+        score_single_turn(path, cat, fmt, "bench", True, read_results(path), underscore_to_dot)
+    return time.perf_counter() - t
+
+
+def _clear_caches() -> None:
+    """Our scorer memoizes decoded step texts per process: start every timed run cold, as the official side is."""
+    from eval.score import _decode_text
+
+    _decode_text.cache_clear()
 
 
 def _backends(kind: str, model_dir: str, tokenizer, micro: int):
@@ -160,14 +368,14 @@ def tokenizer_name(tokenizer) -> str:
 
 def first_prompt_lengths(tokenizer, entries: list[dict]) -> list[int]:
     """Each entry's first prompt as the runner renders it (pythonic, BFCL's system prompt over its docs)."""
-    from chat.options import ChatOptions
     from chat.render import render_prompt
+    from core.sections.chat import ChatOptions
 
     return [len(render_prompt(tokenizer, e["question"][0], e["function"], ChatOptions()).ids) for e in entries]
 
 
 def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: int, tmp: Path, kind: str) -> None:
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from eval.runner import MultiTurnRunner
     from eval.tasks import load_tasks
 
@@ -211,7 +419,12 @@ def main() -> None:
         "--vocab", choices=["qwen3", "tiny"], default="qwen3", help="(b) tokenizer of the built model (default qwen3)."
     )
     parser.add_argument("--skip", choices=["a", "b"], help="Skip one part.")
+    parser.add_argument(
+        "--formats", default="pythonic", help="(a) comma-separated: pythonic (the runner's replay), fc, hermes."
+    )
+    parser.add_argument("--single-turn", action="store_true", help="(a) also score all single-turn categories.")
     args = parser.parse_args()
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     from transformers import AutoTokenizer
 
     from envs import bfcl
@@ -227,7 +440,13 @@ def main() -> None:
             model = str(build(tmp / "tiny", seed=0, line_tokens=False, vocab=args.vocab))
         tokenizer = AutoTokenizer.from_pretrained(model)
         if args.skip != "a":
-            part_a(tokenizer, args.per_category, tmp)
+            if "pythonic" in formats:
+                part_a(tokenizer, args.per_category, tmp)
+            if "fc" in formats:
+                part_a_fc(args.per_category, tmp)
+            if args.single_turn:
+                for fmt in formats:
+                    part_a_single(fmt, tmp)
         if args.skip != "b":
             part_b(model, tokenizer, args.entries, args.max_new_tokens, args.micro_batch, tmp, args.backend)
 

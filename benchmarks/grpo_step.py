@@ -1,6 +1,7 @@
 """Seconds per GRPO step, split into generation, environment, rendering and optimization time.
 
-    python benchmarks/grpo_step.py --config recipes/smoke.yaml max_steps=5
+    python benchmarks/grpo_step.py                 # self-contained: tiny model + small template dataset in a temp dir
+    python benchmarks/grpo_step.py --config recipes/smoke.yaml max_steps=5   # after `make demo` (its model and data)
     accelerate launch benchmarks/grpo_step.py --config recipes/qwen3_4b_funreason_mt.yaml max_steps=10 use_vllm=true
 
 Runs train/grpo.py's trainer for a few steps (overrides as in train/grpo.py; nothing is saved) and prints, per step
@@ -45,13 +46,51 @@ def workload(trainer, recipe) -> None:
         )
 
 
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "recipes" / "smoke.yaml"
+
+
+def prepare(tmp: Path) -> list[str]:
+    """Arguments for a run that needs nothing prepared: recipes/smoke.yaml on a tiny model built in `tmp` and a
+    16-trajectory template-teacher dataset synthesized there (a few seconds), as `make bench` runs it."""
+    from core.layout import RunLayout
+    from core.recipe import load_recipe
+    from funreason.pipeline import ensure_model
+    from synth.pipeline import run
+
+    overrides = [f"model={tmp / 'tiny-model'}", f"run_dir={tmp / 'run'}", "synth.num_trajectories=16"]
+    recipe = load_recipe(SMOKE, overrides)
+    ensure_model(recipe)
+    run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, progress=False)
+    return ["--config", str(SMOKE), *overrides]
+
+
 def main(argv: list[str] | None = None) -> dict:
+    import tempfile
+
+    argv = sys.argv[1:] if argv is None else argv
+    if "--config" in argv or any(a.startswith("--config=") for a in argv):
+        return measure(argv)
+    with tempfile.TemporaryDirectory(prefix="grpo-bench-") as tmp:
+        return measure(prepare(Path(tmp)) + argv)
+
+
+def measure(argv: list[str]) -> dict:
     from transformers import TrainerCallback
 
+    from core.errors import UserError
+    from core.layout import RunLayout
     from train.common import parse_script_args
-    from train.grpo import build_trainer, grpo_config
+    from train.grpo import build_trainer, grpo_config, policy_path
 
     args, recipe = parse_script_args(__doc__, "grpo", argv)
+    policy, data = policy_path(recipe), Path(recipe.grpo.dataset or RunLayout.of(recipe).dataset)
+    if not (policy / "config.json").is_file() or not data.exists():
+        missing = policy if not (policy / "config.json").is_file() else data
+        raise UserError(
+            f"{missing} does not exist yet: run `funreason run --config {args.config} --stages synth,sft` (for "
+            "recipes/smoke.yaml: `make demo`) first, or run this benchmark without --config (it builds what it needs)"
+        )
     recipe.grpo.extra.setdefault("max_steps", 5)
     recipe.grpo.extra.update({"save_strategy": "no", "report_to": [], "logging_steps": 1})
     recipe.grpo.output_dir = recipe.grpo.output_dir or str(recipe.run_path / "bench_grpo")
@@ -90,4 +129,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from train.common import run_script
+
+    run_script(main)  # a missing model or dataset (--config without `make demo`) is one line saying what to run

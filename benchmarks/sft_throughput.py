@@ -154,7 +154,7 @@ def run(kind: str, model_dir: Path, rows: list[dict], args, out: Path) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from train.common import device_defaults
     from train.data import iter_examples
     from train.fused_head import score_trained_positions_only
@@ -206,7 +206,7 @@ def row_lengths(model_dir: Path, rows: list[dict]) -> dict:
     its trained (assistant) tokens, as our `full` layout renders it."""
     from transformers import AutoTokenizer
 
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from train.data import iter_examples
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

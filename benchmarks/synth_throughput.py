@@ -30,19 +30,20 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # fake_openai, for the server process (which would otherwise die at import)
 
 
 def _serve(conn, latency: float) -> None:
     """An OpenAI-compatible server whose only cost is `latency`: aiohttp.web on one event loop, in its own process.
 
-    (funreason.fake_openai's thread-per-connection stdlib server, which the tests use for its fault scripts, adds
+    (tests.fake_openai's thread-per-connection stdlib server, which the tests use for its fault scripts, adds
     ~10% to every round trip at 64 connections and takes CPU from the client: it would measure itself.)"""
     import asyncio
 
     from aiohttp import web
-
-    from funreason.fake_openai import completion_body
+    from fake_openai import completion_body
 
     served = 0
 
@@ -115,16 +116,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     n = args.trajectories or 8 * args.concurrency
 
+    from core.sections.synth import SynthConfig
+    from core.sections.teacher import TeacherConfig
+    from envs.resolve import resolve_env
     from synth.assembly import graph_for
-    from synth.config import SynthConfig
     from synth.pipeline import run
-    from synth.teacher_config import TeacherConfig
-    from synth.trajectory import resolve_env
 
     envs = args.environments.split(",")
     parent, child = mp.Pipe()
     server = mp.get_context("fork").Process(target=_serve, args=(child, args.latency), daemon=True)
     server.start()
+    while not parent.poll(1.0):  # a server that died before answering is an error, not a hang
+        if not server.is_alive():
+            raise SystemExit(f"the fake server process exited with status {server.exitcode} before starting")
     base_url = parent.recv()
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from funreason.errors import UserError
+from chat.schemas import tool_names
+from core.errors import UserError
 
 ROLES = ("system", "user", "assistant", "tool")
 CONTROL_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
@@ -73,8 +74,6 @@ def _check_tool_calls(i: int, tool_calls: Any, names: set[str] | None) -> None:
 def validate_messages(messages: Any, tools: list[dict] | None = None, require_target: bool = False) -> None:
     """Raise MessageError on the first problem. `require_target`: the last message must be an assistant message
     (an SFT example needs a target; a conversation ending with a user or tool turn has none)."""
-    from chat.schemas import tool_names
-
     if not isinstance(messages, list) or not messages:
         raise MessageError(f"messages must be a non-empty list, got {type(messages).__name__}")
     names = set(tool_names(tools)) if tools is not None else None
@@ -107,3 +106,29 @@ def validate_messages(messages: Any, tools: list[dict] | None = None, require_ta
             f"message {len(messages) - 1}: the conversation ends with a {messages[-1]['role']} message, "
             "so there is no assistant turn to train on"
         )
+
+
+def merged_tool_message(results: list[str]) -> dict:
+    """All results of one step as one tool message, FunReason-MT's form: content is ``str(list_of_results)``."""
+    return {"role": "tool", "content": str([str(r) for r in results])}
+
+
+def merge_tool_results(messages: list[dict], tool_results: str) -> list[dict]:
+    """Stored conversations keep one tool message per result; with ``tool_results: merged`` every run of consecutive
+    tool messages becomes one `merged_tool_message` (so SFT rows render as eval and RL feed results back). Apply
+    once, to conversations with one message per result; ``separate`` returns `messages` unchanged."""
+    if tool_results != "merged":
+        return messages
+    out: list[dict] = []
+    run: list[str] = []
+    for message in messages:
+        if isinstance(message, dict) and message.get("role") == "tool":
+            run.append(message.get("content"))
+            continue
+        if run:
+            out.append(merged_tool_message(run))
+            run = []
+        out.append(message)
+    if run:
+        out.append(merged_tool_message(run))
+    return out

@@ -208,7 +208,9 @@ def _compat_value(node: ast.AST) -> Any:
     if isinstance(node, ast.Tuple):
         return tuple(_compat_value(v) for v in node.elts)
     if isinstance(node, ast.Subscript):
-        return _unparse(node)
+        # BFCL writes value + "[" + slice + "]" (its first attempt, `value.body[0]`, always raises): a tuple index
+        # keeps its parentheses, `a[(1, 2)]`, where ast.unparse of the whole node writes `a[1, 2]`
+        return _unparse(node.value) + "[" + _unparse(node.slice) + "]"
     if isinstance(node, ast.Lambda):
         raise _Reject("unsupported_value", "lambda arguments never decode in BFCL")
     raise _Reject("unsupported_value", f"unsupported argument expression {type(node).__name__}")
@@ -285,7 +287,7 @@ def _strict_call(call: ast.Call, params: dict[str, list[str]] | None) -> ToolCal
     return ToolCall(name=name, arguments=kwargs, positional=positional)
 
 
-def _decode(text: str, mode: str, tools: list[dict] | None) -> ParseResult:
+def _decode(text: str, mode: str, tools: list[dict] | None, execute: bool = True) -> ParseResult:
     # BFCL default_decode_execute_prompting + ast_parse, step by step.
     stripped = text.strip("`\n ")
     if not stripped.startswith("["):
@@ -318,7 +320,7 @@ def _decode(text: str, mode: str, tools: list[dict] | None) -> ParseResult:
         name, args, n_positional = _compat_call(elem)
         if n_positional:
             notes.append(f"{name or '<call>'}: {n_positional} positional argument(s) dropped (BFCL keeps keywords)")
-        if any(_crashes_bfcl(v) for v in args.values()):
+        if execute and any(_crashes_bfcl(v) for v in args.values()):
             return ParseResult.failure(
                 "unsupported_value", f"{name}: an empty dict inside dict arguments (BFCL's decoder fails on it)", text
             )
@@ -326,17 +328,21 @@ def _decode(text: str, mode: str, tools: list[dict] | None) -> ParseResult:
     return ParseResult(calls=calls, content=text, warnings=notes)
 
 
-def parse(text: str, mode: Literal["compat", "strict"] = "compat", tools: list[dict] | None = None) -> ParseResult:
+def parse(
+    text: str, mode: Literal["compat", "strict"] = "compat", tools: list[dict] | None = None, *, execute: bool = True
+) -> ParseResult:
     """Decode a pythonic call list. Total: any string gives calls or a typed error; nothing is evaluated.
 
     An output that is only whitespace/backticks decodes to no calls (BFCL: empty decode, the turn ends).
+    `execute=False` decodes as BFCL's single-turn `default_decode_ast_prompting` does: the same parse, without
+    the failure that only BFCL's execution decoder has (an empty dict nested in dict arguments).
     """
     if not isinstance(text, str):
         return ParseResult.failure("not_text", f"expected a string, got {type(text).__name__}")
     if mode not in ("compat", "strict"):
         return ParseResult.failure("bad_mode", f"unknown pythonic mode {mode!r}; use 'compat' or 'strict'", text)
     try:
-        return _decode(text, mode, tools)
+        return _decode(text, mode, tools, execute)
     except _Reject as exc:
         return ParseResult.failure(exc.error_type, str(exc), text)
     except (RecursionError, MemoryError) as exc:  # absurdly deep nesting in model text

@@ -8,7 +8,7 @@
     messages += tool_messages(reply.calls, results, options)            # how tool results are fed back
 
 `tools` are BFCL function docs or OpenAI tools (converted with `chat.schemas.as_bfcl_docs`); `options` is the
-recipe's `chat:` section (`chat.options.ChatOptions`). Everything goes through ``tokenizer.apply_chat_template``,
+recipe's `chat:` section (`core.sections.chat.ChatOptions`). Everything goes through ``tokenizer.apply_chat_template``,
 the model's own template; nothing here writes chat markup by hand except the ``<think>`` prefill.
 
 Decisions:
@@ -53,12 +53,14 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from chat import hermes, pythonic
+from chat import pythonic
 from chat.calls import ParseResult, ToolCall
-from chat.messages import MessageError, reasoning_of, split_think, validate_messages
-from chat.options import ChatOptions
+from chat.formats import tool_format
+from chat.holdout import announced_docs
+from chat.messages import MessageError, merged_tool_message, reasoning_of, split_think, validate_messages
 from chat.schemas import as_bfcl_docs
-from funreason.errors import UserError
+from core.errors import UserError
+from core.sections.chat import ChatOptions
 
 THINK_OPEN = "<think>"
 
@@ -89,16 +91,17 @@ def _options(options: ChatOptions | None) -> ChatOptions:
 def _assistant_content(message: dict, index: int, show_reasoning: bool, opts: ChatOptions) -> str:
     reasoning, visible = reasoning_of(message)
     calls = message.get("tool_calls") or []
-    if opts.tool_format == "pythonic" and calls:
+    fmt = tool_format(opts)
+    if not fmt.native_tools and calls:
         if visible.strip():
             raise MessageError(
                 f"message {index} (assistant): the pythonic format cannot carry both text and tool_calls "
                 f"(text: {visible[:80]!r})"
             )
-        visible = pythonic.render_calls([ToolCall.from_message(tc) for tc in calls])
+        visible = fmt.render_calls([ToolCall.from_message(tc) for tc in calls])
     if not (show_reasoning and (reasoning or opts.think_prefill)):
         return visible
-    tail = "\n" if (opts.tool_format == "hermes" and calls and not visible) else "\n\n"
+    tail = "\n" if (fmt.native_tools and calls and not visible) else "\n\n"
     return f"{THINK_OPEN}\n{(reasoning or '').strip(chr(10))}\n</think>{tail}{visible.lstrip(chr(10))}"
 
 
@@ -120,12 +123,13 @@ def _pythonic_system_prompt(docs: list[dict]) -> str:
 def _template_input(messages: list[dict], tools, opts: ChatOptions, targets: set[int]):
     """(messages for the template, tools for the template, offset of messages[0] in that list)."""
     docs = as_bfcl_docs(tools) if tools is not None else None
+    native = tool_format(opts).native_tools
     extra = [opts.system_prompt] if opts.system_prompt else []
     body = messages
     if messages and messages[0]["role"] == "system":
         extra.append(messages[0]["content"])
         body = messages[1:]
-    if opts.tool_format == "pythonic" and docs is not None:
+    if not native and docs is not None:
         extra.insert(0, _pythonic_system_prompt(docs))
     out = [{"role": "system", "content": "\n\n".join(x for x in extra if x)}] if any(extra) else []
     offset = len(out) - (len(messages) - len(body))
@@ -134,12 +138,12 @@ def _template_input(messages: list[dict], tools, opts: ChatOptions, targets: set
         if role == "assistant":
             show = i in targets or opts.history_reasoning == "keep"
             item = {"role": "assistant", "content": _assistant_content(message, i, show, opts)}
-            if opts.tool_format == "hermes" and message.get("tool_calls"):
+            if native and message.get("tool_calls"):
                 item["tool_calls"] = [ToolCall.from_message(tc).to_message() for tc in message["tool_calls"]]
             out.append(item)
         else:
             out.append({"role": role, "content": message["content"]})
-    template_tools = docs if (opts.tool_format == "hermes" and docs) else None
+    template_tools = docs if (native and docs) else None
     return out, template_tools, offset
 
 
@@ -150,7 +154,65 @@ def _apply(tokenizer, msgs: list[dict], tools, generation_prompt: bool) -> str:
 
 
 def _turn_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full: str) -> dict[int, tuple[int, int]]:
-    """Character (start, end) of each assistant turn's generated part inside `full`."""
+    """Character (start, end) of each assistant turn's generated part inside `full`.
+
+    Linear in the conversation's length (`_windowed_bounds`) whenever the template renders each turn from its
+    neighbourhood, as chat templates do; otherwise the exact prefix-by-prefix check (`_prefix_bounds`), which
+    renders every prefix and is quadratic, decides and names the turn that breaks prefix preservation."""
+    bounds = _windowed_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full)
+    if bounds is not None:
+        return bounds
+    return _prefix_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full)
+
+
+class _NotLocal(Exception):
+    pass
+
+
+def _windowed_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full: str) -> dict[int, tuple[int, int]] | None:
+    """`_prefix_bounds` rendering windows instead of prefixes; None when the template is not local here.
+
+    The prompt of assistant turn t is `tmsgs[:t]` rendered with the generation prompt. Instead of rendering that
+    whole prefix (O(t), so O(n^2) for a conversation), each turn renders a window: the system message, the previous
+    assistant turn (the anchor), and the messages after it up to turn t. What the window adds after its anchor must
+    be exactly the text `full` holds after the previous turn's end: checked character by character, so these bounds
+    are the prefix bounds whenever they are returned (the first window starts at the conversation's start and is
+    the prefix itself). A template whose rendering of a message depends on messages outside its window fails that
+    check, and the caller falls back to rendering prefixes."""
+    eos = tokenizer.eos_token or "<|im_end|>"
+    head = tmsgs[:1] if tmsgs and tmsgs[0]["role"] == "system" else []
+    bounds: dict[int, tuple[int, int]] = {}
+    anchor = None  # template index of the previous assistant turn
+    origin = 0  # where, in `full`, the text after the anchor starts
+    try:
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            t = i + offset
+            window = tmsgs[:t] if anchor is None else head + tmsgs[anchor:t]
+            base = "" if anchor is None else _apply(tokenizer, head + [tmsgs[anchor]], ttools, False)
+            prompt = _apply(tokenizer, window, ttools, True)
+            upto = _apply(tokenizer, window + [tmsgs[t]], ttools, False)
+            if not (prompt.startswith(base) and upto.startswith(prompt)):
+                raise _NotLocal
+            added = upto[len(base) :]
+            if not full.startswith(added, origin):
+                raise _NotLocal
+            start = origin + len(prompt) - len(base)
+            if opts.think_prefill and full.startswith(THINK_OPEN, start):
+                start += len(THINK_OPEN)
+            end = origin + upto.rfind(eos) - len(base)
+            if end < start:
+                raise _NotLocal
+            bounds[i] = (start, end + len(eos))
+            anchor, origin = t, origin + len(added)
+    except _NotLocal:
+        return None
+    return bounds
+
+
+def _prefix_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, full: str) -> dict[int, tuple[int, int]]:
+    """Character (start, end) of each assistant turn's generated part inside `full`, rendering every prefix."""
     eos = tokenizer.eos_token or "<|im_end|>"
     bounds = {}
     for i, message in enumerate(messages):
@@ -206,10 +268,20 @@ def _tokenize_pieces(tokenizer, text: str, cuts: list[int]) -> tuple[list, list[
     return _encode_pieces(tokenizer, [text[a:b] for a, b in pieces]), pieces
 
 
+def _callable(tools, messages: list[dict]):
+    """The tools a call may name: the offered ones and those a miss_func holdout message announced (BFCL's
+    prompting form, `chat.holdout`), which the prompt shows in that message rather than in its tool list."""
+    announced = announced_docs(messages) if tools is not None and isinstance(messages, list) else []
+    return [*tools, *announced] if announced else tools
+
+
 def render_prompt(tokenizer, messages: list[dict], tools=None, options: ChatOptions | None = None) -> Rendered:
     """The prompt for the next assistant message: generation prompt, plus ``<think>`` when think_prefill is on."""
     opts = _options(options)
-    validate_messages(messages, tools)
+    # Structure only, not tool names: a prompt carries the model's own earlier calls, and a call to a tool that does
+    # not exist is fed back as BFCL does (executed as an error, the loop goes on), not refused. Training examples
+    # (`render_example`) do check names: there an undeclared call is a data bug.
+    validate_messages(messages, None)
     tmsgs, ttools, offset = _template_input(messages, tools, opts, targets=set())
     text = _apply(tokenizer, tmsgs, ttools, True)
     bounds = _turn_bounds(tokenizer, tmsgs, ttools, offset, messages, opts, text)
@@ -226,7 +298,7 @@ def render_example(
     opts = _options(options)
     if train not in ("last", "all"):
         raise ValueError(f"train must be 'last' or 'all', got {train!r}")
-    validate_messages(messages, tools, require_target=True)
+    validate_messages(messages, _callable(tools, messages), require_target=True)
     assistants = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
     targets = set(assistants) if train == "all" else {assistants[-1]}
     if train == "all" and opts.history_reasoning == "drop":
@@ -259,10 +331,7 @@ def parse_assistant(text: str, options: ChatOptions | None = None, tools=None) -
     if opts.think_prefill and "</think>" not in text:
         return ParseResult.failure("no_think_end", "the reasoning block was never closed with </think>", text)
     reasoning, rest = split_think(text)
-    if opts.tool_format == "hermes":
-        result = hermes.parse(rest)
-    else:
-        result = pythonic.parse(rest, mode=opts.pythonic_mode, tools=tools)
+    result = tool_format(opts).parse(rest, mode=opts.pythonic_mode, tools=tools)
     result.reasoning = reasoning
     return result
 
@@ -270,9 +339,13 @@ def parse_assistant(text: str, options: ChatOptions | None = None, tools=None) -
 def assistant_message(text: str, options: ChatOptions | None = None, tools=None) -> dict:
     """The history message for a generated assistant text (see the module docstring for what is kept)."""
     opts = _options(options)
-    result = parse_assistant(text, opts, tools)
+    return history_message(parse_assistant(text, opts, tools), opts)
+
+
+def history_message(result: ParseResult, options: ChatOptions | None = None) -> dict:
+    """`assistant_message` from an already parsed reply (`parse_assistant`'s result), so a step parses once."""
     message = {"role": "assistant", "content": result.content}
-    if opts.tool_format == "hermes" and result.ok and result.calls:
+    if tool_format(options).native_tools and result.ok and result.calls:
         message["tool_calls"] = [call.to_message() for call in result.calls]
     if result.reasoning:
         message["reasoning_content"] = result.reasoning
@@ -280,9 +353,13 @@ def assistant_message(text: str, options: ChatOptions | None = None, tools=None)
 
 
 def tool_messages(calls: list[ToolCall], results: list[str], options: ChatOptions | None = None) -> list[dict]:
-    """One ``tool`` message per (call, result); ``name`` is the BFCL call string (pythonic) or function name (hermes)."""
+    """One ``tool`` message per (call, result); ``name`` is the BFCL call string (pythonic) or function name (hermes).
+    With ``options.tool_results == "merged"``: one message for all of them, content ``str(list_of_results)``
+    (FunReason-MT's handler; `chat.messages.merge_tool_results` gives stored conversations the same form)."""
     opts = _options(options)
     if len(calls) != len(results):
         raise ValueError(f"{len(calls)} calls but {len(results)} results")
-    name = (lambda c: c.to_python()) if opts.tool_format == "pythonic" else (lambda c: c.name)
+    if opts.tool_results == "merged":
+        return [merged_tool_message(results)]
+    name = tool_format(opts).tool_message_name
     return [{"role": "tool", "name": name(call), "content": str(result)} for call, result in zip(calls, results)]

@@ -8,6 +8,7 @@
     instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"],
                                     long_context=bfcl.is_long_context("base"))
     # execute with envs.dispatch.Dispatcher(instances): never with BFCL's eval()-based executor
+    # stages resolve environments through envs.resolve (BFCL names and module:Class), which builds BFCL's here
 
 Importing `bfcl_eval.constants.eval_config` creates `result/`, `score/` and `.file_locks/` under
 `$BFCL_PROJECT_ROOT`, which defaults to site-packages' parent. Every bfcl_eval import here is lazy and preceded
@@ -27,9 +28,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 __all__ = [
+    "AGENTIC_CLASSES",
     "BFCL_CLASSES",
     "MULTI_TURN_CATEGORIES",
     "bfcl_version",
@@ -57,6 +59,9 @@ BFCL_CLASSES = (
     "TravelAPI",
     "VehicleControlAPI",
 )
+# BFCL v4's agentic backends (same file): memory (BFCL's classes; vector through envs.embedding, offline) and web
+# search (envs.web_corpus's frozen corpus, never BFCL's live SerpAPI class).
+AGENTIC_CLASSES = ("MemoryAPI_kv", "MemoryAPI_vector", "MemoryAPI_rec_sum", "WebSearchAPI")
 ROOT_ENV = "BFCL_PROJECT_ROOT"
 OVERRIDE_ENV = "FUNREASON_BFCL_ROOT"
 
@@ -129,6 +134,14 @@ def is_long_context(category: str) -> bool:
 
 def _backend_class(class_name: str) -> type:
     mapping = _bfcl("constants.executable_backend_config").CLASS_FILE_PATH_MAPPING
+    if class_name == "WebSearchAPI":  # the frozen corpus stands in for the live web (envs.web_corpus)
+        from envs.web_corpus import FrozenWebSearchAPI
+
+        return FrozenWebSearchAPI
+    if class_name == "MemoryAPI_vector":  # its encoder from the packaged model, offline (envs.embedding)
+        from envs.embedding import vector_memory_class
+
+        return vector_memory_class()
     if class_name not in mapping:
         raise UserError(f"unknown BFCL backend class {class_name!r}; expected one of {sorted(mapping)}")
     return getattr(importlib.import_module(mapping[class_name]), class_name)
@@ -138,7 +151,9 @@ def make_instances(initial_config: dict, involved_classes: list[str], long_conte
     """Fresh backend instances, one per involved class, loaded exactly as BFCL's executor loads them.
 
     `class_()`, then (unless the class is stateless) `_load_scenario(deepcopy(initial_config.get(class_name, {})),
-    long_context=...)`. Unlike BFCL there is no process-global cache: every call builds new instances.
+    long_context=...)`. Unlike BFCL there is no process-global cache: every call builds new instances, and nothing
+    they hold is shared with another instance (long-context padding is copied; mutable defaults are isolated per
+    call by the dispatcher, envs/defaults.py).
     """
     stateless = _bfcl("constants.executable_backend_config").STATELESS_CLASSES
     instances = {}
@@ -146,6 +161,8 @@ def make_instances(initial_config: dict, involved_classes: list[str], long_conte
         instance = _backend_class(class_name)()
         if class_name not in stateless:
             instance._load_scenario(copy.deepcopy(initial_config.get(class_name, {})), long_context=long_context)
+            if long_context:  # the padding is BFCL's module constants inserted as they are (TravelAPI's extra cards):
+                vars(instance).update(copy.deepcopy(vars(instance)))  # a booking would charge them process-wide
         instances[class_name] = instance
     return instances
 

@@ -23,6 +23,22 @@ Parity with BFCL (checked on all 800 multi-turn ground truths by tests/test_envs
 Deliberate differences, all on inputs BFCL would execute as code: arguments that are expressions (`1+2`,
 `f(x)`, names) are refused instead of evaluated, and BFCL's rewrite of method names inside string arguments
 (`echo(content='ls()')` gets its instance prefix spliced into the text) does not happen.
+
+Limits (`core.sections.execution.ExecutionLimits`, the recipe's `execution:` section; `set_default_limits` installs
+a stage's, each Dispatcher reads them when built). A call over a limit is an error result, `"Error during
+execution: call stopped: ..."`, counted in `LIMIT_COUNTS` by kind, and the caller goes on:
+- `call_timeout_s`: a `SIGALRM` interval timer (`signal.setitimer`) around the method. Python runs a signal handler
+  only between bytecodes, so a single long C operation (one huge `int ** int`) finishes before the timer can stop
+  it; and only the main thread receives signals, so a call made from another thread runs without a timer (every
+  stage here executes calls in its main thread; the size caps still apply everywhere). The timeout is a
+  `BaseException`, so a tool's own `except Exception` cannot swallow it. An earlier timer (of the caller) is
+  restored afterwards.
+- `max_arg_chars`: the length of a call string (refused before parsing) or of a parsed call's argument values.
+- `max_precision`: checked before BFCL's MathAPI `logarithm`/`square_root`, which set mpmath/decimal precision
+  from their `precision` argument: `square_root(number=2, precision=1000000)` is one libmpdec call of 16 s that
+  no timer stops (and mpmath's precision is process-global). Other slow calls, `power(base=10,
+  exponent=10000000)` (CPython checks signals inside big-integer multiplication) or a million-digit logarithm,
+  are stopped by the timer.
 """
 
 from __future__ import annotations
@@ -30,19 +46,146 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import signal
+import threading
+from collections import Counter
 from typing import Any
 
 from chat.calls import ToolCall
+from core.sections.execution import ExecutionLimits
 from envs.base import tool_names
+from envs.defaults import fresh_defaults
 
-__all__ = ["ERROR_PREFIX", "Dispatcher", "format_result", "parse_call"]
+__all__ = [
+    "ERROR_PREFIX",
+    "LIMIT_COUNTS",
+    "Dispatcher",
+    "format_result",
+    "is_execution_error",
+    "is_limit_error",
+    "parse_call",
+    "set_default_limits",
+]
 
 ERROR_PREFIX = "Error during execution: "
 _SHOWN_CHARS = 200  # how much of an offending expression an error message quotes
 
 
+_ATOMIC = (str, int, float, bool, type(None), bytes, complex)
+
+
+def _fresh(value: Any) -> Any:
+    """`value`, deep-copied unless immutable (most arguments are strings and numbers: copying them is a third of
+    a replay's time)."""
+    return value if type(value) in _ATOMIC else copy.deepcopy(value)
+
+
 def _error(message: str) -> str:
     return f"{ERROR_PREFIX}{message}"
+
+
+STOPPED = "call stopped: "
+_DEFAULT_LIMITS = ExecutionLimits()
+# Calls stopped by a limit in this process, by kind ("timeout", "arg_size", "precision").
+LIMIT_COUNTS: Counter = Counter()
+
+
+def set_default_limits(limits: ExecutionLimits | None) -> None:
+    """Install a stage's limits (the recipe's `execution:` section) for every Dispatcher built afterwards."""
+    global _DEFAULT_LIMITS
+    _DEFAULT_LIMITS = limits if limits is not None else ExecutionLimits()
+
+
+def default_limits() -> ExecutionLimits:
+    return _DEFAULT_LIMITS
+
+
+def is_limit_error(result: object) -> bool:
+    """Whether a result string is a call stopped by an execution limit (a kind of `is_execution_error`)."""
+    return isinstance(result, str) and result.startswith(ERROR_PREFIX + STOPPED)
+
+
+def _stopped(kind: str, message: str) -> str:
+    LIMIT_COUNTS[kind] += 1
+    return _error(STOPPED + message)
+
+
+class _CallTimeout(BaseException):
+    """Raised by the SIGALRM handler inside a tool call; a BaseException so that `except Exception` in a tool
+    cannot swallow it."""
+
+
+def _on_alarm(signum, frame):
+    raise _CallTimeout
+
+
+def _value_chars(value: Any, budget: int) -> int:
+    """Characters of a literal value's items (strings, numbers, containers), stopping once over `budget`."""
+    total, stack = 0, [value]
+    while stack and total <= budget:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, (bytes, bytearray)):
+            total += len(item)
+        elif isinstance(item, bool) or item is None:
+            total += 1
+        elif isinstance(item, int):
+            total += max(1, item.bit_length() * 3 // 10)
+        elif isinstance(item, dict):
+            total += 1
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += 1
+            stack.extend(item)
+        else:
+            total += 8
+    return total
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def _guard(class_name: str, name: str, args: tuple, kwargs: dict, limits: ExecutionLimits) -> str | None:
+    """An error result for a call to a BFCL method that one C call makes slow past any timer, arguments over the
+    limits; None otherwise."""
+    if class_name != "MathAPI":
+        return None
+    if name in ("logarithm", "square_root") and limits.max_precision:
+        position = 2 if name == "logarithm" else 1
+        precision = _number(kwargs.get("precision", args[position] if len(args) > position else None))
+        if precision is not None and precision > limits.max_precision:
+            return _stopped(
+                "precision",
+                f"precision={precision!r} is over the limit of {limits.max_precision} digits (execution.max_precision)",
+            )
+    return None
+
+
+def _run_with_timeout(function, timeout: float):
+    """`function()` under a SIGALRM timer of `timeout` seconds when possible (see the module docstring)."""
+    if not timeout or threading.current_thread() is not threading.main_thread():
+        return function()
+    previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return function()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay:  # the caller's own timer goes on (less the time this call took is not tracked)
+            signal.setitimer(signal.ITIMER_REAL, previous_delay, previous_interval)
+
+
+def is_execution_error(result: object) -> bool:
+    """Whether a result string is the dispatcher's failure marker (`"Error during execution: ..."`): the one test
+    for it, shared by synthesis, RL rollouts and diagnostics. Failures a tool reports as ordinary return values
+    (`{"error": ...}`) are not this; see `synth.trajectory.is_failure` for those."""
+    return isinstance(result, str) and result.startswith(ERROR_PREFIX)
 
 
 def _exception_text(exc: BaseException) -> str:
@@ -133,16 +276,22 @@ class Dispatcher:
 
     The allowed names are the instances' public methods (`envs.base.tool_names`: no `_private`, no dunder, only
     methods the environment's class defines). `max_result_chars` (default: no limit, as BFCL) truncates long
-    results with a marker, for callers that feed results to a model with a small context.
+    results with a marker, for callers that feed results to a model with a small context. `limits` default to the
+    stage's (`set_default_limits`); see the module docstring.
     """
 
-    def __init__(self, instances: dict[str, Any], max_result_chars: int | None = None) -> None:
+    def __init__(
+        self, instances: dict[str, Any], max_result_chars: int | None = None, limits: ExecutionLimits | None = None
+    ) -> None:
         self.instances = instances
         self.max_result_chars = max_result_chars
+        self.limits = limits if limits is not None else _DEFAULT_LIMITS
         self._owner: dict[str, Any] = {}
-        for instance in instances.values():
+        self._owner_class: dict[str, str] = {}
+        for class_name, instance in instances.items():
             for name in tool_names(instance):
                 self._owner[name] = instance  # later classes win, as in BFCL's name mapping
+                self._owner_class[name] = class_name
 
     @property
     def tool_names(self) -> list[str]:
@@ -151,7 +300,14 @@ class Dispatcher:
 
     def execute(self, call: ToolCall | str) -> str:
         """Run one call (a `ToolCall` or a call string) and return its result string; never raises."""
+        limits = self.limits
         if isinstance(call, str):
+            if limits.max_arg_chars and len(call) > limits.max_arg_chars:
+                return _stopped(
+                    "arg_size",
+                    f"the call is {len(call)} characters, over the limit of {limits.max_arg_chars} "
+                    "(execution.max_arg_chars)",
+                )
             parsed = parse_call(call)
             if isinstance(parsed, str):
                 return parsed
@@ -164,10 +320,28 @@ class Dispatcher:
                 )
             # Fresh copies, as BFCL's eval builds fresh objects: an instance must never alias the caller's
             # arguments (the same ToolCall is often replayed on model and ground-truth instances).
-            args = copy.deepcopy(tuple(call.positional))
-            kwargs = copy.deepcopy(dict(call.arguments))
+            args = tuple(_fresh(v) for v in tuple(call.positional))
+            kwargs = {k: _fresh(v) for k, v in dict(call.arguments).items()}
+            if limits.max_arg_chars:
+                size = _value_chars([args, kwargs], limits.max_arg_chars)
+                if size > limits.max_arg_chars:
+                    return _stopped(
+                        "arg_size",
+                        f"the arguments of {name}() are over the limit of {limits.max_arg_chars} characters "
+                        "(execution.max_arg_chars)",
+                    )
+            stopped = _guard(self._owner_class[name], name, args, kwargs, limits)
+            if stopped is not None:
+                return stopped
             method = getattr(self._owner[name], name)
-            result = format_result(method(*args, **kwargs))
+            # BFCL's mutable defaults (post_tweet's mentions=[]) would otherwise carry state across instances.
+            kwargs.update(fresh_defaults(method, len(args), kwargs))
+            result = _run_with_timeout(lambda: format_result(method(*args, **kwargs)), limits.call_timeout_s)
+        except _CallTimeout:
+            result = _stopped(
+                "timeout",
+                f"{name}() took longer than {limits.call_timeout_s:g} s (execution.call_timeout_s)",
+            )
         except (Exception, SystemExit) as exc:
             result = _error(_exception_text(exc))
         if self.max_result_chars is not None and len(result) > self.max_result_chars:

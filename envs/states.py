@@ -19,7 +19,41 @@ from __future__ import annotations
 import random
 import string
 
-__all__ = ["CLASS_GENERATORS", "generate_initial_config", "generate_initial_configs"]
+__all__ = [
+    "CLASS_GENERATORS",
+    "VEHICLE_DISTANCE_PAIRS",
+    "VEHICLE_ZIPCODES",
+    "generate_initial_config",
+    "generate_initial_configs",
+]
+
+# Facts of VehicleControlAPI's own code (vehicle_control.py), not of any test state: the cities whose zip code
+# `get_zipcode_based_on_city` knows ("00000" for any other), and the city pairs `estimate_distance` has a distance
+# for (it takes the two *zip codes*; any other pair is `{"error": "distance not found in database."}`).
+VEHICLE_ZIPCODES = {
+    "Rivermist": "83214",
+    "Stonebrook": "74532",
+    "Maplecrest": "56108",
+    "Silverpine": "62947",
+    "Shadowridge": "71354",
+    "Sunset Valley": "83462",
+    "Oakendale": "47329",
+    "Willowbend": "52013",
+    "Crescent Hollow": "69238",
+    "Autumnville": "51479",
+    "San Francisco": "94016",
+}
+VEHICLE_DISTANCE_PAIRS = [
+    ("Rivermist", "Stonebrook"),
+    ("Maplecrest", "Silverpine"),
+    ("Shadowridge", "Sunset Valley"),
+    ("Oakendale", "Willowbend"),
+    ("Crescent Hollow", "Autumnville"),
+    ("San Francisco", "Rivermist"),
+    ("Silverpine", "Oakendale"),
+    ("San Francisco", "Silverpine"),
+    ("Stonebrook", "San Francisco"),
+]
 
 # --- vocabularies (none of these words is a BFCL test file name, person, tweet or ticket) -------------------------
 
@@ -269,6 +303,8 @@ def travel_api(rng: random.Random) -> dict:
 
 def vehicle_control_api(rng: random.Random) -> dict:
     doors = {d: rng.choice(["locked", "unlocked"]) for d in ("driver", "passenger", "rear_left", "rear_right")}
+    if rng.random() < 0.4:  # a parked car is often locked all round (and then only the brake stands before a start)
+        doors = dict.fromkeys(doors, "locked")
     return {
         "random_seed": rng.randint(1, 10**6),
         "fuelLevel": round(rng.uniform(2, 48), 1),

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from envs.base import public_state
+
 STATE_MISMATCH = "multi_turn:instance_state_mismatch"
 RESPONSE_MISMATCH = "multi_turn:execution_response_mismatch"
 
@@ -32,14 +34,6 @@ class TurnVerdict:
     error_type: str | None = None
     error_message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def _public_state(instance: object) -> dict[str, Any]:
-    try:
-        from envs.base import public_state
-    except ImportError:  # envs.base is the contract's home; this mirror keeps verify importable on its own
-        return {k: v for k, v in vars(instance).items() if not k.startswith("_")}
-    return public_state(instance)
 
 
 def compare_states(model_instance: object, gt_instance: object) -> dict[str, dict[str, Any]]:
@@ -70,8 +64,8 @@ def check_state(model_instances: dict[str, object], gt_instances: dict[str, obje
                 error_message=f"Model instance for {class_name} does not match the state with ground truth instance.",
                 details={
                     "differences": differences,
-                    "model_instance_state": {} if model_instance is None else _public_state(model_instance),
-                    "ground_truth_instance_state": _public_state(gt_instance),
+                    "model_instance_state": {} if model_instance is None else public_state(model_instance),
+                    "ground_truth_instance_state": public_state(gt_instance),
                 },
             )
     return TurnVerdict(ok=True)

@@ -13,13 +13,17 @@ instances and the ground truth on separate fresh instances; a turn whose ground 
 model made no calls in it; turns with empty ground truth are not checked (their calls still run); otherwise the
 state check, then the response check (`envs.verify`). The verdict is the first failure; unlike BFCL we keep
 replaying the remaining turns (they cannot change the verdict) so diagnostics can say which turns pass.
-Model text never reaches `eval`: calls are `ToolCall`s or call strings parsed by `envs.dispatch`.
+Model text never reaches `eval`: calls are `ToolCall`s or call strings parsed by `envs.dispatch`. Instances come
+from `envs.resolve.make_instances`, so an entry's `involved_classes` may name BFCL classes or `module:Class`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.jsonl import jsonable
+from envs.dispatch import Dispatcher, parse_call
+from envs.resolve import make_instances
 from envs.verify import compare_turn
 
 INFERENCE_ERROR = "multi_turn:inference_error"
@@ -42,22 +46,6 @@ def is_empty_turn(steps: list) -> bool:
 def is_empty_step(step: list) -> bool:
     """BFCL's `is_empty_execute_response` applied to one decoded step: `[]` or `[""]`."""
     return len(step) == 0 or (len(step) == 1 and isinstance(step[0], str) and step[0] == "")
-
-
-def jsonable(value: Any) -> Any:
-    """What BFCL's `make_json_serializable` writes: containers kept, anything else that JSON can't hold -> str.
-
-    Applied when a failure is recorded, so the details are a snapshot even though replay continues.
-    """
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, dict):
-        return {
-            k if isinstance(k, (str, int, float, bool)) or k is None else str(k): jsonable(v) for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return str(value)
 
 
 def call_text(call: Any) -> str:
@@ -99,9 +87,6 @@ def check_entry(
     string). `category` is informational: like BFCL, the long-context switch is read from the entry id.
     With `all_turns=False` replay stops at the first failure, exactly where BFCL stops.
     """
-    from envs.bfcl import make_instances
-    from envs.dispatch import Dispatcher, parse_call
-
     if not isinstance(decoded_model_turns, list):
         message = "Error during inference phase. Model did not output a list of model responses."
         error = {"error_message": [message], "error_type": INFERENCE_ERROR}

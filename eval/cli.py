@@ -15,7 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
-from funreason.recipe import add_recipe_arguments, recipe_from_args
+from core.layout import RunLayout
+from core.lock import stage_lock
+from core.recipe import add_recipe_arguments, recipe_from_args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     add_recipe_arguments(parser)
     parser.add_argument("--model", help="Model directory to evaluate (default: the run's base, sft and grpo models).")
     parser.add_argument("--label", help="Name of this evaluation (default: the model directory's name).")
-    parser.add_argument("--resume", action="store_true", help="Keep finished entries of an interrupted run.")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="Keep finished entries of an interrupted run.")
+    start.add_argument(
+        "--fresh",
+        action="store_true",
+        help="Start the label over: its earlier results are moved into <label>/superseded-<time>/, never deleted.",
+    )
     args = parser.parse_args(argv)
     recipe = recipe_from_args(args)
     from eval.pipeline import evaluate_model, models_to_evaluate
@@ -33,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         targets = models_to_evaluate(recipe)
     for label, path in targets:
-        meta = evaluate_model(recipe, path, label, resume=args.resume)
+        with stage_lock(RunLayout.of(recipe).eval_dir(label), "funreason eval"):  # one writer per label
+            meta = evaluate_model(recipe, path, label, resume=args.resume, fresh=args.fresh)
         print(f"[eval] {label}: {Path(recipe.run_dir) / 'eval' / label}")
         print(json.dumps({"label": label, "scores": meta["scores"], "run": meta["run"]}, indent=2, default=str))
     return 0

@@ -1,14 +1,26 @@
-"""BFCL's leaderboard CSVs (`data_multi_turn.csv`, `data_overall.csv`), with BFCL's columns and formatting.
+"""BFCL's leaderboard CSVs (`data_overall.csv`, `data_non_live.csv`, `data_live.csv`, `data_multi_turn.csv`,
+`data_agentic.csv`), with BFCL's columns and formatting, so our rows paste next to the leaderboard's.
 
-    from eval.csvs import write_leaderboard_csvs
+    from eval.csvs import write_leaderboard_csvs, groups
     table = {"my-model": {"multi_turn_base": {"accuracy": 0.5, "total_count": 200}, "latency": [1.2, 0.8]}}
-    notes = write_leaderboard_csvs(table, out_dir)
+    notes = write_leaderboard_csvs(table, out_dir)                 # v4 weights 10/10/10/30/40
+    notes = write_leaderboard_csvs(table, out_dir, version="v3")   # v3's formula, on the same category scores
+    groups(table["my-model"])["Overall"]                           # {"accuracy", "total_count", "display"}
 
 Mirrors `bfcl_eval.eval_checker.eval_runner_helper.generate_leaderboard_csv` (rows sorted by the summary column
 descending, "N/A" rows last, Rank from 1, accuracies as "xx.xx%", cost and latency raw, a plain `",".join`).
 One deliberate difference (bfcl.md §11.7): BFCL shows a group total (and the v4 Overall) computed with missing
 categories counted as 0, a real-looking deflated number; here a group with a missing category is "N/A", and
-`write_leaderboard_csvs` returns a note per model that states what is missing and what BFCL would have shown.
+`write_leaderboard_csvs` returns a note per model that states what is missing and what BFCL would have shown
+(for a missing category BFCL counts 0 over the category's full size; `DATASET_SIZES` holds v4's sizes).
+
+Formulas (bfcl.md §1.2-1.3): v4 Non-Live = mean(simple = mean(py, java, js), multiple, parallel, parallel_multiple);
+Live = entry-count-weighted over the four live AST categories; Irrelevance = mean(irrelevance, live_irrelevance);
+Multi-Turn = mean of 4; Agentic = mean(Web Search, Memory); Overall = 10/10/10/30/40 on those five. v3 (after the
+executable categories were retired, commit 65a1c944): Non-Live = mean(simple, multiple, parallel,
+parallel_multiple, irrelevance); Live = count-weighted over all six live categories (irrelevance and relevance
+included); Overall = mean(Non-Live, Live, Multi-Turn). v3 on v4 data is v3's formula, not v3's numbers: the
+multi-turn data changed between them (bfcl.md §1.4).
 """
 
 from __future__ import annotations
@@ -28,6 +40,66 @@ MEMORY = ["memory_kv", "memory_vector", "memory_rec_sum"]
 H100_X8_PRICE_PER_HOUR = 23.92  # bfcl_eval.constants.eval_config
 LOCAL_SERVER_MAX_CONCURRENT_REQUEST = 100
 OVERALL_WEIGHTS = {"Non-Live": 10, "Live": 10, "Irrelevance": 10, "Multi-Turn": 30, "Agentic": 40}
+OVERALL_V3 = ["Non-Live", "Live", "Multi-Turn"]
+VERSIONS = ("v4", "v3")
+# bfcl-eval 2026.3.23's entry counts: what BFCL's formula weighs a missing category with (get_category_score)
+DATASET_SIZES = {
+    "simple_python": 400,
+    "simple_java": 100,
+    "simple_javascript": 50,
+    "multiple": 200,
+    "parallel": 200,
+    "parallel_multiple": 200,
+    "irrelevance": 240,
+    "live_simple": 258,
+    "live_multiple": 1053,
+    "live_parallel": 16,
+    "live_parallel_multiple": 24,
+    "live_irrelevance": 884,
+    "live_relevance": 16,
+    **dict.fromkeys(MULTI_TURN, 200),
+    **dict.fromkeys(WEB, 100),
+    **dict.fromkeys(MEMORY, 155),
+}
+
+COLUMNS_NON_LIVE = [
+    "Rank",
+    "Model",
+    "Non-Live Overall Acc",
+    "AST Summary",
+    "Simple AST",
+    "Python Simple AST",
+    "Java Simple AST",
+    "JavaScript Simple AST",
+    "Multiple AST",
+    "Parallel AST",
+    "Parallel Multiple AST",
+    "Irrelevance Detection",
+]
+COLUMNS_LIVE = [
+    "Rank",
+    "Model",
+    "Live Overall Acc",
+    "AST Summary",
+    "Python Simple AST",
+    "Python Multiple AST",
+    "Python Parallel AST",
+    "Python Parallel Multiple AST",
+    "Irrelevance Detection",
+    "Relevance Detection",
+]
+COLUMNS_AGENTIC = [
+    "Rank",
+    "Model",
+    "Agentic Overall Acc",
+    "Web Search Summary",
+    "Web Search Base",
+    "Web Search No Snippet",
+    "Memory Summary",
+    "Memory KV",
+    "Memory Vector",
+    "Memory Recursive Summarization",
+]
 
 COLUMNS_MULTI_TURN = ["Rank", "Model", "Multi Turn Overall Acc", "Base", "Miss Func", "Miss Param", "Long Context"]
 COLUMNS_OVERALL = [
@@ -46,7 +118,7 @@ def _score(value: dict, category: str) -> dict:
     if category in value:
         s = value[category]
         return {"accuracy": s["accuracy"], "total_count": s["total_count"], "display": s["accuracy"]}
-    return {"accuracy": 0.0, "total_count": 0, "display": NA}
+    return {"accuracy": 0.0, "total_count": DATASET_SIZES.get(category, 0), "display": NA}
 
 
 def _combine(scores: list[dict], weights: list[float] | None = None, by_count: bool = False) -> dict:
@@ -72,31 +144,49 @@ def cost_latency(latencies: list[float]) -> tuple:
     return cost, round(statistics.mean(data), 2), std, round(float(np.percentile(data, 95)), 2)
 
 
-def groups(value: dict) -> dict[str, dict]:
-    """Every leaf and group score BFCL's overall table shows, for one model."""
+def groups(value: dict, version: str = "v4") -> dict[str, dict]:
+    """Every leaf and group score BFCL's tables show, for one model; `version` picks v4's or v3's formulas for
+    Non-Live, Live and Overall (see the module docstring)."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown BFCL score version {version!r}; expected one of {list(VERSIONS)}")
     g = {c: _score(value, c) for c in NON_LIVE + LIVE + IRRELEVANCE + MULTI_TURN + WEB + MEMORY + ["live_relevance"]}
     g["simple"] = _combine([g["simple_python"], g["simple_java"], g["simple_javascript"]])
-    g["Non-Live"] = _combine([g["simple"], g["multiple"], g["parallel"], g["parallel_multiple"]])
-    g["Live"] = _combine([g[c] for c in LIVE], by_count=True)
+    g["Non-Live AST"] = _combine([g["simple"], g["multiple"], g["parallel"], g["parallel_multiple"]])
+    g["Live AST"] = _combine([g[c] for c in LIVE], by_count=True)
     g["Irrelevance"] = _combine([g[c] for c in IRRELEVANCE])
     g["Multi-Turn"] = _combine([g[c] for c in MULTI_TURN])
     g["Web Search"] = _combine([g[c] for c in WEB])
     g["Memory"] = _combine([g[c] for c in MEMORY])
     g["Agentic"] = _combine([g["Web Search"], g["Memory"]])
-    g["Overall"] = _combine([g[k] for k in OVERALL_WEIGHTS], weights=list(OVERALL_WEIGHTS.values()))
+    if version == "v4":
+        g["Non-Live"], g["Live"] = g["Non-Live AST"], g["Live AST"]
+        g["Overall"] = _combine([g[k] for k in OVERALL_WEIGHTS], weights=list(OVERALL_WEIGHTS.values()))
+    else:
+        g["Non-Live"] = _combine([g["simple"], g["multiple"], g["parallel"], g["parallel_multiple"], g["irrelevance"]])
+        g["Live"] = _combine([g[c] for c in [*LIVE, "live_irrelevance", "live_relevance"]], by_count=True)
+        g["Overall"] = _combine([g[k] for k in OVERALL_V3])
     return g
 
 
-def overall_note(value: dict) -> str:
+def overall_note(value: dict, version: str = "v4") -> str:
     """Say plainly why Overall is or is not shown, and what BFCL's missing-as-zero formula would give."""
-    g = groups(value)
-    missing = [k for k in OVERALL_WEIGHTS if g[k]["display"] == NA]
+    g = groups(value, version)
+    parts = OVERALL_WEIGHTS if version == "v4" else OVERALL_V3
+    formula = "v4 weights 10/10/10/30/40" if version == "v4" else "v3 formula: mean of Non-Live, Live, Multi-Turn"
+    missing = [k for k in parts if g[k]["display"] == NA]
     if not missing:
-        return f"Overall (v4 weights 10/10/10/30/40) = {g['Overall']['accuracy'] * 100:.2f}%"
-    return (
+        return f"Overall ({formula}) = {g['Overall']['accuracy'] * 100:.2f}%"
+    note = (
         f"Overall Acc is N/A: groups not (fully) run: {', '.join(missing)}. BFCL's formula counts missing "
         f"categories as 0 and would show a deflated {g['Overall']['accuracy'] * 100:.2f}%."
     )
+    without_web = [k for k in parts if k != "Agentic" and g[k]["display"] == NA]
+    if version == "v4" and not without_web and g["Memory"]["display"] != NA and g["Web Search"]["display"] == NA:
+        note += (
+            f" Overall (v4, excl. web search, max 80%) = {g['Overall']['accuracy'] * 100:.2f}% (web search needs "
+            "the live internet)."
+        )
+    return note
 
 
 def _write(rows: list[list], path: Path, header: list[str], sort_index: int, raw_numeric: tuple[int, ...] = ()) -> None:
@@ -111,36 +201,57 @@ def _write(rows: list[list], path: Path, header: list[str], sort_index: int, raw
     path.write_text("\n".join(lines))
 
 
+CSV_FILES = ("data_overall.csv", "data_non_live.csv", "data_live.csv", "data_multi_turn.csv", "data_agentic.csv")
+
+
 def write_leaderboard_csvs(
-    table: dict[str, dict], out_dir: str | Path, info: dict[str, dict] | None = None
+    table: dict[str, dict], out_dir: str | Path, info: dict[str, dict] | None = None, version: str = "v4"
 ) -> dict[str, str]:
-    """Write `data_multi_turn.csv` and `data_overall.csv`; return `{model: overall note}`.
+    """Write BFCL's five score CSVs (`CSV_FILES`) under `out_dir`; return `{model: overall note}`.
 
     `table[model]` maps BFCL category names to `{"accuracy", "total_count"}` and may hold `"latency"` (a flat
     list of per-step seconds). `info[model]` may give `display_name`, `url`, `org`, `license` (default "N/A").
+    With `version="v3"` the Non-Live, Live and Overall columns use v3's formulas.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info = info or {}
     multi_rows, overall_rows, notes = [], [], {}
+    non_live_rows, live_rows, agentic_rows = [], [], []
     for model, value in table.items():
         meta = info.get(model, {})
         name = meta.get("display_name", model)
-        g = groups(value)
+        g = groups(value, version)
         d = {k: v["display"] for k, v in g.items()}
         multi_rows.append([NA, name, d["Multi-Turn"], *(d[c] for c in MULTI_TURN)])
+        non_live_rows.append(
+            [
+                NA, name, d["Non-Live"], d["Non-Live AST"], d["simple"], d["simple_python"], d["simple_java"],
+                d["simple_javascript"], d["multiple"], d["parallel"], d["parallel_multiple"], d["irrelevance"],
+            ]
+        )  # fmt: skip
+        live_rows.append(
+            [NA, name, d["Live"], d["Live AST"], *(d[c] for c in LIVE), d["live_irrelevance"], d["live_relevance"]]
+        )
+        agentic_rows.append(
+            [NA, name, d["Agentic"], d["Web Search"], *(d[c] for c in WEB), d["Memory"], *(d[c] for c in MEMORY)]
+        )
         cost, mean, std, p95 = cost_latency(value.get("latency", []))
         overall_rows.append(
             [
                 NA, d["Overall"], name, meta.get("url", NA), cost, mean, std, p95,
-                d["Non-Live"], d["simple"], d["multiple"], d["parallel"], d["parallel_multiple"],
+                d["Non-Live AST" if version == "v4" else "Non-Live"], d["simple"], d["multiple"], d["parallel"],
+                d["parallel_multiple"],
                 d["Live"], *(d[c] for c in LIVE),
                 d["Multi-Turn"], *(d[c] for c in MULTI_TURN),
                 d["Web Search"], *(d[c] for c in WEB), d["Memory"], *(d[c] for c in MEMORY),
                 d["live_relevance"], d["Irrelevance"], NA, NA, meta.get("org", NA), meta.get("license", NA),
             ]
         )  # fmt: skip
-        notes[model] = overall_note(value)
+        notes[model] = overall_note(value, version)
     _write(multi_rows, out / "data_multi_turn.csv", COLUMNS_MULTI_TURN, 2)
+    _write(non_live_rows, out / "data_non_live.csv", COLUMNS_NON_LIVE, 2)
+    _write(live_rows, out / "data_live.csv", COLUMNS_LIVE, 2)
+    _write(agentic_rows, out / "data_agentic.csv", COLUMNS_AGENTIC, 2)
     _write(overall_rows, out / "data_overall.csv", COLUMNS_OVERALL, 1, raw_numeric=(4, 5, 6, 7, 32, 33))
     return notes

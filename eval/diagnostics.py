@@ -104,6 +104,8 @@ def _summary(records: list[dict]) -> dict:
         "error_types": dict(Counter(r["error_type"] for r in records if not r["valid"]).most_common()),
         "input_tokens": sum(r["input_tokens"] for r in records),
         "output_tokens": sum(r["output_tokens"] for r in records),
+        # replayed calls (model's and ground truth's) stopped by an execution limit (execution: in the recipe)
+        "calls_stopped_by_limits": sum(r.get("calls_stopped_by_limits", 0) for r in records),
     }
 
 

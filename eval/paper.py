@@ -1,6 +1,6 @@
-"""Published BFCL multi-turn numbers to print beside ours: quoted, never measured here.
+"""Published BFCL numbers to print beside ours: quoted, never measured here.
 
-    from eval.paper import PAPER_ROWS, PAPER_SOURCE
+    from eval.paper import PAPER_ROWS, PAPER_SOURCE, SINGLE_TURN_ROWS, AGENTIC_ROWS
 
 Source: FunReason-MT technical report v2 (arXiv 2510.24645), Table 2 (BFCL v3 multi-turn, leaderboard snapshot of
 August 26, 2025), as re-checked in docs/funreason-mt.md §6.4. Values are accuracy in percent; MT Overall is the
@@ -21,4 +21,31 @@ PAPER_ROWS: list[tuple[str, float, float, float, float, float]] = [
     ("Claude-Sonnet-4-20250514", 54.75, 64.00, 54.00, 47.50, 53.50),
     ("GPT-4o-2024-11-20", 42.50, 55.50, 34.50, 29.00, 51.00),
     ("Qwen3-235B-A22B-Inst-2507", 39.62, 53.50, 34.50, 27.50, 43.00),
+]
+
+# Single-turn and agentic rows, quoted from the same report (docs/funreason-mt.md §6.4, Tables 2 and 3): our three
+# models plus the best open model of at most 4B parameters the paper lists (xLAM-2-3b-fc-r, which also leads it on
+# multi-turn Base and Miss Param). No current BFCL v4 leaderboard table is stored in this repository's sources, so
+# no leaderboard rows beyond the paper's snapshot are quoted.
+SINGLE_TURN_SOURCE = "FunReason-MT tech report v2, Table 2 (BFCL v3 single-turn, leaderboard snapshot 2025-08-26)"
+
+# (model, single-turn overall = mean(Non-Live, Live), Non-Live, Live)
+SINGLE_TURN_ROWS: list[tuple[str, float, float, float]] = [
+    ("Qwen3-4B-Instruct-2507 (base)", 78.19, 86.35, 70.02),
+    ("Qwen3-4B + FunReason-MT (SFT)", 81.97, 83.36, 80.57),
+    ("Qwen3-4B + FunReason-MT (RL)", 85.47, 89.58, 81.35),
+    ("xLAM-2-3b-fc-r", 73.82, 83.31, 64.32),
+]
+
+AGENTIC_SOURCE = (
+    "FunReason-MT tech report v2, Table 3 (BFCL v4 web search + memory; the paper's 'Overall' is the mean of the "
+    "two, not BFCL's Agentic score computed the same way on other data)"
+)
+
+# (model, paper overall = mean(Web Search, Memory), Web Search, web base, web no-snippet, Memory, KV, Vector, RecSum)
+AGENTIC_ROWS: list[tuple[str, float, float, float, float, float, float, float, float]] = [
+    ("Qwen3-4B-Instruct-2507 (base)", 8.85, 5.00, 4.00, 6.00, 12.69, 11.61, 11.61, 14.84),
+    ("Qwen3-4B + FunReason-MT (SFT)", 9.99, 9.00, 12.00, 6.00, 10.97, 1.29, 0.00, 31.61),
+    ("Qwen3-4B + FunReason-MT (RL)", 15.10, 16.00, 20.00, 12.00, 14.19, 5.81, 0.00, 36.77),
+    ("xLAM-2-3b-fc-r", 7.42, 1.50, 1.00, 2.00, 13.33, 4.52, 10.97, 24.52),
 ]

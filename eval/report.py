@@ -17,10 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.csvs import MULTI_TURN, groups, overall_note, write_leaderboard_csvs
-from eval.paper import PAPER_ROWS, PAPER_SOURCE
+from core.atomic import atomic_write_json, atomic_write_text
+from core.errors import UserError
+from core.layout import RunLayout
+from eval.csvs import CSV_FILES, MEMORY, MULTI_TURN, WEB, groups, overall_note, write_leaderboard_csvs
+from eval.paper import AGENTIC_ROWS, AGENTIC_SOURCE, PAPER_ROWS, PAPER_SOURCE, SINGLE_TURN_ROWS, SINGLE_TURN_SOURCE
 from eval.score import read_score_tables
-from funreason.errors import UserError
 
 SHORT = {"multi_turn_base": "Base", "multi_turn_miss_func": "Miss Func", "multi_turn_miss_param": "Miss Param"}
 SHORT["multi_turn_long_context"] = "Long Ctx"
@@ -39,7 +41,7 @@ def collect_labels(run_dirs: list[Path]) -> list[dict]:
     """One record per evaluated model: `{name, dir, scores: {cat: header}, metadata, diagnostics}`."""
     labels = []
     for run_dir in run_dirs:
-        eval_dir = run_dir / "eval"
+        eval_dir = RunLayout.at(run_dir).eval_root
         if not eval_dir.is_dir():
             continue
         for d in sorted(eval_dir.iterdir(), key=lambda p: (ORDER.get(p.name, 9), p.name)):
@@ -82,6 +84,51 @@ def _leaderboard(labels: list[dict]) -> list[str]:
             cells.append(cell)
         lines.append(f"| {x['name']} | measured | {_pct(g['Multi-Turn']['display'])} | " + " | ".join(cells) + " |")
     for name, *values in PAPER_ROWS:
+        lines.append(f"| {name} | {QUOTED} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
+    return lines
+
+
+def _overall(labels: list[dict]) -> list[str]:
+    """Measured BFCL v4 group scores (N/A where a group was not run; BFCL would count it as 0)."""
+    cols = ["Overall", "Non-Live", "Live", "Irrelevance", "Multi-Turn", "Agentic", "Memory", "Web Search"]
+    lines = ["| Model | " + " | ".join(cols) + " | Relevance |", "|---|" + "---|" * (len(cols) + 1)]
+    for x in labels:
+        g = groups(x["scores"])
+        cells = [_pct(g[c]["display"]) for c in cols] + [_pct(g["live_relevance"]["display"])]
+        lines.append(f"| {x['name']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _single_turn(labels: list[dict]) -> list[str]:
+    head = "| Model | Source | ST Overall | Non-Live | Live | Irrelevance |"
+    lines = [head, "|---|---|---|---|---|---|"]
+    for x in labels:
+        g = groups(x["scores"])
+        nl, live = g["Non-Live"]["display"], g["Live"]["display"]
+        st = "N/A" if "N/A" in (nl, live) else (nl + live) / 2
+        cells = [_pct(st), _pct(nl), _pct(live), _pct(g["Irrelevance"]["display"])]
+        lines.append(f"| {x['name']} | measured | " + " | ".join(cells) + " |")
+    for name, *values in SINGLE_TURN_ROWS:
+        lines.append(f"| {name} | {QUOTED} | " + " | ".join(f"{v:.2f}" for v in values) + " | – |")
+    return lines
+
+
+def _non_comparable(x: dict) -> str:
+    """Web search run against a frozen corpus (metadata `web_search_corpus`, set by the runner) is not the live web."""
+    corpus = x["metadata"].get("web_search_corpus")
+    return f" (web search: frozen corpus {Path(str(corpus)).name}, not comparable)" if corpus else ""
+
+
+def _agentic(labels: list[dict]) -> list[str]:
+    head = "| Model | Source | Overall (mean of WS, Memory) | Web Search | WS Base | WS No Snippet | Memory | KV | Vector | Rec. Sum |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    for x in labels:
+        g = groups(x["scores"])
+        cells = [g["Agentic"], g["Web Search"], *(g[c] for c in WEB), g["Memory"], *(g[c] for c in MEMORY)]
+        lines.append(
+            f"| {x['name']}{_non_comparable(x)} | measured | " + " | ".join(_pct(c["display"]) for c in cells) + " |"
+        )
+    for name, *values in AGENTIC_ROWS:
         lines.append(f"| {name} | {QUOTED} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
     return lines
 
@@ -173,6 +220,27 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         "",
         *notes,
         "",
+        "## BFCL v4 groups (measured)",
+        "",
+        "Weights 10/10/10/30/40 on Non-Live / Live / Irrelevance / Multi-Turn / Agentic; Relevance is shown, not "
+        "weighted. Executable categories are not run (they call live services; BFCL retired them).",
+        "",
+        *_overall(labels),
+        "",
+        "## Single-turn",
+        "",
+        f'"{QUOTED}" rows: {SINGLE_TURN_SOURCE}. Measured Non-Live and Live are BFCL v4\'s AST groups; ST Overall '
+        "is their mean, the paper's definition.",
+        "",
+        *_single_turn(labels),
+        "",
+        "## Agentic (memory, web search)",
+        "",
+        f'"{QUOTED}" rows: {AGENTIC_SOURCE}. Web search needs the live web; a run against a frozen corpus is marked '
+        "not comparable.",
+        "",
+        *_agentic(labels),
+        "",
         "## Diagnostics (extras, not leaderboard numbers)",
         "",
         *_diagnostics(labels),
@@ -198,29 +266,37 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         *[line for x in labels for line in _provenance_lines(x["name"], x["metadata"].get("provenance", {}))],
         *_provenance_lines("this report", provenance),
         "",
-        "Files: `report.png` (bar chart), `data_multi_turn.csv` and `data_overall.csv` (BFCL's columns), `report.json`.",
+        "Files: `report.png` (multi-turn chart), `report_single_turn.png`, `report_agentic.png`, BFCL's CSVs "
+        "(`data_overall.csv`, `data_non_live.csv`, `data_live.csv`, `data_multi_turn.csv`, `data_agentic.csv`), "
+        "`report.json`.",
         "",
     ]
     path = out / "report.md"
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))
     return path
 
 
 def write_chart(labels: list[dict], out: Path, title: str) -> Path:
+    """`report.png`: the multi-turn columns of every measured model beside the paper's quoted rows."""
+    cats = ["MT Overall", *(SHORT[c] for c in MULTI_TURN)]
+    series = []
+    for x in labels:
+        g = groups(x["scores"])
+        values = [g["Multi-Turn"]["display"], *(g[c]["display"] for c in MULTI_TURN)]
+        series.append((x["name"], [float("nan") if v == "N/A" else v * 100 for v in values], False))
+    for name, *values in PAPER_ROWS[:3]:
+        series.append((f"{name} [{QUOTED}]", list(values), True))
+    return _bars(series, cats, f"{title}: BFCL multi-turn", out / "report.png")
+
+
+def _bars(series: list[tuple[str, list[float], bool]], cats: list[str], title: str, path: Path) -> Path:
+    """One grouped bar chart: measured series solid, quoted ones hatched and faded."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    cats = ["MT Overall", *(SHORT[c] for c in MULTI_TURN)]
-    series = []
-    for x in labels:
-        g = groups(x["scores"])
-        values = [g["Multi-Turn"]["display"], *(g[c]["display"] for c in MULTI_TURN)]
-        series.append((x["name"], [np.nan if v == "N/A" else v * 100 for v in values], False))
-    for name, *values in PAPER_ROWS[:3]:
-        series.append((f"{name} [{QUOTED}]", list(values), True))
     fig, ax = plt.subplots(figsize=(10, 5.5))
     width = 0.8 / max(len(series), 1)
     xs = np.arange(len(cats))
@@ -230,20 +306,47 @@ def write_chart(labels: list[dict], out: Path, title: str) -> Path:
     ax.set_xticks(xs, cats)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title(f"{title}: BFCL multi-turn")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
     fig.tight_layout()
-    path = out / "report.png"
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # long legend labels stay inside the picture
     plt.close(fig)
     return path
+
+
+def write_group_charts(labels: list[dict], out: Path, title: str) -> list[Path]:
+    """`report_single_turn.png` and `report_agentic.png`: measured rows beside the quoted ones."""
+    nan = float("nan")
+
+    def value(v: Any) -> float:
+        return nan if v == "N/A" else v * 100
+
+    single, agentic = [], []
+    for x in labels:
+        g = groups(x["scores"])
+        nl, live = g["Non-Live"]["display"], g["Live"]["display"]
+        st = "N/A" if "N/A" in (nl, live) else (nl + live) / 2
+        single.append((x["name"], [value(st), value(nl), value(live)], False))
+        parts = [g["Agentic"], g["Web Search"], g["Memory"], *(g[c] for c in MEMORY)]
+        agentic.append((x["name"] + _non_comparable(x), [value(p["display"]) for p in parts], False))
+    single += [(f"{name} [{QUOTED}]", list(values), True) for name, *values in SINGLE_TURN_ROWS]
+    agentic += [(f"{n} [{QUOTED}]", [o, ws, m, kv, vec, rs], True) for n, o, ws, _, _, m, kv, vec, rs in AGENTIC_ROWS]
+    return [
+        _bars(single, ["ST Overall", "Non-Live", "Live"], f"{title}: BFCL single-turn", out / "report_single_turn.png"),
+        _bars(
+            agentic,
+            ["Overall (WS, Mem)", "Web Search", "Memory", "KV", "Vector", "Rec. Sum"],
+            f"{title}: BFCL v4 agentic",
+            out / "report_agentic.png",
+        ),  # fmt: skip
+    ]
 
 
 def build_report(
     run_dirs: list[str | Path], out_dir: str | Path, title: str = "FunReason-MT report", recipe=None
 ) -> dict:
     """Write report.md, report.png, the CSVs and report.json into `out_dir`; return a summary."""
-    from funreason.provenance import collect
+    from core.provenance import collect
 
     run_paths = [Path(p) for p in run_dirs]
     labels = collect_labels(run_paths)
@@ -256,20 +359,22 @@ def build_report(
     write_leaderboard_csvs({x["name"]: x["scores"] for x in labels}, out)
     md = write_markdown(labels, out, title, provenance)
     png = write_chart(labels, out, title)
+    charts = write_group_charts(labels, out, title)
     summary = {
         "report_md": str(md),
         "report_png": str(png),
-        "csv": [str(out / "data_multi_turn.csv"), str(out / "data_overall.csv")],
+        "charts": [str(png), *map(str, charts)],
+        "csv": [str(out / name) for name in CSV_FILES],
         "labels": {x["name"]: {"dir": x["dir"], "scores": x["scores"]} for x in labels},
     }
-    (out / "report.json").write_text(json.dumps({**summary, "provenance": provenance}, indent=2, default=str))
+    atomic_write_json(out / "report.json", {**summary, "provenance": provenance})
     return summary
 
 
 def run_report_stage(recipe, resolved_path) -> dict:
     """`funreason run`'s report stage: `<run_dir>/report/` over the run's evaluated models."""
     title = recipe.report.title if getattr(recipe, "report", None) else "FunReason-MT report"
-    summary = build_report([recipe.run_path], recipe.run_path / "report", title=title, recipe=recipe)
+    summary = build_report([recipe.run_path], RunLayout.of(recipe).report_dir, title=title, recipe=recipe)
     summary["recipe"] = str(resolved_path)
     return summary
 

@@ -6,11 +6,14 @@
     # -> <result_dir>/my_model/multi_turn/BFCL_v4_multi_turn_<category>_result.json, one JSON row per entry
 
 The loop is BFCL's `inference_multi_turn_prompting` (bfcl_eval/model_handler/base_handler.py), step for step:
-  - user turns in order; a miss_func holdout turn (empty in the data) is announced as BFCL does;
-  - each turn runs steps: generate, append the assistant message, decode; an empty or undecodable reply ends the
-    turn; otherwise the calls run (envs Dispatcher, fresh instances per entry), their results are fed back in
-    order, and the step count goes up. Past MAXIMUM_STEP_LIMIT (20) tool-emitting steps the entry is force-quit:
-    the turn ends and all remaining turns are skipped;
+  - user turns in order; a miss_func holdout turn (empty in the data) is announced as BFCL does
+    (`chat.holdout.holdout_turn`, the one rendering SFT and RL use too; `chat.hermes_holdout` picks the hermes form);
+  - each turn runs steps: generate, then one `chat.step.take_step` (the step the GRPO rollout takes too): append
+    the assistant message, decode; an empty or undecodable reply ends the turn; otherwise the calls run (envs
+    Dispatcher over fresh instances per entry from `envs.resolve`: BFCL classes or `module:Class`), their results
+    are fed back in order, and the step count goes up.
+    Past MAXIMUM_STEP_LIMIT (20) tool-emitting steps the entry is force-quit: the turn ends and all remaining
+    turns are skipped;
   - raw replies are kept as result[turn][step] (the text after `</think>`, as BFCL's Qwen handlers keep it), with
     per-step input/output token counts and latency, reasoning_content and an inference_log.
 Lockstep: every entry in flight advances together; each tick gathers the pending prompt of every active entry and
@@ -31,15 +34,22 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from eval.backends import Backend, Generation, GenRequest
+from chat.holdout import holdout_turn
+from chat.render import render_prompt
+from chat.step import DECODE_ERROR, NO_CALLS, take_step
+from core.atomic import atomic_write_text
+from core.jsonl import jsonable
+from envs.base import public_state
+from envs.dispatch import Dispatcher
+from envs.resolve import make_instances
+from eval.backends import Backend, Generation, GenRequest, generation_budget
 from eval.tasks import category_of
 
 MAXIMUM_STEP_LIMIT = 20  # bfcl_eval.constants.default_prompts.MAXIMUM_STEP_LIMIT
 VERSION_PREFIX = "BFCL_v4"
-# bfcl_eval.constants.default_prompts (tests check these are byte-identical to the installed package).
-HOLDOUT_FC = "I have updated some more functions you can choose from. What about now?"
-HOLDOUT_PROMPTING = "{functions}\n" + HOLDOUT_FC
 STATELESS_CLASSES = ("MathAPI",)  # bfcl_eval.constants.executable_backend_config: no state worth logging
+# ... and OMIT_STATE_INFO_CLASSES: stateful, but BFCL keeps their state out of the inference log (memory snapshots)
+OMIT_STATE_INFO_CLASSES = ("MemoryAPI_kv", "MemoryAPI_vector", "MemoryAPI_rec_sum", "WebSearchAPI")
 
 
 def result_file(model_result_dir: str | Path, category: str) -> Path:
@@ -51,29 +61,11 @@ def model_dir_name(label: str) -> str:
     return label.replace("/", "_")
 
 
-def split_reasoning(text: str) -> tuple[str, str]:
-    """(response, reasoning_content) exactly as BFCL's Qwen handlers split a completion on `</think>`."""
-    if "</think>" not in text:
-        return text, ""
-    parts = text.split("</think>")
-    return parts[-1].lstrip("\n"), parts[0].rstrip("\n").split("<think>")[-1].lstrip("\n")
-
-
-def jsonable(value):
-    """BFCL's make_json_serializable: containers rebuilt (a snapshot), leaves JSON can't hold become str()."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    try:
-        json.dumps(value, ensure_ascii=False)
-        return value
-    except (TypeError, ValueError):
-        return str(value)
-
-
 def _id_key(entry_id: str):
-    stem, _, index = entry_id.rpartition("_")
+    """BFCL's `sort_key` order: category, then the universal index (`live_simple_19-3-15` and memory ids like
+    `memory_kv_0-customer-0` sort by the number before the first '-')."""
+    stem, _, index = entry_id.split(":")[0].rpartition("_")
+    index = index.split("-")[0]
     return (stem, int(index)) if index.isdigit() else (stem, 0)
 
 
@@ -98,13 +90,7 @@ class ResultWriter:
 
     def _rewrite(self, sort: bool) -> None:
         rows = sorted(self.rows.values(), key=lambda r: _id_key(r["id"])) if sort else list(self.rows.values())
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
+        atomic_write_text(self.path, "".join(json.dumps(row, default=str) + "\n" for row in rows))
 
     def append(self, row: dict) -> None:
         self.rows[row["id"]] = row
@@ -117,18 +103,16 @@ class ResultWriter:
         self._rewrite(sort=True)
 
 
-class Episode:
-    """One entry going through BFCL's loop; `request()` gives its pending prompt, `advance()` consumes a reply."""
+class BfclEpisode:
+    """One BFCL entry going through BFCL's loop; `request()` gives its pending prompt, `advance()` consumes a reply
+    (one `chat.step.take_step`, executed through this entry's own fresh environment instances)."""
 
     def __init__(self, entry: dict, runner: MultiTurnRunner):
-        from envs import bfcl
-        from envs.dispatch import Dispatcher
-
         self.entry = entry
         self.id = entry["id"]
         self.category = category_of(self.id)
         self.r = runner
-        self.instances = bfcl.make_instances(
+        self.instances = make_instances(
             entry.get("initial_config", {}), entry["involved_classes"], long_context="long_context" in self.category
         )
         self.dispatcher = Dispatcher(self.instances)
@@ -146,19 +130,21 @@ class Episode:
         self.out_tok: list[list[int]] = []
         self.latency: list[list[float]] = []
         self.log: list = []
+        self.prepare()
         self._log_state()
         self._next_turn()
+
+    def prepare(self) -> None:
+        """Hook run once the instances exist, before the first turn (eval.agentic_run: the memory system prompt)."""
 
     # --- BFCL loop ------------------------------------------------------------------------------------------
     def _log_state(self) -> None:
         if not self.r.state_log:
             return
-        from envs.base import public_state
-
         states = [
             {"role": "state_info", "class_name": name, "content": jsonable(public_state(inst))}
             for name, inst in self.instances.items()
-            if name not in STATELESS_CLASSES
+            if name not in STATELESS_CLASSES and name not in OMIT_STATE_INFO_CLASSES
         ]
         if states:
             self.log.append(states)
@@ -174,11 +160,8 @@ class Episode:
         if held is not None:
             if user:
                 raise ValueError(f"{self.id}: holdout turn {self.turn} must be empty in the data")
-            if self.r.options.tool_format == "hermes" and self.r.hermes_holdout == "tools":
-                self.tools = self.tools + list(held)
-                user = [{"role": "user", "content": HOLDOUT_FC}]
-            else:
-                user = [{"role": "user", "content": HOLDOUT_PROMPTING.format(functions=held)}]
+            self.tools, message = holdout_turn(self.tools, list(held), self.r.options)
+            user = [message]
         self.messages.extend(user)
         self.step = 0
         self.result.append([])
@@ -198,54 +181,45 @@ class Episode:
 
     def request(self) -> GenRequest | None:
         """The prompt for the next step, or None (and the entry errored) when it does not fit the context."""
-        from chat.render import render_prompt
-
         rendered = render_prompt(self.r.tokenizer, self.messages, self.tools, self.r.options)
         ids = list(rendered.ids)
-        budget = self.r.max_new_tokens
-        if self.r.max_context is not None:
-            # BFCL's OSS handler: max_tokens = min(cap, context - prompt - 2); no room left is a server error.
-            budget = min(budget, self.r.max_context - len(ids) - 2)
-            if budget < 1:
-                self.fail(f"prompt of {len(ids)} tokens does not fit the context limit of {self.r.max_context} tokens")
-                return None
+        budget = generation_budget(len(ids), self.r.max_new_tokens, self.r.max_context)
+        if isinstance(budget, str):
+            self.fail(budget)
+            return None
         return GenRequest((self.id, self.turn, self.step), rendered.text, ids, budget)
 
     def advance(self, gen: Generation) -> None:
-        from chat.render import assistant_message, parse_assistant, tool_messages
-
         if gen.error is not None:
             self.fail(gen.error)
             return
-        response, reasoning = split_reasoning(gen.text)
-        self.result[-1].append(response)
-        self.reasoning[-1].append(reasoning)
+        step = take_step(gen.text, self.r.options, self.tools, self.dispatcher.execute_all)
+        self.result[-1].append(step.response)
+        self.reasoning[-1].append(step.reasoning)
         self.in_tok[-1].append(gen.prompt_tokens)
         self.out_tok[-1].append(gen.completion_tokens)
         self.latency[-1].append(gen.latency)
-        step_log: list[dict] = [{"role": "assistant", "content": response}]
-        if reasoning:
-            step_log[0]["reasoning_content"] = reasoning
+        step_log: list[dict] = [{"role": "assistant", "content": step.response}]
+        if step.reasoning:
+            step_log[0]["reasoning_content"] = step.reasoning
         self.turn_log[f"step_{self.step}"] = step_log
-        self.messages.append(assistant_message(gen.text, self.r.options, self.tools))
-        parsed = parse_assistant(gen.text, self.r.options, self.tools)
-        if not parsed.ok:
+        self.messages.append(step.assistant_message)
+        if step.verdict == DECODE_ERROR:
             step_log.append(
                 {
                     "role": "handler_log",
                     "content": "Error decoding the model response. Proceed to next turn.",
-                    "error": parsed.error,
+                    "error": step.parsed.error,
                 }
             )
             self._end_turn()
             return
-        decoded = [c.to_python() for c in parsed.calls]
-        if not decoded:
+        if step.verdict == NO_CALLS:
             step_log.append(
                 {
                     "role": "handler_log",
                     "content": "Empty response from the model. Proceed to next turn.",
-                    "model_response_decoded": decoded,
+                    "model_response_decoded": step.decoded,
                 }
             )
             self._end_turn()
@@ -254,12 +228,11 @@ class Episode:
             {
                 "role": "handler_log",
                 "content": "Successfully decoded model response.",
-                "model_response_decoded": decoded,
+                "model_response_decoded": step.decoded,
             }
         )
-        results = self.dispatcher.execute_all(parsed.calls)
-        self.messages.extend(tool_messages(parsed.calls, results, self.r.options))
-        step_log.extend({"role": "tool", "content": res} for res in results)
+        self.messages.extend(step.tool_messages)
+        step_log.extend({"role": "tool", "content": res} for res in step.results)
         self.step += 1
         if self.step > MAXIMUM_STEP_LIMIT:
             step_log.append(
@@ -292,6 +265,11 @@ class Episode:
 
 
 class MultiTurnRunner:
+    episode_class = BfclEpisode  # eval.agentic_run's memory runner swaps in its own episode
+
+    def result_path(self, model_result_dir: str | Path, category: str) -> Path:
+        return result_file(model_result_dir, category)
+
     def __init__(
         self,
         backend: Backend,
@@ -300,7 +278,6 @@ class MultiTurnRunner:
         max_new_tokens: int = 4096,
         max_context: int | None = None,
         in_flight: int = 8,
-        hermes_holdout: str = "tools",
         state_log: bool = True,
         progress: bool = True,
     ):
@@ -310,11 +287,10 @@ class MultiTurnRunner:
         self.max_new_tokens = max_new_tokens
         self.max_context = max_context
         self.in_flight = max(1, in_flight)
-        self.hermes_holdout = hermes_holdout
         self.state_log = state_log
         self.progress = progress
 
-    def _guard(self, ep: Episode, fn, *args):
+    def _guard(self, ep: BfclEpisode, fn, *args):
         """BFCL turns any exception during one entry's inference into that entry's inference error."""
         try:
             return fn(*args)
@@ -331,17 +307,17 @@ class MultiTurnRunner:
             for e in entries:
                 grouped.setdefault(category_of(e["id"]), []).append(e)
             entries = grouped
-        writers = {cat: ResultWriter(result_file(model_result_dir, cat), resume) for cat in entries}
+        writers = {cat: ResultWriter(self.result_path(model_result_dir, cat), resume) for cat in entries}
         remaining = {cat: {e["id"] for e in es} - set(writers[cat].rows) for cat, es in entries.items()}
         todo = deque(e for cat, es in entries.items() for e in es if e["id"] in remaining[cat])
         total = sum(len(es) for es in entries.values())
         stats = {"entries": total, "skipped_done": total - len(todo), "ticks": 0, "steps": 0, "errors": 0}
         stats.update(prompt_tokens=0, completion_tokens=0, max_batch=0)
         t0 = time.perf_counter()
-        active: list[Episode] = []
+        active: list[BfclEpisode] = []
         bar = tqdm(total=total, initial=total - len(todo), desc="eval", unit="entry", disable=not self.progress)
 
-        def finish(ep: Episode) -> None:
+        def finish(ep: BfclEpisode) -> None:
             writers[ep.category].append(ep.row())
             remaining[ep.category].discard(ep.id)
             stats["errors"] += ep.error is not None
@@ -357,13 +333,13 @@ class MultiTurnRunner:
                 while todo and len(active) < self.in_flight:
                     entry = todo.popleft()
                     try:
-                        ep = Episode(entry, self)
+                        ep = self.episode_class(entry, self)
                     except Exception as e:  # a broken entry fails alone, as in BFCL
-                        ep = Episode.__new__(Episode)
+                        ep = BfclEpisode.__new__(BfclEpisode)
                         ep.id, ep.category, ep.error, ep.error_trace = entry["id"], category_of(entry["id"]), None, ""
                         ep.fail(f"{type(e).__name__}: {e}", traceback.format_exc())
                     (finish if ep.done else active.append)(ep)
-                batch: list[tuple[Episode, GenRequest]] = []
+                batch: list[tuple[BfclEpisode, GenRequest]] = []
                 for ep in active:
                     req = self._guard(ep, ep.request)
                     if req is not None:

@@ -18,7 +18,7 @@ import importlib
 import os
 import sys
 
-from funreason.errors import UserError
+from core.errors import DISK_ERRORS, UserError, disk_error
 
 # name -> (module, function, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"funreason {name}: error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:
+        # A read-only, full or forbidden disk is the user's to fix: one line naming the path, not a traceback.
+        if e.errno not in DISK_ERRORS or os.environ.get("FUNREASON_DEBUG"):
+            raise
+        print(f"funreason {name}: error: {disk_error(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"funreason {name}: interrupted; finished work is kept (re-run with --resume)", file=sys.stderr)
         return 130

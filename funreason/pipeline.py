@@ -5,7 +5,9 @@
     funreason run --config recipes/smoke.yaml --force eval      # redo a stage even if complete
 
 Each stage writes `<run_dir>/<stage>/DONE.json` (atomically, last) when its outputs are complete; that file is
-what "complete" means here. Training stages are launched as `accelerate launch` subprocesses with the recipe's
+what "complete" means here (synthesis that accepted nothing is not complete: exit 1, no DONE.json). A stage holds
+the lock of its output dir while it runs (core.lock). Training continues from its newest complete checkpoint;
+`--force sft` starts it over with `--fresh` (old checkpoints moved aside, never deleted). Training stages are launched as `accelerate launch` subprocesses with the recipe's
 accelerate config, exactly as a user would type them.
 """
 
@@ -13,46 +15,75 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
-from funreason.errors import UserError
-from funreason.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
-
-STAGES = ["synth", "sft", "grpo", "eval", "report"]
+from core.atomic import atomic_write_json
+from core.errors import UserError
+from core.layout import STAGES, RunLayout
+from core.lock import stage_lock
+from core.modelfiles import is_model_dir, require_model_dir
+from core.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
+from envs import bfcl
+from funreason.tiny import build
 
 
 def stage_dir(recipe: Recipe, stage: str) -> Path:
-    return recipe.run_path / stage
+    return RunLayout.of(recipe).stage_dir(stage)
 
 
 def is_done(recipe: Recipe, stage: str) -> bool:
-    return (stage_dir(recipe, stage) / "DONE.json").is_file()
+    return RunLayout.of(recipe).done_file(stage).is_file()
 
 
 def mark_done(directory: str | Path, summary: dict) -> Path:
     """Write DONE.json atomically: the last thing a stage does."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / "DONE.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str))
-    tmp.replace(directory / "DONE.json")
-    return directory / "DONE.json"
+    return atomic_write_json(directory / "DONE.json", summary)
+
+
+class NothingProduced(UserError):
+    """A stage finished without output worth the name; it is not marked done."""
+
+    exit_code = 1
+
+
+def locked_dirs(recipe: Recipe, stage: str) -> list[Path]:
+    """The dirs a stage writes, each locked while it runs (core.lock): its stage dir and, for eval, each label's
+    dir (what `funreason eval --label X` locks), so a concurrent run or command on them stops with one line."""
+    layout = RunLayout.of(recipe)
+    dirs = [layout.stage_dir(stage)]
+    if stage == "eval":
+        dirs += [layout.eval_dir(label) for label in recipe.eval.models]
+    return dirs
+
+
+def check_produced(recipe: Recipe, stage: str, summary: dict) -> None:
+    """Refuse to mark a stage done when it produced nothing: all-failed synthesis has an empty dataset."""
+    if stage == "synth" and (not summary.get("complete", True) or summary.get("accepted") == 0):
+        attempted = summary.get("attempted", recipe.synth.num_trajectories)
+        stats = stage_dir(recipe, stage) / "stats.json"
+        raise NothingProduced(
+            f"synth accepted 0 of {attempted} trajectories (why: the rejections in {stats}); the stage is not "
+            "marked done and nothing downstream can train; fix the teacher and rerun (finished work is kept)"
+            if summary.get("complete", True)
+            else f"synth did not finish every trajectory in {stage_dir(recipe, stage)}; the stage is not marked done"
+        )
 
 
 def ensure_model(recipe: Recipe) -> None:
     """Build the tiny model at `recipe.model` when the recipe asks for it and it is not there yet."""
     model = Path(recipe.model)
-    if (model / "config.json").is_file():
+    if is_model_dir(model):
+        require_model_dir(model)
         return
     if recipe.tiny is None:
         raise UserError(
             f"model directory {model} has no config.json; point `model` at a local model "
             "(nothing is downloaded) or add a `tiny:` section to build one"
         )
-    from funreason.tiny import build
-
     print(f"[run] building {recipe.tiny.shape} model at {model}")
     t = recipe.tiny
     build(model, seed=t.seed, shape=t.shape, vocab_size=t.vocab_size, line_tokens=t.line_tokens, vocab=t.vocab)
@@ -92,13 +123,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[run] {stage}: {state}")
         print(f"[run] recipe {recipe.source} is valid")
         return 0
+    # One `funreason run` per run dir at a time (and each stage's dir locked too, against the stage commands).
+    with stage_lock(recipe.run_path, "funreason run"):
+        return run_stages(recipe, stages, force)
+
+
+def run_stages(recipe: Recipe, stages: list[str], force: set[str]) -> int:
     ensure_model(recipe)
     resolved = save_resolved(recipe)
     # Every stage runs in this process or its children: point bfcl_eval's writable root into the run dir before
     # any stage imports it (it reads the variable once, at import).
-    from envs import bfcl
-
-    bfcl.set_project_root(recipe.run_path / "bfcl_root")
+    bfcl.set_project_root(RunLayout.of(recipe).bfcl_root)
     t0 = time.time()
     for stage in stages:
         if getattr(recipe, stage) is None:
@@ -109,12 +144,17 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"[run] {stage}: starting")
         t = time.time()
-        summary = _stage_runner(stage)(recipe, resolved)
-        summary = {"stage": stage, "seconds": round(time.time() - t, 1), **(summary or {})}
-        mark_done(stage_dir(recipe, stage), summary)
+        with ExitStack() as locks:
+            for d in locked_dirs(recipe, stage):
+                locks.enter_context(stage_lock(d, f"funreason run's {stage} stage"))
+            kwargs = {"fresh": stage in force} if stage in ("sft", "grpo", "eval") else {}
+            summary = _stage_runner(stage)(recipe, resolved, **kwargs)
+            summary = {"stage": stage, "seconds": round(time.time() - t, 1), **(summary or {})}
+            check_produced(recipe, stage, summary)
+            mark_done(stage_dir(recipe, stage), summary)
         print(f"[run] {stage}: done in {summary['seconds']} s")
     print(f"[run] finished in {time.time() - t0:.0f} s; outputs in {recipe.run_path}")
-    report = recipe.run_path / "report" / "report.md"
+    report = RunLayout.of(recipe).report_dir / "report.md"
     if report.is_file():
         print(f"[run] report: {report}")
     return 0

@@ -25,7 +25,7 @@ import hashlib
 import importlib.util
 from pathlib import Path
 
-from funreason.errors import UserError
+from core.errors import UserError
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "qwen3_instruct_2507.jinja"
 # Qwen2/Qwen3 pre-tokenizer split pattern (single digits: `\p{N}`, not tiktoken cl100k's `\p{N}{1,3}`).

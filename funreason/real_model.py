@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from funreason.errors import UserError
+from core.errors import UserError
 from funreason.qwen3_tokenizer import cache_root
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,8 +5,8 @@ funreason config-reference > docs/configuration.md
 
 from __future__ import annotations
 
-from funreason.config import describe
-from funreason.recipe import Recipe
+from core.recipe import Recipe
+from core.schema import describe
 
 
 def render() -> str:

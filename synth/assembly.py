@@ -9,6 +9,10 @@ Deterministic for (index, seed, config) with a deterministic teacher: every choi
 `random.Random(f"{seed}:{index}")`; API graphs are a pure function of the class and are memoised per process.
 
 Decisions on the report's open questions (docs/funreason-mt.md §12):
+- Phases, named as in the report: phase I `_Round.phase1` (synth.sampler.DirectedSampler), phase II
+  `_Round.phase2` (tooling + querying agents), phase III `_Round.phase3` (synth.phase3: ReasoningAgent step by
+  step under the CriticLoop, Prompt⁽¹⁾ = Des(T_adv)). Each round's calls become one assistant message per step
+  (synth.causality.plan_steps for the template teacher): a call that needs a value a result shows comes after it.
 - Environments (§12.2): 1-2 classes per trajectory (recipe range) drawn from `environments`, states from
   `envs.states` (never BFCL's test states); `long_context_ratio` loads BFCL's long-context extensions.
 - Target (§12.4): recipe policy; `in_degree` weights tools by 1 + in-degree, favouring tools with dependencies.
@@ -25,8 +29,11 @@ Decisions on the report's open questions (docs/funreason-mt.md §12):
   * miss_func: one tool is absent until round j: earlier rounds never sample it; at round j (target = that tool)
     the assistant says it cannot (ground truth []), then a user turn announces the tool and the calls follow.
     Metadata records `missing_functions` / `added_functions` per turn, as BFCL's `missed_function` does.
-  * error_tool_response: a call that really failed in phase I (same round start state) is issued first, its real
-    error comes back, then the verified calls; replay reproduces the error too. Flagged per turn and trajectory.
+  * error_tool_response (the data card's erroneous environment responses): in a round drawn with
+    `error_response_ratio`, the first step that calls the round's target gets a transient error in the
+    environment's own shape (`{"error": "Request timed out..."}`) instead of running; the reasoning agent sees it
+    and retries, and phase III validates the whole round. The call was the right one (the user asked for it);
+    metadata `injected_errors` lists those tool messages, which replay expects instead of executing.
 - Offered tools (the report's `subtools(trace) + distractors?`, §4.5): BFCL offers every tool of an entry's classes
   and so does `offered_tools: classes`; `offered_tools: called` offers the dialogue's called tools plus
   `num_distractors` others, as APIGen-style data (which the report mixes in) does: 3-9k-token prompts become ~1k.
@@ -46,15 +53,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.calls import ToolCall
-from envs.base import copy_state, snapshot
-from envs.verify import compare_turn
+from chat.holdout import HOLDOUT_FC
+from core.sections.synth import SynthConfig
+from envs.base import copy_state
+from envs.resolve import EnvSpec, resolve_env
 from synth.agents import Agents
 from synth.api_graph import ApiGraph, load_or_build
-from synth.config import SynthConfig
+from synth.causality import plan_steps
+from synth.phase3 import TRANSIENT_ERRORS, CriticLoop, ErrorInjection, ReasoningAgent
 from synth.sampler import DirectedSampler, ValuePools, _leaves
 from synth.teachers.base import Teacher
 from synth.teachers.template import arg_phrases, phrase
-from synth.trajectory import EnvSpec, Step, is_failure, resolve_env, run_call
+from synth.trajectory import Step
 
 
 @dataclass
@@ -90,6 +100,7 @@ def _range(rng: random.Random, bounds: list[int], name: str) -> int:
 
 
 def _choose_target(rng: random.Random, graph: ApiGraph, tools: list[str], config: SynthConfig) -> str:
+    tools = [t for t in tools if t not in graph.dead] or tools  # a tool that never works cannot be reached
     if config.target_policy == "list":
         listed = [t for t in config.targets if t in tools]
         if listed:
@@ -115,9 +126,11 @@ def offered_tools(
     return [d for d in docs if d["name"] in keep]
 
 
-def _user_args(trace: list[Step]) -> list[dict]:
-    """For each step, the arguments the user must have given: values not produced by an earlier step's output."""
-    produced: set[str] = set()
+def _user_args(trace: list[Step], seen: frozenset[str] = frozenset()) -> list[dict]:
+    """For each step, the arguments the user must have given: values not produced by an earlier step's output,
+    nor in `seen` (values an earlier round's result showed, `_shown_values`: a token or an ID from a previous
+    answer; a user would not repeat it, the assistant reads it there)."""
+    produced: set[str] = set(seen)
     out = []
     for step in trace:
         out.append({k: v for k, v in step.call.arguments.items() if json.dumps(v, sort_keys=True) not in produced})
@@ -127,6 +140,28 @@ def _user_args(trace: list[Step]) -> list[dict]:
             continue
         produced |= {json.dumps(leaf, sort_keys=True) for _, leaf in _leaves(value)}
     return out
+
+
+def _shown_values(results: list[str]) -> set[str]:
+    """The values (of 4+ characters, as JSON) in a round's results as the conversation shows them."""
+    out = set()
+    for result in results:
+        try:
+            value = json.loads(result)
+        except json.JSONDecodeError:
+            continue
+        out |= {json.dumps(v, sort_keys=True) for _, v in _leaves(value) if len(str(v)) >= 4}
+    return out
+
+
+def _withholdable(item: dict, inputs: list[dict]) -> bool:
+    """A value the query can leave out and one follow-up can supply: a scalar whose parameter no other input shares
+    and that no other input's value contains (the query drops exactly it, nothing else goes unsaid)."""
+    value = item["value"]
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) < 2:
+        return False
+    others = [i for i in inputs if i is not item]
+    return all(i["param"] != item["param"] and str(value) not in str(i["value"]) for i in others)
 
 
 def _described(trace: list[Step], graph: ApiGraph, user_args: list[dict]) -> list[bool]:
@@ -156,13 +191,14 @@ def _assistant_calls(calls: list[ToolCall], think: str, content: str = "") -> di
 
 
 class _Round:
-    """The state of one trajectory under construction."""
+    """One trajectory under construction: its environment, teacher agents and counters; `run` makes one round."""
 
     def __init__(self, env, refs, config, rng, teacher, graph, docs):
         self.env, self.refs, self.config, self.rng, self.graph = env, refs, config, rng, graph
         self.docs = {d["name"]: d for d in docs}
         self.agents = Agents(teacher, json_retries=config.json_retries, fixed=self.docs.values())
         self.rejections: list[tuple[str, str]] = []
+        self.shown_values: list[set[str]] = []  # per accepted round: the values its (shown) results hold
         self.counters: dict[str, Any] = {
             "rounds_tried": 0,
             "phase1_ok": 0,
@@ -170,31 +206,27 @@ class _Round:
             "phase3_ok": 0,
             "rounds_ok": 0,
             "phase3_attempts": [],
+            "critic_prompt_chars": [],
             "error_injected": 0,
         }
 
     def reject(self, phase: str, reason: str) -> None:
         self.rejections.append((phase, reason))
 
-    async def run(
-        self, instances, called, pools, history, exclude: set[str], target: str | None, miss_param: bool
-    ) -> dict | None:
-        """One round from `instances` (not mutated). Returns the round's pieces or None (rejections recorded)."""
-        config, rng = self.config, self.rng
-        self.counters["rounds_tried"] += 1
+    def phase1(self, instances, called, pools, exclude, target):
+        """Directed sampling (Eq. 1-2) toward the round's target: (trace, target, ground-truth end state)."""
         tools = [t for t in self.docs if t not in exclude]
-        target = target or _choose_target(rng, self.graph, tools, config)
-        length = max(1, _range(rng, config.trace_length, "trace_length"))
-        sampler = DirectedSampler(self.graph, list(self.docs.values()), rng, exclude=exclude)
-        trace, failures, gt_instances = sampler.run(instances, target, length, called, copy_state(pools))
-        if not trace:
-            self.reject("phase1", "empty_trace")
-            return None
-        self.counters["phase1_ok"] += 1
+        target = target or _choose_target(self.rng, self.graph, tools, self.config)
+        length = max(1, _range(self.rng, self.config.trace_length, "trace_length"))
+        sampler = DirectedSampler(self.graph, list(self.docs.values()), self.rng, exclude=exclude)
+        trace, _, gt_instances = sampler.run(instances, target, length, called, copy_state(pools))
+        return trace, target, gt_instances
 
-        user_args = _user_args(trace)
+    def _steps(self, trace: list[Step], seen: frozenset[str]) -> list[dict]:
+        """What phase II knows of each traced call: its phrase, the values the user must give, its role."""
+        user_args = _user_args(trace, seen)
         described = _described(trace, self.graph, user_args)
-        steps = [
+        return [
             {
                 "name": s.name,
                 "arguments": s.call.arguments,
@@ -206,6 +238,12 @@ class _Round:
             }
             for i, s in enumerate(trace)
         ]
+
+    async def phase2(self, trace: list[Step], miss_param: bool, seen: frozenset[str]) -> dict | None:
+        """The tooling agent folds the trace into T_adv (Eq. 3); the querying agent writes the hard query (Eq. 4),
+        and with a withheld value the follow-up that supplies it. None on rejection."""
+        config, rng = self.config, self.rng
+        steps = self._steps(trace, seen)
         inputs = [{"param": k, "value": v, "tool": s["name"]} for s in steps for k, v in s["user_args"].items()]
         noise = {
             "paraphrase": rng.random() < config.paraphrase_ratio,
@@ -214,150 +252,168 @@ class _Round:
         }
         withhold = None
         if miss_param:
-            candidates = [i for i in inputs if isinstance(i["value"], (str, int, float)) and len(str(i["value"])) >= 2]
+            candidates = [i for i in inputs if _withholdable(i, inputs)]
             if candidates:
                 withhold = rng.choice(candidates)
-
-        # --- phase II -----------------------------------------------------------------------------------------
         trace_payload = [{"name": s["name"], "arguments": s["arguments"], "result": s["result"]} for s in steps]
+        tool, mode = None, "forward"
         if config.phase2:
             tool, why = await self.agents.tooling({"trace": trace_payload, "steps": steps, "inputs": inputs})
             if tool is None:
-                self.reject("phase2", f"tooling:{why}")
-                return None
+                return self.reject("phase2", f"tooling:{why}")
             mode = "hard"
-        else:
-            tool, mode = None, "forward"
-        query_payload = {
-            "mode": mode,
-            "advanced_tool": tool,
-            "trace": trace_payload,
-            "steps": steps,
-            "inputs": inputs,
-            "noise": noise,
-            "withhold": withhold,
-        }
-        reply, why = await self.agents.querying(query_payload)
+        payload = {"mode": mode, "advanced_tool": tool, "trace": trace_payload, "steps": steps, "inputs": inputs}
+        payload.update(noise=noise, withhold=withhold)
+        reply, why = await self.agents.querying(payload)
         if reply is None:
-            self.reject("phase2", f"querying:{why}")
-            return None
-        query = reply["query"]
+            return self.reject("phase2", f"querying:{why}")
         supply = None
         if withhold:
-            reply, why = await self.agents.querying({**query_payload, "mode": "supply"})
-            if reply is None:
-                self.reject("phase2", f"querying:{why}")
-                return None
-            supply = reply["query"]
-        self.counters["phase2_ok"] += 1
+            more, why = await self.agents.querying({**payload, "mode": "supply"})
+            if more is None:
+                return self.reject("phase2", f"querying:{why}")
+            supply = more["query"]
+        return {"query": reply["query"], "supply": supply, "withhold": withhold, "advanced_tool": tool}
 
-        # --- phase III ----------------------------------------------------------------------------------------
-        full_query = query if supply is None else f"{query}\n{supply}"
+    async def phase3(self, instances, trace, gt_instances, hard: dict, history, target) -> tuple | None:
+        """The reasoning agent, step by step, under the critic loop; Prompt⁽¹⁾ = Des(T_adv). Returns (attempt,
+        attempts) or None. With `error_response_ratio`, the first step calling the target gets a transient error."""
+        config, rng = self.config, self.rng
+        query = hard["query"] if hard["supply"] is None else f"{hard['query']}\n{hard['supply']}"
         trace_tools = list(dict.fromkeys(s.name for s in trace))
-        others = [t for t in tools if t not in trace_tools]
+        others = [t for t in self.docs if t not in trace_tools and t not in hard.get("exclude", ())]
         offered = trace_tools + rng.sample(others, k=min(config.num_distractors, len(others)))
         rng.shuffle(offered)
         gt_calls = [_call_dict(s.call) for s in trace]
-        hints: list[str] = []
-        attempts = 0
-        accepted = None
-        for _ in range(config.k_max if config.phase3 else 1):
-            attempts += 1
-            payload = {
-                "conversation": history[-6:],
-                "query": full_query,
-                "tools": [self.docs[t] for t in offered],
-                "hints": list(hints),
-                "ground_truth": gt_calls,
-                "phrases": {t: phrase(self.docs.get(t), t) for t in offered},
-            }
-            reply, why = await self.agents.reasoning(payload)
-            if reply is None:
-                self.reject("phase3", f"reasoning:{why}")
-                if why and why.startswith("teacher:"):
-                    break
-                continue
-            calls = [ToolCall(c["name"], dict(c["arguments"])) for c in reply["calls"]]
-            model_instances = copy_state(instances)
-            results = [run_call(model_instances, c) for c in calls]
-            if not self.config.phase3:
-                accepted = (reply["think"], calls, results, model_instances)
-                break
-            verdict = compare_turn(model_instances, gt_instances, results, [s.result for s in trace])
-            if verdict.ok:
-                accepted = (reply["think"], calls, results, model_instances)
-                break
-            critic, why = await self.agents.critic(
-                {
-                    "query": full_query,
-                    "attempt": [_call_dict(c) for c in calls],
-                    "attempt_results": results,
-                    "verdict": {
-                        "error_type": verdict.error_type,
-                        "error_message": verdict.error_message,
-                        "details": json.loads(json.dumps(verdict.details, default=str)),
-                    },
-                    "ground_truth": gt_calls,
-                    "ground_truth_strings": [s.call.to_python() for s in trace],
-                }
-            )
-            if critic is None:
-                self.reject("phase3", f"critic:{why}")
-                break
-            hints.append(critic["hint"])
-        self.counters["phase3_attempts"].append(attempts)
-        if accepted is None:
-            self.reject("phase3", "k_max_exhausted" if config.phase3 else "unparsed")
+        shown = query + " " + json.dumps(history[-6:], ensure_ascii=False)
+        context = {
+            "conversation": history[-6:],
+            "query": query,
+            "tools": [self.docs[t] for t in offered],
+            "ground_truth": gt_calls,
+            "plan": plan_steps(gt_calls, [s.result for s in trace], shown),
+            "phrases": {t: phrase(self.docs.get(t), t) for t in offered},
+        }
+        injection = None
+        if rng.random() < config.error_response_ratio:
+            tool = target if target in trace_tools else trace_tools[-1]
+            injection = ErrorInjection(tool, rng.choice(TRANSIENT_ERRORS))
+        tool = hard["advanced_tool"]
+        first_hint = f"The request amounts to one operation: {tool['description']}" if tool else None
+        reasoner = ReasoningAgent(self.agents, context["tools"], max_steps=len(trace) + 2)
+        loop = CriticLoop(self.agents, reasoner, config.k_max, validate=config.phase3)
+        gt_results = [s.result for s in trace]
+        attempt, tries = await loop.run(
+            instances, gt_instances, gt_results, context, first_hint, injection, self.rejections
+        )
+        self.counters["phase3_attempts"].append(tries)
+        self.counters["critic_prompt_chars"] += loop.critic_prompt_chars
+        if attempt is None:
+            return self.reject("phase3", "k_max_exhausted" if config.phase3 else "unparsed")
+        return attempt, tries, query
+
+    async def run(self, instances, called, pools, history, exclude: set[str], target, miss_param) -> dict | None:
+        """One round from `instances` (not mutated): phase I, II, III, then the closing reply. Returns the round's
+        pieces or None (rejections recorded)."""
+        self.counters["rounds_tried"] += 1
+        trace, target, gt_instances = self.phase1(instances, called, pools, exclude, target)
+        if not trace:
+            return self.reject("phase1", "empty_trace")
+        self.counters["phase1_ok"] += 1
+        hard = await self.phase2(trace, miss_param, frozenset().union(*self.shown_values[-6:]))
+        if hard is None:
+            return None
+        self.counters["phase2_ok"] += 1
+        hard["exclude"] = exclude
+        solved = await self.phase3(instances, trace, gt_instances, hard, history, target)
+        if solved is None:
             return None
         self.counters["phase3_ok"] += 1
-        think, calls, results, after = accepted
-
-        # --- optional real error first (flagged) ----------------------------------------------------------------
-        error_step = None
-        if failures and rng.random() < self.config.error_response_ratio:
-            error_step = self._error_prefix(instances, failures, calls, results)
-            if error_step is not None:
-                step, after = error_step
-                error_step = step
-                self.counters["error_injected"] += 1
-
+        attempt, tries, query = solved
+        kept = [(c, r) for s in attempt.steps if not s.injected for c, r in zip(s.calls, s.results)]
+        injected = any(s.injected for s in attempt.steps)
+        self.counters["error_injected"] += injected
         closing, why = await self.agents.closing(
-            {"mode": "summary", "query": full_query, "calls": [c.to_python() for c in calls], "results": results}
+            {
+                "mode": "summary",
+                "query": query,
+                "calls": [c.to_python() for c, _ in kept],
+                "results": [r for _, r in kept],
+            }
         )
         if closing is None:
-            self.reject("closing", f"closing:{why}")
-            return None
+            return self.reject("closing", f"closing:{why}")
         self.counters["rounds_ok"] += 1
         return {
-            "query": query,
-            "supply": supply,
-            "withhold": withhold,
-            "think": think,
-            "calls": calls,
-            "results": results,
-            "after": after,
+            **{k: hard[k] for k in ("query", "supply", "withhold")},
+            "steps": attempt.steps,
+            "calls": [c for c, _ in kept],
+            "results": [r for _, r in kept],
+            "after": attempt.instances,
             "closing": closing,
-            "attempts": attempts,
+            "attempts": tries,
             "target": target,
-            "error_step": error_step,
-            "trace_tools": [s.name for s in trace],
-            "outputs": [s.result for s in trace],
+            "error_injected": injected,
         }
 
-    def _error_prefix(self, instances, failures, calls, results):
-        """A phase-I failure replayed at the round start that changes no state, followed by the verified calls
-        reproducing the same results: (failed Step, live instances after both) or None."""
-        names = {c.name for c in calls}
-        ordered = sorted(failures, key=lambda f: f[0].name not in names)
-        for failed, _ in ordered[:3]:
-            work = copy_state(instances)
-            before = {name: snapshot(inst) for name, inst in work.items()}
-            result = run_call(work, failed.call)
-            if not is_failure(result) or {name: snapshot(inst) for name, inst in work.items()} != before:
-                continue
-            if [run_call(work, c) for c in calls] == results:
-                return Step(failed.call, result), work
-        return None
+
+def _round_messages(piece: dict, user_text: str, first: int) -> tuple[list[dict], list[int]]:
+    """The user turn, one assistant message per step followed by its tool results, and the closing reply; with the
+    indices (counted from `first`) of tool messages that carry an injected error."""
+    messages = [{"role": "user", "content": user_text}]
+    injected = []
+    for step in piece["steps"]:
+        messages.append(_assistant_calls(step.calls, step.think))
+        for call, result in zip(step.calls, step.results):
+            if step.injected:
+                injected.append(first + len(messages))
+            messages.append({"role": "tool", "name": call.name, "content": result})
+    closing = piece["closing"]
+    messages.append({"role": "assistant", "content": closing["reply"], "reasoning_content": closing["think"]})
+    return messages, injected
+
+
+async def _refusal_turn(state: _Round, piece: dict, missing: str | None, base_turn: dict, messages, turns, flags):
+    """A miss_param round (ask for the withheld value) or a miss_func round (say the tool is missing), before its
+    follow-up user turn: appends the question/refusal, returns (follow-up user text, turn kind)."""
+    messages.append({"role": "user", "content": piece["query"]})
+    if piece["withhold"]:
+        ask, why = await state.agents.closing({"mode": "ask_param", "param": piece["withhold"]["param"]})
+        reply = ask["reply"] if ask else f"Which {piece['withhold']['param']} should I use?"
+        messages.append({"role": "assistant", "content": reply, "reasoning_content": (ask or {}).get("think", "")})
+        turns.append({**base_turn, "ground_truth": [], "kind": "miss_param", "withheld": piece["withhold"]["param"]})
+        flags["miss_param"] = True
+        return piece["supply"], "miss_param_followup"
+    # Not told the withheld tool's name: the model being trained has never seen it at this point, so a refusal that
+    # names it would teach knowledge the conversation has not shown (DESIGN invariant 6).
+    cannot, why = await state.agents.closing({"mode": "cannot", "query": piece["query"]})
+    reply = cannot["reply"] if cannot else "I can't do that with the tools I have right now."
+    messages.append({"role": "assistant", "content": reply, "reasoning_content": (cannot or {}).get("think", "")})
+    turns.append({**base_turn, "ground_truth": [], "kind": "miss_func", "missing_functions": [missing]})
+    flags["miss_func"] = True
+    # BFCL's holdout turn; train renders it as eval does (chat.holdout), from metadata.missed_function
+    return HOLDOUT_FC, "miss_func_followup"
+
+
+async def _make_round(state: _Round, r: int, plan: dict, live: dict):
+    """Round `r` with its retries (a new target each time): the piece, or None when every try failed."""
+    is_func_round = r == plan["miss_func_round"]
+    missing = plan["missing"]
+    exclude = {missing} if missing and plan["miss_func_round"] is not None and r < plan["miss_func_round"] else set()
+    miss_param = state.rng.random() < state.config.miss_param_ratio
+    for retry in range(1 + state.config.round_retries):
+        target = missing if is_func_round and retry == 0 else None
+        piece = await state.run(
+            live["instances"], live["called"], live["pools"], live["history"], exclude, target, miss_param
+        )
+        if piece is not None and is_func_round and missing not in {c.name for c in piece["calls"]}:
+            state.reject("assembly", "miss_func_target_not_reached")
+            piece = None
+        if piece is not None:
+            return piece
+    if is_func_round:
+        plan["miss_func_round"] = None  # the tool was never withheld in the end
+    return None
 
 
 async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teacher: Teacher) -> TrajectoryOutcome:
@@ -367,95 +423,83 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
     k = min(len(refs_all), _range(rng, config.classes_per_trajectory, "classes_per_trajectory") or 1)
     refs = rng.sample(refs_all, k=max(1, k))
     env = resolve_env(refs)
-    graph = graph_for(env, refs, config)
     docs = env.docs()
-    state = _Round(env, refs, config, rng, teacher, graph, docs)
+    state = _Round(env, refs, config, rng, teacher, graph_for(env, refs, config), docs)
     initial_config = env.generate_config(rng)
     long_context = rng.random() < config.long_context_ratio
-    instances = env.make_instances(initial_config, long_context=long_context)
-
+    live = {
+        "instances": env.make_instances(initial_config, long_context=long_context),
+        "called": set(),
+        "pools": ValuePools(),
+        "history": [],
+    }
     n_rounds = max(1, _range(rng, config.rounds, "rounds"))
-    miss_func_round, missing = None, None
+    plan = {"miss_func_round": None, "missing": None}
     if rng.random() < config.miss_func_ratio:
-        miss_func_round = rng.randrange(n_rounds)
-        missing = rng.choice([d["name"] for d in docs])
-
-    messages: list[dict] = []
-    turns: list[dict] = []
-    history: list[dict] = []
-    called: set[str] = set()
-    pools = ValuePools()
+        plan["miss_func_round"] = rng.randrange(n_rounds)
+        plan["missing"] = rng.choice([d["name"] for d in docs])
+    messages, turns, injected = [], [], []
     flags = {"error_tool_response": False, "miss_param": False, "miss_func": False}
     for r in range(n_rounds):
-        is_func_round = r == miss_func_round
-        exclude = {missing} if missing and miss_func_round is not None and r < miss_func_round else set()
-        miss_param = rng.random() < config.miss_param_ratio
-        piece = None
-        for retry in range(1 + config.round_retries):
-            target = missing if is_func_round and retry == 0 else None
-            piece = await state.run(instances, called, pools, history, exclude, target, miss_param)
-            if piece is not None and is_func_round and missing not in {c.name for c in piece["calls"]}:
-                state.reject("assembly", "miss_func_target_not_reached")
-                piece = None
-            if piece is not None:
-                break
+        piece = await _make_round(state, r, plan, live)
         if piece is None:
-            if is_func_round:
-                miss_func_round = None  # the tool was never withheld in the end
             continue
-
         base_turn = {"phase2": config.phase2, "phase3_attempts": piece["attempts"], "target": piece["target"]}
-        if piece["withhold"]:
-            messages.append({"role": "user", "content": piece["query"]})
-            ask, why = await state.agents.closing({"mode": "ask_param", "param": piece["withhold"]["param"]})
-            reply = ask["reply"] if ask else f"Which {piece['withhold']['param']} should I use?"
-            messages.append({"role": "assistant", "content": reply, "reasoning_content": (ask or {}).get("think", "")})
-            turns.append(
-                {**base_turn, "ground_truth": [], "kind": "miss_param", "withheld": piece["withhold"]["param"]}
-            )
-            flags["miss_param"] = True
-            user_text, kind = piece["supply"], "miss_param_followup"
-        elif is_func_round:
-            messages.append({"role": "user", "content": piece["query"]})
-            cannot, why = await state.agents.closing({"mode": "cannot", "query": piece["query"], "tool": missing})
-            reply = cannot["reply"] if cannot else "I can't do that with the tools I have right now."
-            messages.append(
-                {"role": "assistant", "content": reply, "reasoning_content": (cannot or {}).get("think", "")}
-            )
-            turns.append({**base_turn, "ground_truth": [], "kind": "miss_func", "missing_functions": [missing]})
-            flags["miss_func"] = True
-            user_text = f"The `{missing}` tool is available now. Please go ahead with my previous request."
-            kind = "miss_func_followup"
-        else:
-            user_text, kind = piece["query"], "normal"
-        messages.append({"role": "user", "content": user_text})
-        turn = {**base_turn, "kind": kind}
+        user_text, kind = piece["query"], "normal"
+        if piece["withhold"] or r == plan["miss_func_round"]:
+            user_text, kind = await _refusal_turn(state, piece, plan["missing"], base_turn, messages, turns, flags)
+        turn = {**base_turn, "kind": kind, "ground_truth": [c.to_python() for c in piece["calls"]]}
         if kind == "miss_func_followup":
-            turn["added_functions"] = [missing]
-        if piece["error_step"] is not None:
-            err = piece["error_step"]
-            messages.append(_assistant_calls([err.call], f"I'll start by calling `{err.name}`."))
-            messages.append({"role": "tool", "name": err.name, "content": err.result})
-            think = f"The previous call failed ({err.result[:120]}). Let me work it out properly.\n{piece['think']}"
-            turn["error_tool_response"] = True
-            flags["error_tool_response"] = True
-        else:
-            think = piece["think"]
-        messages.append(_assistant_calls(piece["calls"], think))
-        messages += [
-            {"role": "tool", "name": c.name, "content": res} for c, res in zip(piece["calls"], piece["results"])
-        ]
-        messages.append(
-            {"role": "assistant", "content": piece["closing"]["reply"], "reasoning_content": piece["closing"]["think"]}
-        )
-        turn["ground_truth"] = [c.to_python() for c in piece["calls"]]
+            turn["added_functions"] = [plan["missing"]]
+        if piece["error_injected"]:
+            turn["error_tool_response"] = flags["error_tool_response"] = True
+        added, errors = _round_messages(piece, user_text, len(messages))
+        messages += added
+        injected += errors
         turns.append(turn)
-        history += [{"user": user_text, "calls": turn["ground_truth"], "results": [r[:300] for r in piece["results"]]}]
-        instances = piece["after"]
-        called |= {c.name for c in piece["calls"]}
+        shown = [x[:300] for x in piece["results"]]
+        live["history"].append({"user": user_text, "calls": turn["ground_truth"], "results": shown})
+        state.shown_values.append(_shown_values(shown))
+        live["instances"] = piece["after"]
+        live["called"] |= {c.name for c in piece["calls"]}
         for res in piece["results"]:
-            pools.add_output(res)
+            live["pools"].add_output(res)
+    return _outcome(
+        state,
+        env,
+        refs,
+        config,
+        rng,
+        seed,
+        index,
+        docs,
+        plan["missing"],
+        messages,
+        turns,
+        flags,
+        injected,
+        initial_config,
+        long_context,
+    )
 
+
+def _outcome(
+    state,
+    env,
+    refs,
+    config,
+    rng,
+    seed,
+    index,
+    docs,
+    missing,
+    messages,
+    turns,
+    flags,
+    injected,
+    initial_config,
+    long_context,
+) -> TrajectoryOutcome:
     counters = dict(state.counters)
     counters["teacher_requests"] = state.agents.requests
     if not turns or all(not t["ground_truth"] for t in turns):
@@ -477,6 +521,7 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
             "teacher": getattr(state.agents.teacher, "name", "unknown"),
             "flags": flags,
             "missed_function": missed,
+            "injected_errors": injected,
             "phase2": config.phase2,
             "phase3": config.phase3,
             "seed": seed,

@@ -7,7 +7,8 @@
 
 Outputs (once every shard is finished): trajectories.jsonl, stats.json, stats.md and dataset/ (messages, tools,
 metadata; datasets.load_from_disk). Errors the user can fix (bad recipe, unreachable teacher server, unknown
-environment) are one line on stderr and exit status 2.
+environment) are one line on stderr and exit status 2; so is a run that accepted no trajectory at all. A run holds
+the lock of its --out dir (a shard, its shard's lock): a second one there stops with one line naming the first.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import argparse
 import json
 import re
 
-from funreason.errors import UserError
-from funreason.recipe import add_recipe_arguments, recipe_from_args
+from core.errors import UserError
+from core.layout import RunLayout
+from core.lock import stage_lock
+from core.recipe import add_recipe_arguments, recipe_from_args
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -45,17 +48,30 @@ def main(argv: list[str] | None = None) -> int:
     recipe = recipe_from_args(args)
     if recipe.synth is None:
         raise UserError(f"recipe {args.config} has no `synth:` section")
+    from envs.dispatch import set_default_limits
     from synth.pipeline import run
 
-    out = args.out or str(recipe.run_path / "synth")
-    summary = run(
-        recipe.synth,
-        out,
-        seed=recipe.seed,
-        resume=args.resume,
-        shard=shard,
-        progress=not args.no_progress,
-        flush_every=max(1, args.flush_every),
-    )
+    set_default_limits(recipe.execution)  # every call synthesis executes (workers fork from here)
+    out = args.out or str(RunLayout.of(recipe).synth_dir)
+    # Shards of one run write to one dir from several processes by design: each shard locks its own lock file
+    # (two copies of one shard are refused), a plain run locks the dir (what `funreason run` locks too).
+    k, n = shard
+    name = ".lock" if shard == (0, 1) else f".lock-shard-{k}of{n}"
+    with stage_lock(out, f"funreason synth --shard {k}/{n}", name=name):
+        summary = run(
+            recipe.synth,
+            out,
+            seed=recipe.seed,
+            resume=args.resume,
+            shard=shard,
+            progress=not args.no_progress,
+            flush_every=max(1, args.flush_every),
+            tokenizer=recipe.model,
+        )
     print(json.dumps(summary))
+    if summary.get("complete") and summary.get("accepted") == 0:
+        raise UserError(
+            f"synthesis accepted 0 of {summary.get('attempted')} trajectories; the dataset in {out} is empty "
+            f"(the rejections are counted in {out}/stats.json)"
+        )
     return 0

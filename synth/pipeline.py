@@ -32,15 +32,24 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from funreason.config import to_dict
-from funreason.errors import UserError
+from core.atomic import atomic_write_text
+from core.errors import UserError
+from core.layout import RunLayout
+from core.schema import to_dict
+from envs.dispatch import set_default_limits
+from envs.resolve import UnknownEnvironment, resolve_env
+from synth.assembly import synthesize_trajectory
+from synth.contamination import check_records
 from synth.dataset import save_dataset
+from synth.stats import SynthStats, tokenizer_counter
 from synth.teachers import make_teacher
-from synth.teachers.base import Teacher, TeacherError
-from synth.writer import ShardWriter, atomic_write_text, read_entries
+from synth.teachers.base import RETRIED, Teacher, TeacherError
+from synth.workers import run_in_workers
+from synth.writer import ShardWriter, read_entries
 
 # Keys that change how fast a run goes but not what it produces: they may differ between a run and its resume.
 OPERATIONAL_KEYS = {
+    *("base_url", "api_key_env"),  # transport: where the teacher is reached, not what it is
     "concurrency",
     "timeout_s",
     "connect_timeout_s",
@@ -58,8 +67,6 @@ Synthesize = Callable[..., Awaitable]
 
 
 def _default_synthesize():
-    from synth.assembly import synthesize_trajectory
-
     return synthesize_trajectory
 
 
@@ -98,14 +105,12 @@ def _diff(a, b, prefix=""):
 
 def preflight(config) -> None:
     """Fail before any work on what would fail every trajectory: an unknown environment."""
-    from synth.trajectory import resolve_env
-
     if not config.environments:
         raise UserError("synth.environments is empty; name at least one environment")
     try:
         resolve_env(list(config.environments))
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    except UnknownEnvironment as e:
+        raise UserError(f"synth.environments: {e}") from None
 
 
 def shard_indices(total: int, shard: tuple[int, int]) -> list[int]:
@@ -123,6 +128,7 @@ def run(
     progress: bool = True,
     synthesize: Synthesize | None = None,
     flush_every: int = 32,
+    tokenizer: str | Path | None = None,
 ) -> dict:
     """Synthesize this shard's unfinished trajectories into `out_dir`; build the outputs once all are finished."""
     k, n = shard
@@ -144,30 +150,24 @@ def run(
     concurrency = getattr(config, "concurrency", None) or config.teacher.concurrency
     workers = min(getattr(config, "workers", 1), len(todo))
     t0 = time.time()
-    bar = tqdm(
-        total=len(mine),
-        initial=len(mine) - len(todo),
-        desc="synth",
-        unit="traj",
-        disable=not progress,
-        mininterval=0.5,
-        dynamic_ncols=True,
-    )
-    tally = Counter()
-
-    def count(accepted: bool) -> None:
-        tally["accepted" if accepted else "rejected"] += 1
-        bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
-        bar.update(1)
-
+    bar, tally, count = _progress(len(mine), len(mine) - len(todo), progress)
     teacher = teacher or make_teacher(config.teacher)  # made here even for workers: an unreachable server fails now
     try:
         if workers > 1:
-            from synth.workers import run_in_workers
-
             writer.close()
             run_in_workers(
-                workers, shard, todo, out, config, seed, teacher, synthesize, concurrency, count, flush_every
+                workers,
+                shard,
+                todo,
+                out,
+                config,
+                seed,
+                teacher,
+                synthesize,
+                concurrency,
+                count,
+                synthesize_shard,
+                flush_every,
             )
         else:
             synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count)
@@ -190,8 +190,29 @@ def run(
             "made by other shards; the dataset is built by whichever run finishes last"
         )
         return summary
-    summary.update(finalize(out, config, seed, entries, summary["teacher"]))
+    summary.update(finalize(out, config, seed, entries, summary["teacher"], tokenizer))
     return summary
+
+
+def _progress(total: int, initial: int, show: bool):
+    """The progress bar, the accepted/rejected tally and `count(accepted)`, which updates both."""
+    bar = tqdm(
+        total=total,
+        initial=initial,
+        desc="synth",
+        unit="traj",
+        disable=not show,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
+    tally = Counter()
+
+    def count(accepted: bool) -> None:
+        tally["accepted" if accepted else "rejected"] += 1
+        bar.set_postfix(accepted=tally["accepted"], rejected=tally["rejected"], refresh=False)
+        bar.update(1)
+
+    return bar, tally, count
 
 
 def synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count) -> None:
@@ -227,6 +248,8 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
     async def worker():
         while queue:
             index = queue.popleft()
+            retried = Counter()
+            token = RETRIED.set(retried)  # this task's context: the teacher counts this trajectory's retries here
             try:
                 outcome = await synthesize(index, config, seed, teacher)
                 entry = {
@@ -237,6 +260,10 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
                 }
             except TeacherError as e:  # a trajectory that let a teacher failure through: rejected, not fatal
                 entry = {"index": index, "record": None, "rejections": [["teacher", e.kind]], "counters": {}}
+            finally:
+                RETRIED.reset(token)
+            for kind, n in retried.items():
+                entry["counters"][f"teacher_retried:{kind}"] = n
             writer.add(entry)
             count(entry["record"] is not None)
 
@@ -253,12 +280,13 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
         await teacher.aclose()
 
 
-def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_name: str) -> dict:
-    """Write trajectories.jsonl, stats.json/.md and dataset/ from all finished entries, ordered by index."""
+def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_name: str, tokenizer=None) -> dict:
+    """Write trajectories.jsonl, stats.json/.md and dataset/ from all finished entries, ordered by index; tokens
+    are counted with the tokenizer in `tokenizer` (the recipe's model directory) when it has one."""
     ordered = [entries[i] for i in sorted(entries) if i < config.num_trajectories]
     records = [e["record"] for e in ordered if e["record"] is not None]
     atomic_write_text(out / "trajectories.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    stats, markdown = compute_stats(ordered, records, config, seed, teacher_name)
+    stats, markdown = compute_stats(ordered, records, config, seed, teacher_name, tokenizer)
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / "stats.md", markdown)
     save_dataset(records, out / "dataset")
@@ -267,13 +295,13 @@ def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_nam
     return {"accepted": len(records), "attempted": len(ordered), "dataset": str(out / "dataset")}
 
 
-def compute_stats(entries: list[dict], records: list[dict], config, seed: int, teacher: str) -> tuple[dict, str]:
+def compute_stats(
+    entries: list[dict], records: list[dict], config, seed: int, teacher: str, tokenizer=None
+) -> tuple[dict, str]:
     """stats.json and stats.md content: synth.stats over every finished entry, the BFCL contamination check over
     the accepted queries, and how the run was made (a template-teacher run is labelled as the offline baseline)."""
-    from synth.contamination import check_records
-    from synth.stats import SynthStats
 
-    stats = SynthStats()
+    stats = SynthStats(count_tokens=tokenizer_counter(tokenizer))
     for e in entries:
         stats.add(_Outcome(e["record"], [tuple(r) for r in e["rejections"]], e["counters"]))
     contamination = check_records(records, n=config.contamination_ngram)
@@ -295,4 +323,5 @@ def run_synth_stage(recipe, resolved_recipe_path) -> dict:
     """`funreason run` entry point: synthesize into <run_dir>/synth, resuming whatever an earlier attempt left."""
     if recipe.synth is None:
         raise UserError(f"recipe {recipe.source} has no `synth:` section")
-    return run(recipe.synth, recipe.run_path / "synth", seed=recipe.seed, resume=True)
+    set_default_limits(recipe.execution)  # every call synthesis executes (workers fork from here)
+    return run(recipe.synth, RunLayout.of(recipe).synth_dir, seed=recipe.seed, resume=True, tokenizer=recipe.model)

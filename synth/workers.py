@@ -23,16 +23,19 @@ import signal
 import sys
 from pathlib import Path
 
-from funreason.errors import UserError
+from core.errors import UserError
 from synth.writer import ShardWriter
 
 PR_SET_PDEATHSIG = 1
 
 
 def run_in_workers(
-    workers, shard, todo, out: Path, config, seed, teacher, synthesize, concurrency, count, flush_every=32
+    workers, shard, todo, out: Path, config, seed, teacher, synthesize, concurrency, count, run_shard, flush_every=32
 ) -> None:
-    """Synthesize `todo` (indices of `shard`) in `workers` forked processes; `count(accepted)` per finished one."""
+    """Synthesize `todo` (indices of `shard`) in `workers` forked processes; `count(accepted)` per finished one.
+
+    `run_shard` is `synth.pipeline.synthesize_shard`, passed in so this module does not import the pipeline
+    that calls it (fork hands functions to the children as they are; nothing is pickled)."""
     k, n = shard
     ctx = mp.get_context("fork")  # inherit the warm process; spawn would re-import BFCL and rebuild graphs per worker
     events = ctx.Queue()
@@ -41,7 +44,8 @@ def run_in_workers(
     for w in range(workers):
         sub = (k + n * w, n * workers)
         mine = [i for i in todo if i % sub[1] == sub[0]]
-        args = (w, sub, mine, out, config, seed, teacher, synthesize, per_worker, flush_every, events, os.getpid())
+        args = (w, sub, mine, out, config, seed, teacher, synthesize, run_shard, per_worker, flush_every, events)
+        args += (os.getpid(),)
         procs.append(ctx.Process(target=_worker, args=args, name=f"synth-worker-{w}", daemon=False))
     try:
         for p in procs:
@@ -88,17 +92,13 @@ def _collect(procs, events, count) -> None:
             raise (UserError if user_facing else RuntimeError)(f"synthesis worker {name}: {message}")
 
 
-def _worker(w, sub, todo, out, config, seed, teacher, synthesize, concurrency, flush_every, events, parent):
-    from synth.pipeline import synthesize_shard
-
+def _worker(w, sub, todo, out, config, seed, teacher, synthesize, run_shard, concurrency, flush_every, events, parent):
     status = 0
     try:
         _die_with(parent)
         signal.signal(signal.SIGTERM, _raise_exit)
         writer = ShardWriter(out, sub, flush_every=flush_every)
-        synthesize_shard(
-            todo, config, seed, teacher, synthesize, writer, concurrency, lambda ok: events.put(("done", ok))
-        )
+        run_shard(todo, config, seed, teacher, synthesize, writer, concurrency, lambda ok: events.put(("done", ok)))
         events.put(("exit",))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it
         status = 1

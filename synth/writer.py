@@ -17,12 +17,12 @@ lost. Each shard process writes only its own part names, so shards can share one
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
 
-from funreason.jsonl import JsonlError, iter_jsonl
+from core.atomic import atomic_write_text
+from core.jsonl import JsonlError, iter_jsonl
 
 PART_RE = re.compile(r"^part-(\d+)of(\d+)-(\d+)\.jsonl$")
 
@@ -46,27 +46,6 @@ def read_entries(out_dir: str | Path) -> dict[int, dict]:
         except JsonlError as e:
             raise JsonlError(f"corrupt shard: {e}; move that file away") from None
     return entries
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` so that a reader sees the old file or the new one, never a partial one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-    _fsync_dir(path.parent)
-    return path
 
 
 class ShardWriter:
@@ -101,13 +80,7 @@ class ShardWriter:
         i, n = self.shard
         name = f"part-{i}of{n}-{self._seq:06d}.jsonl"
         text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self._buffer)
-        tmp = self.dir / f".{name}.tmp"
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.rename(self.dir / name)
-        _fsync_dir(self.dir)
+        atomic_write_text(self.dir / name, text)
         self._seq += 1
         self._buffer = []
 

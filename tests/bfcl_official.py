@@ -53,8 +53,22 @@ _EXPORTS = {
     "execute_multi_turn_func_call": ("eval_checker.multi_turn_eval.multi_turn_utils", "execute_multi_turn_func_call"),
     "is_empty_execute_response": ("eval_checker.multi_turn_eval.multi_turn_utils", "is_empty_execute_response"),
     "evaluate_multi_turn_entry": ("eval_checker.eval_runner", "_evaluate_single_multi_turn_entry"),
+    "evaluate_ast_entry": ("eval_checker.eval_runner", "_evaluate_single_ast_entry"),
+    "evaluate_relevance_entry": ("eval_checker.eval_runner", "_evaluate_single_relevance_entry"),
+    "evaluate_agentic_entry": ("eval_checker.eval_runner", "_evaluate_single_agentic_entry"),
+    "ast_checker": ("eval_checker.ast_eval.ast_checker", "ast_checker"),
+    "Language": ("constants.enums", "Language"),
+    "generate_leaderboard_csv": ("eval_checker.eval_runner_helper", "generate_leaderboard_csv"),
+    "convert_to_tool": ("model_handler.utils", "convert_to_tool"),
+    "GORILLA_TO_OPENAPI": ("constants.type_mappings", "GORILLA_TO_OPENAPI"),
+    "ModelStyle": ("constants.enums", "ModelStyle"),
+    "load_dataset_entry": ("utils", "load_dataset_entry"),
+    "ReturnFormat": ("constants.enums", "ReturnFormat"),
 }
-__all__ = [*_EXPORTS, "cached_instances", "instance_cache_cleared", "multi_turn_utils", "prompting_handler", "qwen_fc"]
+__all__ = [
+    *_EXPORTS, "api_fc", "cached_instances", "instance_cache_cleared", "multi_turn_utils", "prompting_handler",
+    "qwen_fc", "register_model",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -145,6 +159,41 @@ def prompting_handler() -> Any:
     (`decode_execute` = `default_decode_execute_prompting`)."""
     handler = _import("model_handler.local_inference.base_oss_handler").OSSHandler
     return handler(model_name="funreason-parity", temperature=0.0, registry_name="funreason-parity", is_fc_model=False)
+
+
+@cache
+def api_fc() -> Any:
+    """A real `OpenAICompletionsHandler` in FC mode: the decoder of BFCL's FC result layout
+    (`[{name: "<JSON args>"}]` per step; `decode_execute` = `convert_to_function_call`). The OpenAI client it builds
+    needs some API key to construct; it never connects."""
+    import os
+
+    handler = _import("model_handler.api_inference.openai_completion").OpenAICompletionsHandler
+    saved = os.environ.get("OPENAI_API_KEY")
+    os.environ["OPENAI_API_KEY"] = saved or "unused-by-tests"
+    try:
+        return handler(model_name="gpt-4o", temperature=0.0, registry_name="funreason-parity-fc", is_fc_model=True)
+    finally:
+        if saved is None:
+            del os.environ["OPENAI_API_KEY"]
+
+
+def register_model(model_dir_name: str, underscore_to_dot: bool = False, **fields: Any) -> str:
+    """Make `model_dir_name` known to BFCL's model registry as its checker and CSV writer read it (the stand-in
+    registry is empty): `underscore_to_dot` for dotted function names, `display_name`, `url`, `org`, `license` and
+    prices (none: a local model) for the leaderboard CSVs. Returns the name to pass as `model_name`."""
+    _import("eval_checker.ast_eval.ast_checker")
+    _import("eval_checker.eval_runner_helper")
+    config = types.SimpleNamespace(
+        underscore_to_dot=underscore_to_dot, display_name=model_dir_name, url="N/A", org="N/A", license="N/A",
+        input_price=None, output_price=None,
+    )  # fmt: skip
+    vars(config).update(fields)
+    for name, module in list(sys.modules.items()):
+        registry = getattr(module, "MODEL_CONFIG_MAPPING", None) if name.startswith("bfcl_eval.") else None
+        if isinstance(registry, dict):  # each bfcl_eval module that imported the registry holds its dict
+            registry[model_dir_name.replace("_", "/")] = config
+    return model_dir_name
 
 
 def _cache_prefix(model_name: str) -> str:

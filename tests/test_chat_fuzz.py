@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from chat import hermes, pythonic
 from chat.calls import ParseResult, ToolCall
-from chat.options import ChatOptions
 from chat.render import assistant_message, parse_assistant
+from core.sections.chat import ChatOptions
 
 FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 

@@ -13,9 +13,9 @@ import pytest
 from chat import pythonic
 from chat.calls import ToolCall
 from chat.messages import MessageError
-from chat.options import ChatOptions
 from chat.render import assistant_message, parse_assistant, render_example, render_prompt, tool_messages
 from chat.schemas import bfcl_to_json_schema
+from core.sections.chat import ChatOptions
 
 DOCS = [
     {
@@ -136,6 +136,18 @@ def test_renderer_rejects_what_it_cannot_render_faithfully(tokenizer):
     render_example(tokenizer, both, DOCS, ChatOptions(tool_format="hermes"))  # fine natively
     with pytest.raises(MessageError, match="ends with a user message"):
         render_example(tokenizer, USER, DOCS, ChatOptions())
+    unknown = [*USER, {"role": "assistant", "tool_calls": [ToolCall("rm", {}).to_message()]}]
     with pytest.raises(MessageError, match="not among the declared tools"):
-        render_prompt(tokenizer, [*USER, {"role": "assistant", "tool_calls": [ToolCall("rm", {}).to_message()]}],
-                      DOCS, ChatOptions())  # fmt: skip
+        render_example(tokenizer, unknown, DOCS, ChatOptions(tool_format="hermes"))  # training data: a bug
+
+
+def test_a_models_call_to_an_unknown_tool_is_fed_back_as_bfcl_does(tokenizer):
+    """In eval and RL the model's own call to a tool that does not exist renders (BFCL executes it as an error and
+    goes on); refusing the prompt would turn the whole entry into an inference error."""
+    for fmt in ("hermes", "pythonic"):
+        opts = ChatOptions(tool_format=fmt)
+        text = '<tool_call>\n{"name": "rm", "arguments": {}}\n</tool_call>' if fmt == "hermes" else "[rm()]"
+        reply = assistant_message(text, opts, DOCS)
+        history = [*USER, reply, *tool_messages([ToolCall("rm", {})], ["Error during execution: no tool rm"], opts)]
+        prompt = render_prompt(tokenizer, history, DOCS, opts)
+        assert "Error during execution: no tool rm" in prompt.text

@@ -25,8 +25,8 @@ import pytest
 
 from chat import hermes, pythonic
 from chat.calls import ToolCall
-from chat.options import ChatOptions
 from chat.render import RenderError, assistant_message, parse_assistant, render_example, render_prompt, tool_messages
+from core.sections.chat import ChatOptions
 
 QWEN2_5_TEMPLATE = Path(__file__).resolve().parents[1] / "funreason" / "templates" / "qwen2_5_instruct.jinja"
 
@@ -183,3 +183,54 @@ def test_eval_loop_rebuilds_the_training_prompts(tokenizer, fmt, with_reasoning,
         history_msgs += tool_messages(reply.calls, results, options)
     final = render_example(tokenizer, history_msgs, TOOLS, options)
     assert final.ids == render_example(tokenizer, messages, TOOLS, options).ids
+
+
+@pytest.mark.parametrize("fmt, prefill", [("pythonic", True), ("pythonic", False), ("hermes", False)])
+def test_merged_tool_results_render_alike_in_sft_and_eval(tokenizer, fmt, prefill):
+    """tool_results=merged (FunReason-MT's handler): the eval/RL step feeds a step's results back as one tool message
+    `str(list_of_results)`, and SFT rows (stored one message per result) are merged the same way by
+    train.data.render_conversation: every per-turn example's prompt is what the eval loop renders."""
+    from chat.messages import merge_tool_results
+    from train.data import render_conversation
+
+    options = ChatOptions(tool_format=fmt, think_prefill=prefill, tool_results="merged")
+    messages = conversation(False)
+    merged = merge_tool_results(messages, "merged")
+    assert [m["content"] for m in merged if m["role"] == "tool"] == [
+        str(['{"current_working_directory": "docs"}', '{"current_directory_content": ["report.txt"]}']),
+        str(['{"matching_lines": ["budget: 5"]}']),
+        str(['{"current_directory_content": ["report.txt"]}']),
+    ]
+    assert merge_tool_results(messages, "separate") is messages
+    # the eval loop, building history with the step helpers
+    history_msgs, prompts, i = messages[:2], [], 2
+    while i < len(messages):
+        message = messages[i]
+        if message["role"] == "user":
+            history_msgs.append(message)
+            i += 1
+            continue
+        prompts.append(render_prompt(tokenizer, history_msgs, TOOLS, options))
+        text = generated_text(message, options)
+        reply = parse_assistant(text, options, TOOLS)
+        history_msgs.append(assistant_message(text, options, TOOLS))
+        i += 1
+        results = []
+        while i < len(messages) and messages[i]["role"] == "tool":
+            results.append(messages[i]["content"])
+            i += 1
+        if results:
+            fed = tool_messages(reply.calls, results, options)
+            assert len(fed) == 1 and fed[0]["content"] == str(results)
+            history_msgs += fed
+    # the SFT side, from the stored (separate) conversation
+    examples = render_conversation(tokenizer, messages, TOOLS, options, layout="per_turn")
+    assert len(examples) == len(prompts) == 5
+    for (ids, mask), prompt in zip(examples, prompts):
+        n = len(prompt.ids)
+        assert ids[:n] == prompt.ids and mask[:n] == [0] * n and mask[n] == 1
+    assert "<tool_response>\n['{" in prompts[1].text  # one response block carrying the list
+    assert prompts[1].text.count("<tool_response>") == 1
+    # and it differs from the separate form (the option does something)
+    separate = ChatOptions(tool_format=fmt, think_prefill=prefill)
+    assert render_prompt(tokenizer, messages[:5], TOOLS, separate).ids != prompts[1].ids

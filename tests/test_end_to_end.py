@@ -48,27 +48,37 @@ def test_smoke_recipe_runs_every_stage_and_resumes(tmp_path, tiny_model_dir):
     model = tmp_path / "tiny-model"
     shutil.copytree(tiny_model_dir, model)
     run_dir = tmp_path / "run"
+    # SFT writes outside the run dir: GRPO, eval and the stage bookkeeping must all follow sft.output_dir.
+    sft_dir = tmp_path / "checkpoints" / "sft"
     args = ["--config", str(REPO / "recipes" / "smoke.yaml"), f"model={model}", f"run_dir={run_dir}", *OVERRIDES]
+    args.append(f"sft.output_dir={sft_dir}")
     res = _run(args, tmp_path)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 
-    for stage in ("synth", "sft", "grpo", "eval", "report"):
-        assert (run_dir / stage / "DONE.json").is_file(), stage
+    stage_dirs = {stage: run_dir / stage for stage in ("synth", "grpo", "eval", "report")} | {"sft": sft_dir}
+    for stage, directory in stage_dirs.items():
+        assert (directory / "DONE.json").is_file(), stage
+    assert not (run_dir / "sft").exists()
     # synth: a dataset and clean stats
     stats = json.loads((run_dir / "synth" / "stats.json").read_text())
     assert stats["accepted"] >= 1
     assert (run_dir / "synth" / "dataset").is_dir()
     # training: final models with their recipe
     for stage in ("sft", "grpo"):
-        final = run_dir / stage / "final"
+        final = stage_dirs[stage] / "final"
         assert (final / "config.json").is_file() and (final / "tokenizer.json").is_file(), stage
         assert (final / "recipe.yaml").is_file(), stage
+    assert json.loads((run_dir / "grpo" / "train_summary.json").read_text())["policy"] == str(sft_dir / "final")
     # eval: BFCL result + score files for each label
     for label in ("base", "sft", "grpo"):
         label_dir = run_dir / "eval" / label
         assert list(label_dir.glob("result/*/multi_turn/BFCL_v4_multi_turn_base_result.json")), label
         assert list(label_dir.glob("score/*/multi_turn/BFCL_v4_multi_turn_base_score.json")), label
         meta = json.loads((label_dir / "metadata.json").read_text())
+        assert (
+            meta["model"]
+            == {"base": str(model), "sft": str(sft_dir / "final"), "grpo": str(run_dir / "grpo" / "final")}[label]
+        )
         assert meta["provenance"]["git"]["commit"] and meta["provenance"]["packages"]["transformers"], label
     # report: all three rows, paper rows quoted, a PNG
     report = (run_dir / "report" / "report.md").read_text()

@@ -17,7 +17,7 @@ import pytest
 from chat.calls import ToolCall
 from envs import bfcl
 from envs.base import snapshot
-from envs.dispatch import ERROR_PREFIX, Dispatcher, format_result, parse_call
+from envs.dispatch import ERROR_PREFIX, Dispatcher, format_result, is_limit_error, parse_call
 
 PWN = "__import__('os').system('touch PWNED')"
 
@@ -277,7 +277,9 @@ def test_hostile_strings_are_inert_error_results(built, guarded, tmp_path):
         parsed = parse_call(text)
         result = dispatcher.execute(text)
         assert isinstance(result, str) and result.startswith(ERROR_PREFIX), (text[:80], result[:200])
-        if isinstance(parsed, str):
+        if len(text) > dispatcher.limits.max_arg_chars:  # refused before parsing (execution.max_arg_chars)
+            assert is_limit_error(result) and "execution.max_arg_chars" in result
+        elif isinstance(parsed, str):
             assert result == parsed
         else:  # parsed into a well-formed call: its name must be unknown, or the method refused the arguments
             assert isinstance(parsed, ToolCall)

@@ -10,13 +10,13 @@ import threading
 
 import httpx
 import pytest
+from fake_openai import FakeOpenAIServer, Fault
 
-from chat.options import ChatOptions
+from core.sections.chat import ChatOptions
 from eval.backends import GenRequest, Sampling, ground_truth_script
 from eval.backends.openai import OpenAIBackend
 from eval.runner import MultiTurnRunner, result_file
 from eval.tasks import load_tasks
-from funreason.fake_openai import FakeOpenAIServer, Fault
 
 
 def test_fake_server_endpoints_and_faults():

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from chat import pythonic
+from core import provenance
+from core.errors import UserError
 from envs import bfcl
 from envs.dispatch import parse_call
 from eval.report import QUOTED, main, run_report_stage
 from eval.score import result_file_name, score_results
-from funreason import provenance
-from funreason.errors import UserError
 
 N = 6  # entries per category: enough for distinct scores, fast to score
 
@@ -85,8 +85,8 @@ def test_report_has_table_paper_rows_diagnostics_and_provenance(run_dir, capsys)
 
 
 def test_run_report_stage_uses_recipe_title_and_records_recipe(run_dir):
-    from eval.config import ReportSection
-    from funreason.recipe import Recipe
+    from core.recipe import Recipe
+    from core.sections.eval import ReportSection
 
     recipe = Recipe(model="models/m", run_dir=str(run_dir), seed=3, report=ReportSection(title="Smoke"))
     recipe.source = "recipes/x.yaml"

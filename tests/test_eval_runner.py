@@ -9,10 +9,11 @@ import json
 
 import pytest
 
-from chat.options import ChatOptions
+from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING
+from core.sections.chat import ChatOptions
 from envs import bfcl
 from eval.backends import GenRequest, ScriptedBackend, ground_truth_script
-from eval.runner import HOLDOUT_FC, HOLDOUT_PROMPTING, MAXIMUM_STEP_LIMIT, MultiTurnRunner, result_file
+from eval.runner import MAXIMUM_STEP_LIMIT, MultiTurnRunner, result_file
 from eval.tasks import load_tasks
 
 
@@ -134,7 +135,7 @@ def test_miss_func_holdout_announcement(tiny_tokenizer, tmp_path, fmt, holdout):
         return "I can not do that."
 
     runner = MultiTurnRunner(
-        ScriptedBackend(script), tiny_tokenizer, ChatOptions(tool_format=fmt), hermes_holdout=holdout, progress=False
+        ScriptedBackend(script), tiny_tokenizer, ChatOptions(tool_format=fmt, hermes_holdout=holdout), progress=False
     )
     runner.run(entries, tmp_path)
     before, at = seen[(entry["id"], turn - 1, 0)].text, seen[(entry["id"], turn, 0)].text

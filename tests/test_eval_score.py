@@ -18,11 +18,11 @@ from bfcl_damage import KINDS, damage
 
 from chat import hermes, pythonic
 from chat.calls import ToolCall
+from core.errors import UserError
 from envs import bfcl
 from envs.dispatch import parse_call
 from eval.csvs import COLUMNS_MULTI_TURN, COLUMNS_OVERALL, write_leaderboard_csvs
 from eval.score import main, result_file_name, score_results
-from funreason.errors import UserError
 
 CATS = [bfcl.category_name(c) for c in bfcl.MULTI_TURN_CATEGORIES]
 

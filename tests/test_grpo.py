@@ -60,7 +60,7 @@ def mkdir_record(name: str) -> dict:
 
 
 def options():
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
 
     return ChatOptions(tool_format="pythonic")
 

@@ -141,8 +141,8 @@ def test_same_ids_as_reference_on_every_bfcl_tool_doc(qwen3_tokenizer, reference
 
 def test_same_ids_as_reference_on_bfcl_prompts(qwen3_tokenizer, reference):
     """Every multi_turn_base entry's first-turn prompt, rendered as eval renders it, in both tool formats."""
-    from chat.options import ChatOptions
     from chat.render import render_prompt
+    from core.sections.chat import ChatOptions
     from envs.bfcl import load_entries
 
     entries = load_entries("base")
@@ -219,7 +219,7 @@ def test_same_ids_as_reference_on_10000_random_unicode_strings(qwen3_tokenizer, 
 
 def test_a_wrong_ranks_file_is_refused(tmp_path, monkeypatch):
     import funreason.qwen3_tokenizer as q
-    from funreason.errors import UserError
+    from core.errors import UserError
 
     fake = tmp_path / "qwen.tiktoken"
     fake.write_bytes(q.ranks_path().read_bytes().replace(b" 9707\n", b" 9707\n", 1) + b"eA== 151643\n")

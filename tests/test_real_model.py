@@ -11,8 +11,8 @@ import re
 
 import pytest
 
+from core.errors import UserError
 from funreason import real_model
-from funreason.errors import UserError
 
 
 def test_every_requirement_is_pinned_by_sha256():

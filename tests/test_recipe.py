@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from funreason.errors import RecipeError
-from funreason.recipe import load_recipe, save_resolved
+from core.errors import RecipeError
+from core.recipe import load_recipe, save_resolved
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))
@@ -57,13 +57,14 @@ def test_overrides_and_resolved_copy(tmp_path):
     [
         (GOOD + "colour: blue\n", "unknown key 'colour' in section '<top level>'"),
         (GOOD.replace("limit: 3", "limt: 3"), "unknown key 'limt' in section 'eval'"),
+        (GOOD.replace("limit: 3", "hermes_holdout: message"), "it moved to 'chat.hermes_holdout'"),
         (GOOD.replace("limit: 3", "limit: three"), "'eval.limit'"),
         (GOOD.replace("tool_format: hermes", "tool_format: hermez"), "did you mean 'hermes'"),
         ("run_dir: r\n", "missing required key 'model'"),
         (GOOD + "sft:\n  learning_rat: 0.1\n", "did you mean 'learning_rate'"),
         (GOOD + "sft:\n  num_train_epochs: many\n", "'sft.num_train_epochs'"),
     ],
-    ids=["unknown", "typo", "wrong-type", "bad-literal", "missing-required", "trl-typo", "trl-type"],
+    ids=["unknown", "typo", "moved", "wrong-type", "bad-literal", "missing-required", "trl-typo", "trl-type"],
 )
 def test_bad_recipe_errors_name_the_problem(tmp_path, text, expected):
     p = _write(tmp_path, text)
@@ -119,3 +120,40 @@ def test_scientific_notation_without_dot_is_a_number(tmp_path):
     assert recipe.sft.extra["learning_rate"] == 0.003 and recipe.sft.extra["weight_decay"] == 0.01
     with pytest.raises(RecipeError, match="expected a number"):
         load_recipe(p, ["sft.weight_decay=1e-2x"])
+
+
+def test_reference_recipe_launches_both_training_stages_with_its_accelerate_config(monkeypatch, tmp_path):
+    """`funreason run` launches GRPO with the recipe's `grpo.accelerate_config` (zero3 for the 8-GPU recipe)."""
+    from train import launch
+
+    recipe = load_recipe(REPO / "recipes" / "qwen3_4b_funreason_mt.yaml", [f"run_dir={tmp_path}"])
+    seen = {}
+    monkeypatch.setattr(launch, "run_training", lambda script, path, cfg, **kw: seen.setdefault(script, cfg))
+    launch.run_sft_stage(recipe, tmp_path / "recipe.yaml")
+    launch.run_grpo_stage(recipe, tmp_path / "recipe.yaml")
+    assert seen == {"sft.py": "zero3", "grpo.py": "zero3"}
+    cmd = launch.launch_command("grpo.py", tmp_path / "recipe.yaml", seen["grpo.py"], gpu=True)
+    assert cmd[cmd.index("--config_file") + 1].endswith("accelerate_configs/zero3.yaml")
+    assert cmd[-3:] == [str(REPO / "train" / "grpo.py"), "--config", str(tmp_path / "recipe.yaml")]
+
+
+def test_training_output_dirs_move_every_consumer(tmp_path):
+    """sft.output_dir / grpo.output_dir: GRPO starts from the moved SFT model, eval finds both, DONE.json follows."""
+    from core.layout import RunLayout
+    from eval.pipeline import models_to_evaluate
+    from train.grpo import policy_path
+
+    overrides = [f"run_dir={tmp_path}/run", f"sft.output_dir={tmp_path}/elsewhere/sft", f"grpo.output_dir={tmp_path}/g"]
+    recipe = load_recipe(REPO / "recipes" / "smoke.yaml", overrides)
+    layout = RunLayout.of(recipe)
+    for final in (layout.sft_final, layout.grpo_final):
+        final.mkdir(parents=True)
+        (final / "config.json").write_text("{}")
+    assert layout.sft_final == tmp_path / "elsewhere" / "sft" / "final"
+    assert policy_path(recipe) == layout.sft_final
+    assert dict(models_to_evaluate(recipe)) == {
+        "base": recipe.model,
+        "sft": str(tmp_path / "elsewhere" / "sft" / "final"),
+        "grpo": str(tmp_path / "g" / "final"),
+    }
+    assert layout.done_file("sft") == tmp_path / "elsewhere" / "sft" / "DONE.json"

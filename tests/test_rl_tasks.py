@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from chat.options import ChatOptions
+from core.sections.chat import ChatOptions
 
 INIT = {"GorillaFileSystem": {"root": {"alex": {"type": "directory", "contents": {}}}}}
 
@@ -72,7 +72,7 @@ def test_one_task_per_user_turn_with_replayed_environment():
 
 
 def test_bad_records_name_the_row():
-    from funreason.errors import UserError
+    from core.errors import UserError
     from train.rl_tasks import build_tasks
 
     broken = two_turn_record()
@@ -95,19 +95,21 @@ def test_bad_records_name_the_row():
 def test_rl_prompt_tokens_equal_eval_prompt(tiny_tokenizer, options):
     """The rollout's prompt ids are eval's prompt for the same conversation prefix (DESIGN invariant 1)."""
     from chat.render import render_prompt
+    from chat.tools import offered_docs
     from train.rl_tasks import build_tasks
     from train.rollout import EnvRollout
 
     record = two_turn_record()
+    offered = offered_docs(record["tools"])  # what eval's entries and SFT rows offer for these tools
     tasks = build_tasks([record])
     rollout = EnvRollout(tiny_tokenizer, options, max_tool_steps=2, max_completion_length=64)
     for task, cut in zip(tasks, (1, 5)):
         episode = rollout.start(task)
         # What eval's runner renders for this history: the recorded messages up to the user turn, the same tools.
-        eval_ids = render_prompt(tiny_tokenizer, record["messages"][:cut], record["tools"], options).ids
+        eval_ids = render_prompt(tiny_tokenizer, record["messages"][:cut], offered, options).ids
         assert episode.prompt_ids == eval_ids
         # ... and the SFT example of the next assistant message continues exactly these ids.
         from chat.render import render_example
 
-        example = render_example(tiny_tokenizer, record["messages"][: cut + 1], record["tools"], options)
+        example = render_example(tiny_tokenizer, record["messages"][: cut + 1], offered, options)
         assert example.ids[: len(eval_ids)] == eval_ids and example.mask.index(1) == len(eval_ids)

@@ -17,7 +17,7 @@ from test_sft_data import sft_conversations, write_dataset
 
 from chat import pythonic
 from chat.calls import ToolCall
-from funreason.recipe import load_recipe
+from core.recipe import load_recipe
 
 
 def write_recipe(tmp: Path, model: Path, data: list[Path], sft: dict, chat: dict | None = None) -> Path:
@@ -173,7 +173,7 @@ def test_lora_run_saves_merges_and_reloads(tmp_path, tiny_model_dir):
 
 
 def test_bad_override_and_missing_dataset_are_clear(tmp_path, tiny_model_dir):
-    from funreason.errors import UserError
+    from core.errors import UserError
     from train.sft import main
 
     recipe = write_recipe(tmp_path, tiny_model_dir, [tmp_path / "missing.jsonl"], {})

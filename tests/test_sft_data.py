@@ -14,10 +14,11 @@ import random
 
 import pytest
 
-from chat.options import ChatOptions
 from chat.render import render_prompt
+from chat.tools import offered_docs
+from core.sections.chat import ChatOptions
+from core.sections.train import DatasetSpec
 from train.data import DatasetError, build_sft_dataset, mix, read_rows
-from train.sft_config import DatasetSpec
 
 TOOLS = [
     {
@@ -131,7 +132,8 @@ def test_per_turn_examples_continue_the_eval_prompt(tokenizer, saved, convs, fmt
         msgs = row["messages"]
         for k, m in enumerate(msgs):
             if m["role"] == "assistant":
-                expected.append((render_prompt(tokenizer, msgs[:k], TOOLS, options).ids, m))
+                # the eval prompt offers the tools as chat.tools decides (BFCL's Python hint), and so does SFT
+                expected.append((render_prompt(tokenizer, msgs[:k], offered_docs(TOOLS), options).ids, m))
     got = sorted(zip(ds["input_ids"], ds["assistant_masks"]), key=lambda x: x[0])
     for prompt_ids, message in expected:
         match = [
@@ -279,8 +281,8 @@ def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
 def test_reasoning_drop_trains_only_the_visible_answer(tokenizer, fmt):
-    from chat.options import ChatOptions
     from chat.render import render_prompt
+    from core.sections.chat import ChatOptions
     from train.data import render_conversation, without_reasoning
 
     messages = [

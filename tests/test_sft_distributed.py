@@ -18,7 +18,7 @@ import pytest
 from test_sft import write_recipe
 from test_sft_data import sft_conversations, write_dataset
 
-from funreason.recipe import load_recipe, save_resolved
+from core.recipe import load_recipe, save_resolved
 from train.launch import LaunchError, run_sft_stage
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from funreason.errors import UserError
-from funreason.recipe import load_recipe
+from core.errors import UserError
+from core.recipe import load_recipe
 from synth.cli import parse_shard
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,9 +8,10 @@ import random
 
 import pytest
 
+from envs.resolve import resolve_env
 from synth.api_graph import ApiGraph, load_or_build
 from synth.sampler import DirectedSampler
-from synth.trajectory import is_failure, resolve_env
+from synth.trajectory import is_failure
 
 TOY = "tests.toy_env:ToyLibrary"
 
@@ -36,7 +37,9 @@ def test_probing_edges_on_bfcl(graphs):
     assert "cd" in fs.soft.get("cat", []), "cd should enable cat in a folder without files"
     assert fs.distance("cd", "cat") == 1
     assert fs.is_legal("cat", set()), "soft edges only shorten distances, they do not block"
-    assert "authenticate_twitter" in g["TwitterAPI"].prerequisites("post_tweet")
+    # generated Twitter states start logged in or out, so the login is an enabler of post_tweet, hard or soft
+    twitter = g["TwitterAPI"]
+    assert "authenticate_twitter" in twitter.prerequisites("post_tweet") + twitter.soft.get("post_tweet", [])
 
 
 def test_probing_edges_on_toy_env(graphs):
@@ -111,3 +114,25 @@ def test_sampler_is_deterministic_and_carries_state(graphs):
     assert a == b
     assert any(c.startswith("authenticate_travel") for c, _ in a)
     assert after["TravelAPI"].access_token is not None  # the live state moved on
+
+
+def test_detours_before_the_target_are_dropped():
+    """Eq. 2 walks toward startEngine with sampled arguments; the trace keeps only what the target needs: no half
+    brake press before the full one, no door unlocked and locked again."""
+    env = resolve_env(["VehicleControlAPI"])
+    graph = load_or_build(env)
+    docs = env.docs()
+    checked = 0
+    for seed in range(12):
+        rng = random.Random(seed)
+        instances = env.make_instances(env.generate_config(rng))
+        trace, _, _ = DirectedSampler(graph, docs, rng).run(instances, "startEngine", length=6)
+        names = [s.name for s in trace]
+        if "startEngine" not in names:
+            continue
+        checked += 1
+        before = trace[: names.index("startEngine")]
+        assert [s.name for s in before].count("pressBrakePedal") <= 1, names
+        assert all(s.call.arguments.get("pedalPosition", 1.0) == 1.0 for s in before), names
+        assert not any(s.name == "lockDoors" and s.call.arguments["unlock"] for s in before), names
+    assert checked >= 4

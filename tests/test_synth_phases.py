@@ -7,9 +7,10 @@ import json
 
 import pytest
 
+from core.sections.synth import SynthConfig
+from envs.resolve import resolve_env
 from synth.agents import Agents, schema_errors
 from synth.assembly import synthesize_trajectory
-from synth.config import SynthConfig
 from synth.teachers.base import TeacherError
 from synth.teachers.template import TemplateTeacher
 from synth.trajectory import replay_record
@@ -22,13 +23,15 @@ def run(coro):
 
 
 class Scripted(TemplateTeacher):
-    """The template teacher, except that the first `fail` reasoning answers drop the last call, and chosen roles
-    can answer with fixed text or raise TeacherError."""
+    """The template teacher, except that in the first `fail` phase-III attempts the reasoning agent never makes the
+    round's last call (it says it is done instead), and chosen roles can answer with fixed text or raise
+    TeacherError."""
 
     name = "scripted"
 
     def __init__(self, fail: int = 0, replies: dict | None = None):
         self.fail = fail
+        self.failing = False
         self.replies = replies or {}
         self.payloads: dict[str, list[dict]] = {}
 
@@ -40,10 +43,14 @@ class Scripted(TemplateTeacher):
                 raise reply
             return reply
         text = await super().generate(role, messages, payload)
-        if role == "reasoning" and self.fail > 0:
-            self.fail -= 1
+        if role == "reasoning" and not payload.get("steps"):  # a new attempt
+            self.failing = self.fail > 0
+            self.fail -= self.failing
+        if role == "reasoning" and self.failing:
             data = json.loads(text)
-            data["calls"] = data["calls"][:-1] or [{"name": "pwd", "arguments": {}}]
+            data["calls"] = [c for c in data["calls"] if c != payload["ground_truth"][-1]]
+            if not data["calls"] and not payload.get("steps"):
+                data["calls"] = [{"name": "pwd", "arguments": {}}]
             data["calls"] = [c for c in data["calls"] if c["name"] in {t["name"] for t in payload["tools"]}]
             return json.dumps(data)
         return text
@@ -96,8 +103,10 @@ def test_critic_loop_fails_twice_then_passes_and_leaves_no_hint():
     out = run(synthesize_trajectory(1, config(k_max=3), 0, teacher))
     assert out.record is not None, out.rejections
     assert out.record["metadata"]["turns"][0]["phase3_attempts"] == 3
-    hints = [p["hints"] for p in teacher.payloads["reasoning"]]
-    assert [len(h) for h in hints] == [0, 1, 2], "hints accumulate"
+    hints = [p["hints"] for p in teacher.payloads["reasoning"] if not p["steps"]]  # at each attempt's start
+    assert [len(h) for h in hints] == [1, 2, 3], "Prompt(1) = Des(T_adv), then the critic's hints accumulate"
+    tool = json.loads(asyncio.run(TemplateTeacher().generate("tooling", [], teacher.payloads["tooling"][0])))
+    assert hints[0][0] == f"The request amounts to one operation: {tool['description']}"
     assert len(teacher.payloads["critic"]) == 2
     text = json.dumps(out.record)
     assert all(h not in text for h in hints[-1]), "hints must not reach the sample"
@@ -219,8 +228,8 @@ def test_synthesized_math_calls_use_numbers():
     # MathAPI has no boolean parameter, so a bool in its calls can only come from a mistyped pool value.
     import asyncio
 
+    from core.sections.synth import SynthConfig
     from synth.assembly import synthesize_trajectory
-    from synth.config import SynthConfig
     from synth.teachers import make_teacher
 
     cfg = SynthConfig(environments=["MathAPI"], num_trajectories=12)
@@ -272,3 +281,58 @@ def test_offered_tools_called_keeps_the_dialogue_and_offers_called_plus_distract
         assert names == [d["name"] for d in full["tools"] if d["name"] in set(names)]  # class order kept
         assert len(full["tools"]) > len(names)
         assert replay_record(short) == []
+
+
+def test_template_data_reads_like_a_user_and_an_assistant():
+    """Requests never restate a tool's doc sentence (nor BFCL's typos), reasoning says where each argument comes
+    from, closing replies are prose (no raw JSON), and stats.json measures exactly that."""
+    from synth.stats import SynthStats, _doc_sentence
+    from synth.teachers.intents import INTENTS
+
+    all8 = ["GorillaFileSystem", "MathAPI", "MessageAPI", "TwitterAPI", "TicketAPI", "TradingBot", "TravelAPI",
+            "VehicleControlAPI"]  # fmt: skip
+    docs = resolve_env(all8).docs()
+    assert {d["name"] for d in docs} <= set(INTENTS)
+    for d in docs:
+        sentence = _doc_sentence(d)
+        assert not (len(sentence.split()) >= 3 and sentence in INTENTS[d["name"]].lower()), d["name"]
+    cfg = config(environments=all8, rounds=[2, 3], trace_length=[1, 5])
+    stats = SynthStats()
+    for seed in range(16):
+        out = run(synthesize_trajectory(seed, cfg, 0, TemplateTeacher()))
+        stats.add(out)
+        if out.record is None:
+            continue
+        for m in out.record["messages"]:
+            text = m.get("content") or ""
+            if m["role"] == "user":
+                assert "currrent" not in text.lower()
+            if m["role"] == "assistant" and m.get("tool_calls"):
+                sources = ("from the request", "from what we saw earlier", "from what the calls so far returned")
+                assert any(x in m["reasoning_content"] for x in sources) or not any(
+                    tc["function"]["arguments"] for tc in m["tool_calls"]
+                )
+            if m["role"] == "assistant" and not m.get("tool_calls"):
+                assert '{"' not in text, text
+    quality = stats.to_dict()["quality"]
+    assert quality["calls_restating_docs"] <= 0.05, quality
+    assert quality["turns_repeating_a_call"] <= 0.1, quality
+    assert quality["targets_reached"] >= 0.9, quality
+
+
+def test_the_refusal_of_a_miss_func_turn_is_not_told_the_withheld_tool():
+    """Before the holdout turn the conversation has never shown the withheld tool: the teacher writing the refusal
+    must not be handed its name (an LLM teacher would write it into the reply, teaching knowledge not yet shown)."""
+    cfg = config(environments=["TwitterAPI", "TicketAPI"], rounds=[3, 3], miss_func_ratio=1.0, trace_length=[2, 3])
+    seen = 0
+    for index in range(6):
+        teacher = Scripted()
+        out = run(synthesize_trajectory(index, cfg, 0, teacher))
+        if out.record is None or not out.record["metadata"]["missed_function"]:
+            continue
+        (missing,) = [name for names in out.record["metadata"]["missed_function"].values() for name in names]
+        refusals = [p for p in teacher.payloads.get("closing", []) if p.get("mode") == "cannot"]
+        # The request may use a word of the tool's name ("comment"); nothing beyond the request may be passed.
+        assert refusals and all(set(p) == {"mode", "query"} for p in refusals), (missing, refusals)
+        seen += 1
+    assert seen, "no miss_func trajectory was made: the test checked nothing"

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from chat.calls import ToolCall
+from core.sections.synth import SynthConfig
 from envs.bfcl import make_instances
 from envs.dispatch import Dispatcher, parse_call
 from synth.assembly import synthesize_trajectory
-from synth.config import SynthConfig
 from synth.contamination import check_queries, check_records
 from synth.stats import SynthStats
 from synth.teachers.template import TemplateTeacher
@@ -50,10 +50,15 @@ def test_every_trajectory_replays_in_fresh_backends(outcomes):
         config = json.loads(json.dumps(meta["initial_config"]))  # what a dataset row holds
         instances = make_instances(config, meta["involved_classes"], long_context=meta["long_context"])
         dispatcher = Dispatcher(instances)
+        injected = set(meta["injected_errors"])  # transient errors the environment never saw: not executed
         pending = []
-        for message in record["messages"]:
+        for i, message in enumerate(record["messages"]):
             if message["role"] == "assistant":
-                for tc in message.get("tool_calls") or []:
+                for j, tc in enumerate(message.get("tool_calls") or []):
+                    if i + 1 + j in injected:
+                        assert json.loads(record["messages"][i + 1 + j]["content"])["error"]
+                        pending.append(record["messages"][i + 1 + j]["content"])
+                        continue
                     pending.append(dispatcher.execute(ToolCall.from_message(tc)))
             elif message["role"] == "tool":
                 assert pending.pop(0) == message["content"], record["id"]

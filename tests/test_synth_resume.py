@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from funreason.errors import UserError
-from funreason.recipe import load_recipe
+from core.errors import UserError
+from core.recipe import load_recipe
 from synth.pipeline import run
 from synth.writer import PART_RE, part_files
 

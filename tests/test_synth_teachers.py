@@ -11,11 +11,11 @@ import threading
 import time
 
 import pytest
+from fake_openai import FakeOpenAIServer, Fault
 
-from funreason.config import Where, build
-from funreason.errors import RecipeError, UserError
-from funreason.fake_openai import FakeOpenAIServer, Fault
-from synth.teacher_config import ROLES, TeacherConfig
+from core.errors import RecipeError, UserError
+from core.schema import Where, build
+from core.sections.teacher import ROLES, TeacherConfig
 from synth.teachers import make_teacher
 from synth.teachers.base import Role, TeacherError
 from synth.teachers.batching import Batcher, Request
@@ -236,8 +236,8 @@ def test_pipeline_counts_every_teacher_fault_and_finishes(tmp_path):
     counted as a rejection reason in stats; none stops the run."""
     import json
 
+    from core.sections.synth import SynthConfig
     from synth.agents import SYSTEM_PROMPTS
-    from synth.config import SynthConfig
     from synth.pipeline import run
     from synth.writer import read_entries
 
@@ -286,3 +286,48 @@ def test_pipeline_counts_every_teacher_fault_and_finishes(tmp_path):
     ]:
         assert any(kind in r for r in reasons), (kind, reasons)  # reasons read "<agent role>:<kind>"
         assert sum(n for r, n in counted.items() if kind in r) >= 1, (kind, counted)
+
+
+# A thinking teacher's reasoning quotes JSON-ish text (braces, a draft object); only the answer after it is JSON.
+_THINK = 'The user wants {"query": ...}; a draft {"query": "draft"} is too long. Also {unbalanced'
+_ANSWER = '{"query": "Book the usual flight, please."}'
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": "assistant", "content": _ANSWER, "reasoning_content": _THINK},  # split off by the server
+        {"role": "assistant", "content": f"<think>\n{_THINK}\n</think>\n\n{_ANSWER}"},  # inline
+        {"role": "assistant", "content": f"{_THINK}\n</think>\n{_ANSWER}"},  # opening tag in the chat template
+    ],
+)
+def test_json_answers_are_parsed_from_the_answer_never_the_reasoning(message):
+    from synth.agents import Agents, parse_json_reply, split_reasoning
+
+    body = {"choices": [{"message": message}]}
+    with FakeOpenAIServer(lambda e, r: body) as server:
+        text = ask(make_teacher(fast_config(server.base_url)), "querying")
+        assert split_reasoning(text) == (_THINK, _ANSWER)
+        assert parse_json_reply(text) == {"query": "Book the usual flight, please."}
+
+        async def go():
+            teacher = make_teacher(fast_config(server.base_url))
+            try:
+                return await Agents(teacher, json_retries=0).ask("querying", {"mode": "hard"})
+            finally:
+                await teacher.aclose()
+
+        assert asyncio.run(go()) == ({"query": "Book the usual flight, please."}, None)
+
+
+def test_a_reply_cut_off_while_thinking_has_no_json():
+    from synth.agents import parse_json_reply
+
+    with pytest.raises(ValueError):
+        parse_json_reply('<think>\nI will answer {"query": "x"} once I')
+
+
+def test_the_querying_agent_is_told_to_copy_input_values_verbatim():
+    from synth.agents import SYSTEM_PROMPTS
+
+    assert "verbatim" in SYSTEM_PROMPTS["querying"]

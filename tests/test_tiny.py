@@ -75,8 +75,8 @@ def test_line_tokens_shorten_bfcl_prompts_and_round_trip(tiny_tokenizer):
     """BFCL's prompt text is the same bytes with or without line tokens; only its token count drops (5-9k -> ~1k),
     for the docs as eval renders them (with BFCL's Python hint) and as synth does (without)."""
     from chat.pythonic import system_prompt
+    from chat.tools import PYTHON_HINT
     from envs.bfcl import func_docs
-    from eval.tasks import PYTHON_HINT
     from funreason.tiny import build_tokenizer
 
     plain = build_tokenizer(0, 4096, line_tokens=False)

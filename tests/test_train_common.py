@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+
 from train.common import last_checkpoint
+
+# A whole one-tensor safetensors file (header, then 4 bytes of data); tests/test_reliability.py tears real ones.
+HEADER = b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+SAFETENSORS = struct.pack("<Q", len(HEADER)) + HEADER + b"\0" * 4
 
 
 def test_last_checkpoint_skips_a_torn_one(tmp_path):
@@ -11,7 +17,7 @@ def test_last_checkpoint_skips_a_torn_one(tmp_path):
     for step, whole in ((2, True), (4, True), (6, False), (10, False)):
         d = tmp_path / f"checkpoint-{step}"
         d.mkdir()
-        (d / "model.safetensors").write_bytes(b"x")
+        (d / "model.safetensors").write_bytes(SAFETENSORS)
         if whole:
             (d / "trainer_state.json").write_text("{}")
     (tmp_path / "checkpoint-x").mkdir()  # not a checkpoint

@@ -111,8 +111,8 @@ def hf_greedy(model, ids: list[int], max_new_tokens: int) -> tuple[list[int], li
 
 
 def rendered(tokenizer, fmt: str):
-    from chat.options import ChatOptions
     from chat.render import render_prompt
+    from core.sections.chat import ChatOptions
 
     return [render_prompt(tokenizer, m, TOOLS, ChatOptions(tool_format=fmt)) for m in CONVERSATIONS]
 
@@ -149,7 +149,7 @@ def test_backend_on_rendered_prompts_matches_hf_backend(engine_backend, varied_m
 
 def test_bfcl_two_entry_loop_matches_hf_backend(engine_backend, varied_model_dir, tiny_tokenizer, tmp_path):
     """The runner over 2 BFCL entries (whole BFCL prompts, ~0.6-1.4k tiny tokens): same rows and token counts as HF."""
-    from chat.options import ChatOptions
+    from core.sections.chat import ChatOptions
     from eval.backends import Sampling
     from eval.backends.hf import HFBackend
     from eval.runner import MultiTurnRunner, result_file
@@ -175,7 +175,7 @@ def test_bfcl_two_entry_loop_matches_hf_backend(engine_backend, varied_model_dir
 
 def test_synth_vllm_teacher_round_trip(varied_model_dir, hf_model, tiny_tokenizer):
     """Two concurrent requests go out as one LLM.chat batch; greedy replies equal transformers on the same chat."""
-    from synth.teacher_config import TeacherConfig
+    from core.sections.teacher import TeacherConfig
     from synth.teachers.vllm_engine import VLLMTeacher
 
     config = TeacherConfig(kind="vllm", model=str(varied_model_dir), dtype="float32", temperature=0.0, max_tokens=8)

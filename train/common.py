@@ -13,16 +13,20 @@ bypass the DeepSpeed engine).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from funreason.errors import RecipeError, UserError
-from funreason.recipe import Recipe, load_recipe, save_resolved
+from core.errors import DISK_ERRORS, RecipeError, UserError, disk_error
+from core.lock import hold
+from core.modelfiles import check_tokenizer_files, loading, require_model_dir, weights_problem
+from core.recipe import Recipe, load_recipe, save_resolved
 
 RECIPE_STAGES = ("synth", "sft", "grpo", "eval", "report", "chat", "tiny")
-TOP_LEVEL_KEYS = ("model", "run_dir", "seed")
+TOP_LEVEL_KEYS = ("model", "run_dir", "seed", "execution")
 
 
 def setup_environment() -> None:
@@ -63,7 +67,18 @@ def qualify_overrides(overrides: list[str], section: str) -> list[str]:
 def parse_script_args(doc: str, section: str, argv: list[str] | None = None) -> tuple[argparse.Namespace, Recipe]:
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--config", required=True, help="Recipe YAML (see recipes/).")
-    parser.add_argument("--resume", action="store_true", help="Continue from the last checkpoint in the output dir.")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
+        "--resume",
+        action="store_true",
+        help="Continue from the newest complete checkpoint in the output dir (the default; kept for old commands).",
+    )
+    start.add_argument(
+        "--fresh",
+        action="store_true",
+        help="Start from step 0 even though the output dir holds checkpoints; they are moved into "
+        "<output_dir>/superseded-<time>/, never deleted.",
+    )
     parser.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", help=f"Overrides, e.g. max_steps=10 (= {section}.max_steps=10)."
     )
@@ -124,34 +139,106 @@ def load_model_and_tokenizer(path: str | Path, bf16: bool = False, **model_kwarg
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(path)
-    if not (path / "config.json").is_file():
-        raise UserError(f"model directory {path} has no config.json (models are local paths; nothing is downloaded)")
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    require_model_dir(path)
+    check_tokenizer_files(path)
+    with loading(path, "tokenizer"):
+        tokenizer = AutoTokenizer.from_pretrained(path)
     model_kwargs.setdefault("dtype", weight_dtype(bf16))
-    model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
+    with loading(path, "model"):
+        model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
     return model, tokenizer
 
 
-def last_checkpoint(output_dir: str | Path) -> str | None:
-    """The newest COMPLETE `checkpoint-N` in `output_dir`, or None.
-
-    transformers' get_last_checkpoint takes the highest N even when a kill interrupted its writing, and resuming
-    from it then fails. The Trainer writes `trainer_state.json` after the weights and optimizer state, so a
-    checkpoint with it is whole; a torn one is skipped (and left in place for inspection).
-    """
-    output_dir = Path(output_dir)
-    if not output_dir.is_dir():
-        return None
+def _numbered_checkpoints(output_dir: Path) -> list[tuple[int, Path]]:
+    """(step, dir) of every `checkpoint-N` directly in `output_dir`, newest first."""
     numbered = []
-    for d in output_dir.iterdir():
+    for d in output_dir.iterdir() if output_dir.is_dir() else []:
         prefix, _, step = d.name.partition("-")
         if d.is_dir() and prefix == "checkpoint" and step.isdigit():
             numbered.append((int(step), d))
-    for _, d in sorted(numbered, reverse=True):
-        if (d / "trainer_state.json").is_file():
+    return sorted(numbered, reverse=True)
+
+
+def checkpoint_problem(checkpoint: str | Path) -> str | None:
+    """None when a `checkpoint-N` dir can be resumed from; else why not.
+
+    The Trainer writes `trainer_state.json` after the weights and optimizer state, so without it a checkpoint is
+    torn; with it, the weights, optimizer and RNG files are still checked (a crash of the machine, a full disk or a
+    copy can truncate them after the fact), by their headers and sizes only."""
+    checkpoint = Path(checkpoint)
+    state = checkpoint / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json"
+    try:
+        json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "trainer_state.json is not valid JSON"
+    return weights_problem(checkpoint)
+
+
+def last_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest COMPLETE `checkpoint-N` in `output_dir`, or None (transformers' get_last_checkpoint takes the
+    highest N even when a kill tore it, and resuming from it then fails). Torn ones are skipped with a message."""
+    for _, d in _numbered_checkpoints(Path(output_dir)):
+        problem = checkpoint_problem(d)
+        if problem is None:
             return str(d)
-        print(f"[train] skipping incomplete checkpoint {d} (no trainer_state.json)")
+        print(f"[train] skipping incomplete checkpoint {d} ({problem})")
     return None
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+
+
+def _move_aside(paths: list[Path], dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        p.rename(dest / p.name)
+
+
+def lock_output_dir(config, stage: str) -> None:
+    """The main process holds `config.output_dir`'s lock until it exits: a second run of the same stage on the same
+    dir stops with one line naming this one (under `funreason run` the launching pipeline holds it already)."""
+    if config.process_index == 0:
+        hold(config.output_dir, stage)
+
+
+def resume_checkpoint(args: argparse.Namespace, config, stage: str) -> str | None:
+    """Where a training script starts: the newest complete checkpoint of `config.output_dir` (the default), or step
+    0 with `--fresh`. Nothing is deleted, ever:
+
+    - torn checkpoints are moved into `<output_dir>/torn-<time>/` (kept for inspection, and out of the way of the
+      Trainer's `save_total_limit` rotation, which would otherwise count them and delete whole ones);
+    - with `--fresh`, the checkpoints and the final model already there are moved into
+      `<output_dir>/superseded-<time>/`, so the rotation of this run can only delete checkpoints this run wrote.
+
+    The main process first takes the output dir's lock (core.lock) for the rest of its life, then moves; then every
+    process picks the same checkpoint (`main_process_first`)."""
+    out = Path(config.output_dir)
+    main = config.process_index == 0
+    lock_output_dir(config, stage)
+    with config.main_process_first(desc="choosing the checkpoint to start from", local=False):
+        if main and out.is_dir():
+            torn = [d for _, d in _numbered_checkpoints(out) if checkpoint_problem(d) is not None]
+            if torn:
+                dest = out / f"torn-{_stamp()}"
+                for d in torn:
+                    print(f"[{stage}] checkpoint {d} is incomplete ({checkpoint_problem(d)}); moved into {dest}")
+                _move_aside(torn, dest)
+            if getattr(args, "fresh", False):
+                old = [d for _, d in _numbered_checkpoints(out)]
+                old += [out / name for name in ("final", "adapter") if (out / name).exists()]
+                if old:
+                    dest = out / f"superseded-{_stamp()}"
+                    _move_aside(old, dest)
+                    print(f"[{stage}] --fresh: moved {', '.join(p.name for p in old)} into {dest}")
+        resume = None if getattr(args, "fresh", False) else last_checkpoint(out)
+    if main:
+        print(
+            f"[{stage}] resuming from {resume}" if resume else f"[{stage}] starting at step 0 (no checkpoint in {out})"
+        )
+    return resume
 
 
 def save_final(trainer, tokenizer, recipe: Recipe, final_dir: str | Path, base_model: str | Path | None = None) -> Path:
@@ -177,7 +264,8 @@ def merge_adapter(base_model: str | Path, adapter_dir: str | Path, out_dir: str 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto")
+    with loading(base_model, "base model"):
+        base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto")
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     merged.save_pretrained(out_dir)
     return Path(out_dir)
@@ -209,3 +297,8 @@ def run_script(main) -> None:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
+    except OSError as e:
+        if e.errno not in DISK_ERRORS:
+            raise
+        print(f"error: {disk_error(e)}", file=sys.stderr)
+        sys.exit(2)

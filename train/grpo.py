@@ -10,7 +10,8 @@
     accelerate launch train/grpo.py --config recipes/smoke.yaml --resume
 
 Tasks are the user turns of the synthesized trajectories (train/rl_tasks.py); each rollout plays that turn against
-live BFCL backends through our renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success and
+live environments (BFCL classes or the `module:Class` ones synthesis used, resolved by envs/resolve.py) through our
+renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success and
 format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weight`. The policy starts from
 `grpo.model`, else <run_dir>/sft/final when it exists, else the recipe's `model`. Outputs: checkpoints in
 <run_dir>/grpo/checkpoint-*, the final model in <run_dir>/grpo/final, tensorboard logs and
@@ -19,42 +20,47 @@ format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weig
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from train.common import setup_environment
 
 setup_environment()
 
-from funreason.errors import UserError  # noqa: E402
-from funreason.recipe import Recipe  # noqa: E402
+from core.atomic import atomic_write_json  # noqa: E402
+from core.errors import UserError  # noqa: E402
+from core.layout import RunLayout  # noqa: E402
+from core.modelfiles import check_tokenizer_files, loading, require_model_dir  # noqa: E402
+from core.recipe import Recipe  # noqa: E402
+from core.sections.train import GRPOSection  # noqa: E402
+from envs.dispatch import set_default_limits  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
-    last_checkpoint,
     lora_config,
     parse_script_args,
+    resume_checkpoint,
     run_script,
     save_final,
     trl_config,
     weight_dtype,
 )
-from train.grpo_config import GRPOSection  # noqa: E402
+from train.fused_head import score_trained_positions_only  # noqa: E402
+from train.rl_tasks import build_tasks, tasks_to_dataset  # noqa: E402
 
 
 def output_dir(recipe: Recipe) -> Path:
-    return Path(recipe.grpo.output_dir or recipe.run_path / "grpo")
+    return RunLayout.of(recipe).grpo_dir
 
 
 def policy_path(recipe: Recipe) -> Path:
     if recipe.grpo.model:
         return Path(recipe.grpo.model)
-    sft_final = recipe.run_path / "sft" / "final"
+    sft_final = RunLayout.of(recipe).sft_final
     return sft_final if sft_final.is_dir() else Path(recipe.model)
 
 
 def grpo_config(recipe: Recipe):
     """TRL GRPOConfig: project defaults, hardware defaults, then the recipe's own TRL fields."""
-    from trl import GRPOConfig
+    from trl import GRPOConfig  # deferred: heavy (torch); `--help` and recipe errors should not pay for it
 
     section: GRPOSection = recipe.grpo
     out = output_dir(recipe)
@@ -72,38 +78,36 @@ def grpo_config(recipe: Recipe):
 
 def load_policy(path: Path, bf16: bool):
     """The policy and its tokenizer; a LoRA adapter directory (an unmerged SFT) is merged into its base first."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: heavy (torch)
 
     if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
-        from peft import AutoPeftModelForCausalLM
+        from peft import AutoPeftModelForCausalLM  # deferred: heavy, and only LoRA adapter inputs need it
 
         model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
         model = model.merge_and_unload()
-    elif (path / "config.json").is_file():
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
     else:
-        raise UserError(f"model directory {path} has no config.json (models are local paths; nothing is downloaded)")
-    tokenizer = AutoTokenizer.from_pretrained(path)
+        require_model_dir(path, "policy model")
+        with loading(path, "policy model"):
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
+    check_tokenizer_files(path)
+    with loading(path, "tokenizer"):
+        tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.padding_side = "left"
     return model, tokenizer
 
 
 def load_tasks(recipe: Recipe):
-    from datasets import load_from_disk
+    from datasets import load_from_disk  # deferred: heavy (pyarrow, pandas)
 
-    from train.rl_tasks import build_tasks
-
-    path = Path(recipe.grpo.dataset or recipe.run_path / "synth" / "dataset")
+    path = Path(recipe.grpo.dataset or RunLayout.of(recipe).dataset)
     if not path.exists():
         raise UserError(f"RL dataset {path} not found (run `funreason synth` first or set grpo.dataset)")
-    return build_tasks(load_from_disk(str(path)), limit=recipe.grpo.max_tasks)
+    return build_tasks(load_from_disk(str(path)), limit=recipe.grpo.max_tasks, options=recipe.chat)
 
 
 def build_trainer(recipe: Recipe, config=None):
     """The trainer for a recipe (also used by benchmarks/grpo_step.py)."""
-    from train.fused_head import score_trained_positions_only
-    from train.rl_tasks import tasks_to_dataset
-    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions
+    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions  # deferred: imports torch and trl
 
     score_trained_positions_only()
     section: GRPOSection = recipe.grpo
@@ -134,13 +138,11 @@ def build_trainer(recipe: Recipe, config=None):
 
 def main(argv: list[str] | None = None) -> dict:
     args, recipe = parse_script_args(__doc__, "grpo", argv)
+    set_default_limits(recipe.execution)  # rollouts and rewards execute the model's calls
     section: GRPOSection = recipe.grpo
     trainer = build_trainer(recipe)
     config = trainer.args
-    resume = None
-    if args.resume:
-        resume = last_checkpoint(config.output_dir)
-        print(f"[grpo] resuming from {resume}" if resume else "[grpo] --resume: no checkpoint yet, starting fresh")
+    resume = resume_checkpoint(args, config, "grpo")  # newest complete checkpoint unless --fresh; takes the lock
     result = trainer.train(resume_from_checkpoint=resume)
     out = output_dir(recipe)
     merge_base = policy_path(recipe) if section.lora is not None and section.merge_lora else None
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
         "log_history": history,
     }
     if trainer.accelerator.is_main_process:
-        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        atomic_write_json(out / "train_summary.json", summary)
         print(f"[grpo] done: {summary}")
     return summary
 

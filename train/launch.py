@@ -5,6 +5,8 @@
 
 The command is printed before it runs, so it can be copied and re-run by hand:
     python -m accelerate.commands.launch [--config_file accelerate_configs/<cfg>.yaml] train/sft.py --config <resolved>
+The script continues from the newest complete checkpoint of its output dir (a killed `funreason run` loses no
+finished steps); `--force sft` adds `--fresh` (step 0; old checkpoints are moved aside, never deleted).
 The section's `accelerate_config` picks the config (a name in accelerate_configs/ or a path); without one, a GPU
 machine uses single_gpu and a CPU machine one plain process. On a CPU machine `DS_ACCELERATOR=cpu` and
 `--mixed_precision no` are added (docs/stack.md §2). The child's output is streamed; a failure raises LaunchError
@@ -21,8 +23,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from funreason.errors import UserError
-from funreason.recipe import Recipe
+import yaml
+
+from core.errors import UserError
+from core.layout import RunLayout
+from core.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "accelerate_configs"
@@ -51,7 +56,9 @@ def config_path(name: str) -> Path:
     return p
 
 
-def launch_command(script: str, resolved_recipe: str | Path, accelerate_config: str | None, gpu: bool) -> list[str]:
+def launch_command(
+    script: str, resolved_recipe: str | Path, accelerate_config: str | None, gpu: bool, fresh: bool = False
+) -> list[str]:
     cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     if accelerate_config is None and gpu:
         accelerate_config = "single_gpu"
@@ -64,24 +71,25 @@ def launch_command(script: str, resolved_recipe: str | Path, accelerate_config: 
     # A fixed default port (29500) collides when two runs share a machine.
     cmd += ["--main_process_port", str(free_port())]
     cmd += [str(REPO / "train" / script), "--config", str(resolved_recipe)]
-    return cmd
+    # Without --fresh the script continues from the newest complete checkpoint: a killed pipeline loses no steps.
+    return cmd + (["--fresh"] if fresh else [])
 
 
 def cpu_threads_per_process(accelerate_config: str | None) -> int:
     """This machine's cores (those this process may use) shared among the config's processes."""
-    import yaml
-
     processes = 1
     if accelerate_config is not None:
         processes = int(yaml.safe_load(config_path(accelerate_config).read_text()).get("num_processes") or 1)
     return max(1, len(os.sched_getaffinity(0)) // max(1, processes))
 
 
-def run_training(script: str, resolved_recipe: str | Path, accelerate_config: str | None, tail: int = 60) -> None:
-    import torch
+def run_training(
+    script: str, resolved_recipe: str | Path, accelerate_config: str | None, tail: int = 60, fresh: bool = False
+) -> None:
+    import torch  # deferred: importing torch costs seconds, and only launching needs it
 
     gpu = torch.cuda.is_available()
-    cmd = launch_command(script, resolved_recipe, accelerate_config, gpu)
+    cmd = launch_command(script, resolved_recipe, accelerate_config, gpu, fresh=fresh)
     env = dict(os.environ)
     if not gpu:
         env.setdefault("DS_ACCELERATOR", "cpu")
@@ -110,13 +118,15 @@ def _summary(out_dir: Path) -> dict:
     return {k: summary.get(k) for k in ("final_model", "steps", "final_loss")} | summary
 
 
-def run_sft_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
+def run_sft_stage(recipe: Recipe, resolved_recipe_path: str | Path, fresh: bool = False) -> dict:
+    """Train SFT, continuing from the newest complete checkpoint; `fresh` (funreason run --force sft) starts at
+    step 0 with the old checkpoints moved aside."""
     section = recipe.sft
-    run_training("sft.py", resolved_recipe_path, section.accelerate_config)
-    return _summary(Path(section.output_dir or recipe.run_path / "sft"))
+    run_training("sft.py", resolved_recipe_path, section.accelerate_config, fresh=fresh)
+    return _summary(RunLayout.of(recipe).sft_dir)
 
 
-def run_grpo_stage(recipe: Recipe, resolved_recipe_path: str | Path) -> dict:
+def run_grpo_stage(recipe: Recipe, resolved_recipe_path: str | Path, fresh: bool = False) -> dict:
     section = recipe.grpo
-    run_training("grpo.py", resolved_recipe_path, getattr(section, "accelerate_config", None))
-    return _summary(Path(getattr(section, "output_dir", None) or recipe.run_path / "grpo"))
+    run_training("grpo.py", resolved_recipe_path, section.accelerate_config, fresh=fresh)
+    return _summary(RunLayout.of(recipe).grpo_dir)

@@ -12,11 +12,11 @@ builds tool schemas from Python methods, so RL prompts would differ from eval pr
 formats, so an RL prompt is token-identical to the eval prompt for the same conversation (DESIGN invariant 1) and
 tool results are rendered exactly as in SFT and eval.
 
-One rollout is BFCL's inner loop for one turn, as `eval/runner.py` runs it: generate; parse in the recipe's format;
-no calls (or a decode error) ends the turn; else execute the calls, append the tool results, generate again, at most
-`max_tool_steps` times. The sequence TRL trains on is prompt + [step 1 + tool results + step 2 + ...]: generated
-tokens are kept as generated (never re-tokenized), and the tool-result tokens between steps (`env_mask` 0) are
-excluded from the loss. Generation goes through the trainer's own backend (`GRPOTrainer._generate_single_turn`, the
+One rollout is BFCL's inner loop for one turn, each step the `chat.step.take_step` that `eval/runner.py` takes:
+generate; parse in the recipe's format; no calls (or a decode error) ends the turn; else execute the calls, append
+the tool results, generate again, at most `max_tool_steps` times. The sequence TRL trains on is prompt + [step 1 +
+tool results + step 2 + ...]: generated tokens are kept as generated (never re-tokenized), and the tool-result
+tokens between steps (`env_mask` 0) are excluded from the loss. Generation goes through the trainer's own backend (`GRPOTrainer._generate_single_turn`, the
 call TRL's tool loop makes): vLLM colocate/server on GPU (`use_vllm`), transformers on CPU.
 
 The TRL-side rewards (`turn_success`, `format`) score each finished episode with `envs.rewards`; TRL logs them as
@@ -33,20 +33,25 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from chat.options import ChatOptions
+from chat.messages import merge_tool_results
+from chat.render import render_prompt
+from chat.step import take_step
+from core.sections.chat import ChatOptions
 from envs import rewards
+from envs.dispatch import Dispatcher
+from train.egpo import entropy_advantages, reasoning_mask
 from train.rl_tasks import RLTask
 
 Generate = Callable[[list[list[int]]], tuple[list[list[int]], list[list[float]] | None]]
 
 
 @dataclass
-class Episode:
+class RolloutEpisode:
     """One rollout: a task, its live environment, and the token sequence TRL trains on."""
 
     task: RLTask
     instances: dict[str, object]
-    dispatcher: Any
+    dispatcher: Dispatcher
     messages: list[dict]
     prompt_ids: list[int]
     results: list[str] = field(default_factory=list)  # execution results of all turns so far (BFCL response check)
@@ -70,13 +75,6 @@ class Episode:
         return rewards.format_score(self.steps_ok, self.finished)
 
 
-def _looks_like_calls(text: str, options: ChatOptions) -> bool:
-    """Whether a reply with no decoded call still tried the call syntax (a format error, not a final answer)."""
-    if options.tool_format == "hermes":
-        return "<tool_call>" in text
-    return text.strip("`\n ").startswith("[")
-
-
 class EnvRollout:
     """A `rollout_func` for GRPOTrainer, and a trainer-free `run(tasks, generate)` for tests and benchmarks."""
 
@@ -89,17 +87,15 @@ class EnvRollout:
         self.timings = {"generation_s": 0.0, "environment_s": 0.0, "render_s": 0.0}
 
     # --- one episode -----------------------------------------------------------------------------------------
-    def start(self, task: RLTask) -> Episode:
-        from chat.render import render_prompt
-        from envs.dispatch import Dispatcher
-
+    def start(self, task: RLTask) -> RolloutEpisode:
         t0 = time.perf_counter()
         instances, results = task.restore()
         t1 = time.perf_counter()
-        prompt_ids = list(render_prompt(self.tokenizer, task.messages, task.tools, self.options).ids)
+        messages = merge_tool_results(list(task.messages), self.options.tool_results)  # earlier turns' results
+        prompt_ids = list(render_prompt(self.tokenizer, messages, task.tools, self.options).ids)
         self.timings["environment_s"] += t1 - t0
         self.timings["render_s"] += time.perf_counter() - t1
-        return Episode(task, instances, Dispatcher(instances), list(task.messages), prompt_ids, results)
+        return RolloutEpisode(task, instances, Dispatcher(instances), messages, prompt_ids, results)
 
     def tool_suffix_ids(self, assistant: dict, tool_msgs: list[dict], tools: list[dict]) -> list[int]:
         """Tokens of the tool results plus the next generation prompt, as chat renders them after an assistant step.
@@ -107,8 +103,6 @@ class EnvRollout:
         Rendered behind a stand-in exchange (as TRL's `_get_tool_suffix_ids` does) so the generated tokens are never
         re-tokenized: the suffix is everything after the stand-in assistant's end-of-message token.
         """
-        from chat.render import render_prompt
-
         eos = self.tokenizer.eos_token_id
         head = [{"role": "user", "content": "."}, {k: v for k, v in assistant.items() if k != "reasoning_content"}]
         ends_before = render_prompt(self.tokenizer, head[:1], tools, self.options).ids.count(eos) + 1
@@ -118,10 +112,8 @@ class EnvRollout:
             raise RuntimeError("chat.render gave no tool-result turn after the assistant message")
         return after[ends[ends_before - 1] + 1 :]
 
-    def advance(self, ep: Episode, new_ids: list[int], new_logprobs: list[float] | None) -> None:
-        """Consume one generated step: parse it, execute its calls, and append the tool results."""
-        from chat.render import assistant_message, parse_assistant, tool_messages
-
+    def advance(self, ep: RolloutEpisode, new_ids: list[int], new_logprobs: list[float] | None) -> None:
+        """Consume one generated step (`chat.step.take_step`, as eval's runner takes it) and splice the tool results."""
         ep.steps += 1
         room = self.max_completion_length - len(ep.completion_ids)
         ep.completion_ids += new_ids[:room]
@@ -133,30 +125,31 @@ class EnvRollout:
             ep.done = True
             return
         text = self.tokenizer.decode(new_ids, skip_special_tokens=True)
+        env_s = 0.0
+
+        def execute(calls):
+            nonlocal env_s
+            t = time.perf_counter()
+            try:
+                return ep.dispatcher.execute_all(calls)
+            finally:
+                env_s += time.perf_counter() - t
+
         t0 = time.perf_counter()
-        ep.messages.append(assistant_message(text, self.options, ep.task.tools))
-        parsed = parse_assistant(text, self.options, ep.task.tools)
-        calls = parsed.calls if parsed.ok else []
-        unterminated = self.options.think_prefill and "</think>" not in text
-        ep.steps_ok.append(
-            not unterminated
-            and (bool(calls) and not parsed.warnings or not calls and not _looks_like_calls(text, self.options))
-        )
-        if not calls:
+        step = take_step(text, self.options, ep.task.tools, execute)
+        ep.messages.append(step.assistant_message)
+        ep.steps_ok.append(step.well_formed)
+        if step.ends_turn:
             self.timings["render_s"] += time.perf_counter() - t0
             ep.finished = ep.done = True
             return
-        t1 = time.perf_counter()
-        results = ep.dispatcher.execute_all(calls)
-        t2 = time.perf_counter()
-        ep.num_calls += len(calls)
-        ep.num_errors += sum(r.startswith("Error during execution") for r in results)
-        ep.results += results
-        tool_msgs = tool_messages(calls, results, self.options)
-        ep.messages += tool_msgs
-        suffix = self.tool_suffix_ids(ep.messages[-len(tool_msgs) - 1], tool_msgs, ep.task.tools)
-        self.timings["environment_s"] += t2 - t1
-        self.timings["render_s"] += (t1 - t0) + (time.perf_counter() - t2)
+        ep.num_calls += len(step.calls)
+        ep.num_errors += sum(r.startswith("Error during execution") for r in step.results)
+        ep.results += step.results
+        ep.messages += step.tool_messages
+        suffix = self.tool_suffix_ids(step.assistant_message, step.tool_messages, ep.task.tools)
+        self.timings["environment_s"] += env_s
+        self.timings["render_s"] += time.perf_counter() - t0 - env_s
         if len(ep.completion_ids) + len(suffix) >= self.max_completion_length or ep.steps >= self.max_tool_steps:
             ep.done = True  # the calls ran (the state counts); the turn is cut here
             return
@@ -166,7 +159,7 @@ class EnvRollout:
             ep.logprobs += [0.0] * len(suffix)
 
     # --- a batch of episodes --------------------------------------------------------------------------------
-    def run(self, tasks: list[RLTask], generate: Generate) -> list[Episode]:
+    def run(self, tasks: list[RLTask], generate: Generate) -> list[RolloutEpisode]:
         """Roll out every task to the end of its turn, generating for all unfinished episodes together."""
         episodes = [self.start(task) for task in tasks]
         while True:
@@ -180,7 +173,7 @@ class EnvRollout:
                 self.advance(ep, list(new_ids[i]), None if new_logprobs is None else new_logprobs[i])
 
     @staticmethod
-    def outputs(episodes: list[Episode]) -> dict[str, Any]:
+    def outputs(episodes: list[RolloutEpisode]) -> dict[str, Any]:
         """What TRL expects back from a rollout_func (plus `env_mask` and the episodes for the rewards)."""
         logprobs = [ep.logprobs for ep in episodes]
         return {
@@ -249,8 +242,6 @@ class RolloutGRPOTrainer(GRPOTrainer):
         return output
 
     def _egpo_advantages(self, output: dict) -> torch.Tensor:
-        from train.egpo import entropy_advantages, reasoning_mask
-
         prompt_ids, completion_ids = output["prompt_ids"], output["completion_ids"]
         input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
         attention_mask = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)

@@ -7,12 +7,13 @@
     # two CPU processes (gloo) / ZeRO-2 on CPU
     accelerate launch --config_file accelerate_configs/cpu_2proc.yaml train/sft.py --config recipes/smoke.yaml
     DS_ACCELERATOR=cpu accelerate launch --config_file accelerate_configs/zero2_cpu.yaml train/sft.py --config recipes/smoke.yaml
-    # overrides (unprefixed keys belong to `sft`), LoRA, resume after a kill
+    # overrides (unprefixed keys belong to `sft`), LoRA
     accelerate launch train/sft.py --config recipes/smoke.yaml max_steps=50 learning_rate=1e-4 lora.r=8 merge_lora=true
-    accelerate launch train/sft.py --config recipes/smoke.yaml --resume
+    # a rerun continues from the newest complete checkpoint; --fresh starts over (old checkpoints moved aside)
+    accelerate launch train/sft.py --config recipes/smoke.yaml --fresh
 
 Any TRL `SFTConfig` field can be set in the recipe's `sft:` section or as an override; the project's own fields
-(layout, datasets, lora, merge_lora, liger, model, output_dir, accelerate_config) are in train/sft_config.py.
+(layout, datasets, lora, merge_lora, liger, model, output_dir, accelerate_config) are in core/sections/train.py (SFTSection).
 Examples are rendered by `chat.render` (token-identical to eval prompts) and handed to SFTTrainer pre-tokenized.
 Outputs: checkpoints in <run_dir>/sft/checkpoint-*, the final model with its tokenizer and the resolved recipe in
 <run_dir>/sft/final, tensorboard logs in <run_dir>/sft/runs, and <run_dir>/sft/train_summary.json.
@@ -20,33 +21,35 @@ Outputs: checkpoints in <run_dir>/sft/checkpoint-*, the final model with its tok
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from train.common import setup_environment
 
 setup_environment()
 
-from funreason.recipe import Recipe  # noqa: E402
+from core.atomic import atomic_write_json  # noqa: E402
+from core.layout import RunLayout  # noqa: E402
+from core.recipe import Recipe  # noqa: E402
+from core.sections.train import DatasetSpec, SFTSection  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
-    last_checkpoint,
     load_model_and_tokenizer,
+    lock_output_dir,
     lora_config,
     parse_script_args,
+    resume_checkpoint,
     run_script,
     save_final,
     trl_config,
 )
-from train.sft_config import DatasetSpec, SFTSection  # noqa: E402
 
 
 def output_dir(recipe: Recipe) -> Path:
-    return Path(recipe.sft.output_dir or recipe.run_path / "sft")
+    return RunLayout.of(recipe).sft_dir
 
 
 def dataset_specs(recipe: Recipe) -> list[DatasetSpec]:
-    return list(recipe.sft.datasets) or [DatasetSpec(str(recipe.run_path / "synth" / "dataset"))]
+    return list(recipe.sft.datasets) or [DatasetSpec(str(RunLayout.of(recipe).dataset))]
 
 
 def sft_config(recipe: Recipe):
@@ -80,16 +83,18 @@ def sft_config(recipe: Recipe):
 def main(argv: list[str] | None = None) -> dict:
     from trl import SFTTrainer
 
-    from train.data import build_sft_dataset
+    from train.data import build_sft_dataset, new_report
     from train.fused_head import score_trained_positions_only
 
     args, recipe = parse_script_args(__doc__, "sft", argv)
     section: SFTSection = recipe.sft
     config = sft_config(recipe)
+    lock_output_dir(config, "sft")  # before anything is loaded or written: a second run stops here, in one line
     model_path = section.model or recipe.model
     # We load the model ourselves (SFTTrainer would ignore model_init_kwargs for an instance), so honour them here.
     model, tokenizer = load_model_and_tokenizer(model_path, bf16=config.bf16, **(config.model_init_kwargs or {}))
     config.model_init_kwargs = None
+    dropped = new_report()
     with config.main_process_first(desc="rendering SFT examples"):
         dataset = build_sft_dataset(
             tokenizer,
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
             seed=recipe.seed,
             progress=config.process_index == 0,
             drop_reasoning=section.reasoning == "drop",
+            max_length=config.max_length,
+            report=dropped,
         )
     score_trained_positions_only()
     trainer = SFTTrainer(
@@ -108,10 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
         processing_class=tokenizer,
         peft_config=lora_config(section.lora, "sft"),
     )
-    resume = None
-    if args.resume:
-        resume = last_checkpoint(config.output_dir)
-        print(f"[sft] resuming from {resume}" if resume else "[sft] --resume: no checkpoint yet, starting fresh")
+    resume = resume_checkpoint(args, config, "sft")
     result = trainer.train(resume_from_checkpoint=resume)
     out = output_dir(recipe)
     merge_base = model_path if section.lora is not None and section.merge_lora else None
@@ -123,6 +127,9 @@ def main(argv: list[str] | None = None) -> dict:
         "final_loss": losses[-1] if losses else result.training_loss,
         "train_loss": result.training_loss,
         "examples": len(dataset),
+        # dropped, never trained on silently (train/data.py): schema-mismatched calls, examples over max_length
+        "max_length": config.max_length,
+        "dropped": dropped,
         "layout": section.layout,
         "resumed_from": resume,
         "world_size": config.world_size,
@@ -132,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
         "loss_curve": [[e["step"], e["loss"]] for e in trainer.state.log_history if "loss" in e],
     }
     if trainer.accelerator.is_main_process:
-        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        atomic_write_json(out / "train_summary.json", summary)
         print(f"[sft] done: {summary}")
     return summary
 

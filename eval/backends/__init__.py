@@ -1,7 +1,7 @@
 """Generation backends for the multi-turn runner: one call generates the next step for a whole batch of entries.
 
     from eval.backends import make_backend
-    backend = make_backend(section, model_path, tokenizer)        # section: eval.config.EvalSection
+    backend = make_backend(section, model_path, tokenizer)        # section: core.sections.eval.EvalSection
     outs = backend.generate([GenRequest(key=("multi_turn_base_0", 0, 0), text=..., ids=[...], max_new_tokens=64)])
     backend.describe()   # what goes into metadata.json: backend name, sampling params, max tokens
     backend.close()
@@ -15,10 +15,16 @@ made it (text and token ids) and return the text after the prompt, without the s
 
 from __future__ import annotations
 
+import inspect
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from chat.formats import tool_format
+from envs.dispatch import parse_call
+from envs.resolve import make_instances
 
 
 @dataclass
@@ -27,6 +33,17 @@ class GenRequest:
     text: str
     ids: list[int]
     max_new_tokens: int
+
+
+def generation_budget(prompt_tokens: int, max_new_tokens: int, max_context: int | None) -> int | str:
+    """New tokens a prompt may take, as BFCL's OSS handler computes them: min(cap, context - prompt - 2); or the
+    error text (a str) when no room is left, which BFCL reports as that entry's inference error."""
+    if max_context is None:
+        return max_new_tokens
+    budget = min(max_new_tokens, max_context - prompt_tokens - 2)
+    if budget < 1:
+        return f"prompt of {prompt_tokens} tokens does not fit the context limit of {max_context} tokens"
+    return budget
 
 
 @dataclass
@@ -85,10 +102,6 @@ class ScriptedBackend:
 def keyword_calls(call_strings: list[str], instances: dict) -> list:
     """Ground-truth call strings as ToolCalls with every argument named (BFCL's prompting decoder drops
     positional arguments, so a replay must name them), using the environment methods' signatures."""
-    import inspect
-
-    from envs.dispatch import parse_call
-
     owner = {name: inst for inst in instances.values() for name in dir(type(inst)) if not name.startswith("_")}
     calls = []
     for text in call_strings:
@@ -106,13 +119,10 @@ def ground_truth_script(entries: list[dict], ground_truth: dict[str, list[list[s
     """A `ScriptedBackend` script that replays the ground truth: step 0 of a turn emits all of that turn's calls
     (in `fmt`: pythonic or hermes), every later step (and a turn whose ground truth is empty) says `reply`.
     A perfect model under BFCL's loop; its result files must score 100%."""
-    from chat import hermes, pythonic
-    from envs import bfcl
-
-    render = hermes.render_calls if fmt == "hermes" else pythonic.render_calls
+    render = tool_format(fmt).render_calls
     texts: dict[tuple[str, int], str] = {}
     for e in entries:
-        instances = bfcl.make_instances(e.get("initial_config", {}), e["involved_classes"])
+        instances = make_instances(e.get("initial_config", {}), e["involved_classes"])
         for turn, calls in enumerate(ground_truth[e["id"]]):
             texts[(e["id"], turn)] = render(keyword_calls(calls, instances)) if calls else reply
 
@@ -124,7 +134,8 @@ def ground_truth_script(entries: list[dict], ground_truth: dict[str, list[list[s
 
 
 def make_backend(section, model_path: str, tokenizer, seed: int | None = None) -> Backend:
-    """The backend a recipe's `eval:` section asks for (heavy imports happen only here)."""
+    """The backend a recipe's `eval:` section asks for. Each backend module is imported here, on purpose: they pull
+    heavy optional packages (torch and transformers, vllm, openai) that the other backends do not need."""
     sampling = Sampling(section.temperature, section.top_p, section.seed if section.seed is not None else seed)
     if section.backend == "hf":
         from eval.backends.hf import HFBackend
@@ -144,8 +155,6 @@ def make_backend(section, model_path: str, tokenizer, seed: int | None = None) -
             tensor_parallel_size=section.tensor_parallel_size,
         )
     if section.backend == "openai":
-        import os
-
         from eval.backends.openai import OpenAIBackend
 
         return OpenAIBackend(

@@ -19,8 +19,10 @@ import time
 from collections import OrderedDict
 
 import torch
+from transformers import AutoModelForCausalLM, DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from core.modelfiles import loading
 from eval.backends import Generation, GenRequest, Sampling
 
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
@@ -73,13 +75,12 @@ class HFBackend:
         dtype="auto",
         prefix_cache_gib: float = 2.0,
     ):
-        from transformers import AutoModelForCausalLM
-
         self.tokenizer = tokenizer
         self.sampling = sampling
         self.micro_batch_size = max(1, micro_batch_size)
         torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype)
+        with loading(model_path, "model"):  # a truncated or corrupt checkpoint is one line naming it
+            self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype)
         self.model.eval()
         self.device = next(self.model.parameters()).device
         self.eos_ids = self._eos_ids()
@@ -153,8 +154,6 @@ class HFBackend:
 
     def _prefill(self, ids: list[int]) -> tuple[list, torch.Tensor]:
         """One unpadded forward over the part of `ids` no cached prefix covers: (per-layer (k, v), last logits)."""
-        from transformers import DynamicCache
-
         t_ids = torch.tensor(ids, dtype=torch.long)
         reuse, kv = self._lookup(t_ids)
         cache = DynamicCache(
@@ -188,8 +187,6 @@ class HFBackend:
     def _generate_batch(self, requests: list[GenRequest]) -> list[Generation]:
         """Prefill each prompt alone (no padding, cached prefixes reused), then decode all rows together over
         their KV caches stacked left-padded, with an attention mask; a row leaves the batch at eos or its limit."""
-        from transformers import DynamicCache
-
         t = time.perf_counter()
         kvs, first = [], []
         for r in requests:

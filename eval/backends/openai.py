@@ -15,6 +15,8 @@ import asyncio
 import threading
 import time
 
+import openai
+
 from eval.backends import Generation, GenRequest, Sampling
 
 
@@ -31,8 +33,6 @@ class OpenAIBackend:
         timeout: float = 600.0,
         max_retries: int = 5,
     ):
-        import openai
-
         self.base_url = base_url
         self.sampling = sampling
         self.concurrency = max(1, concurrency)

@@ -27,7 +27,7 @@ class VLLMBackend:
         gpu_memory_utilization: float = 0.9,
         tensor_parallel_size: int = 1,
     ):
-        import vllm
+        import vllm  # deferred on purpose: heavy, optional (the vllm extra), and starts its own processes
 
         self._vllm = vllm
         self.sampling = sampling

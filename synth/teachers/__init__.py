@@ -10,7 +10,7 @@ Heavy imports (vllm, torch/transformers) happen only for the kind asked for.
 
 from __future__ import annotations
 
-from synth.teacher_config import TeacherConfig
+from core.sections.teacher import TeacherConfig
 from synth.teachers.base import Teacher, TeacherError
 
 __all__ = ["Teacher", "TeacherError", "make_teacher"]

@@ -7,9 +7,22 @@ the deterministic `template` teacher answers from `payload`. Either way the agen
 
 from __future__ import annotations
 
+from collections import Counter
+from contextvars import ContextVar
 from typing import Literal, Protocol
 
 Role = Literal["tooling", "querying", "reasoning", "critic", "closing"]
+
+# Retried teacher faults of the trajectory being synthesized, by kind: the pipeline sets a Counter around each
+# trajectory (its asyncio task's context); a client counts every retry into it (`count_retry`). Final faults are
+# TeacherErrors and counted as rejections; these are the ones a retry recovered from, or that preceded a final one.
+RETRIED: ContextVar[Counter | None] = ContextVar("teacher_retried", default=None)
+
+
+def count_retry(kind: str) -> None:
+    counter = RETRIED.get()
+    if counter is not None:
+        counter[kind] += 1
 
 
 class TeacherError(Exception):

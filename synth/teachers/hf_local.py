@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from funreason.errors import UserError
-from synth.teacher_config import TeacherConfig
+from core.errors import UserError
+from core.sections.teacher import TeacherConfig
 from synth.teachers.base import Role, TeacherError
 from synth.teachers.batching import Batcher, Request
 

@@ -31,9 +31,9 @@ from collections.abc import Mapping
 import aiohttp
 import httpx
 
-from funreason.errors import UserError
-from synth.teacher_config import TeacherConfig
-from synth.teachers.base import Role, TeacherError
+from core.errors import UserError
+from core.sections.teacher import TeacherConfig
+from synth.teachers.base import Role, TeacherError, count_retry
 from synth.teachers.http11 import BodyTooLarge, Http11Pool, HttpError
 
 RETRYABLE = {"timeout", "http_429", "http_5xx", "connection", "malformed"}
@@ -132,6 +132,7 @@ class OpenAITeacher:
                 if e.kind not in RETRYABLE or attempt >= self.config.max_retries:
                     raise
                 retry_after = getattr(e, "retry_after", None)
+                count_retry(e.kind)
             attempt += 1
             self.retries += 1
             delay = min(self.config.backoff_max_s, self.config.backoff_s * 2 ** (attempt - 1))

@@ -8,20 +8,30 @@ It is the baseline for ablations and what tests and the demo use: no model, no n
 (variation comes from the payload, which the trajectory's seeded RNG filled). Outputs are labelled: the teacher's
 name, "template", is recorded in every trajectory's metadata. Its reasoning answers with the executed ground truth,
 so with it phase III passes on the first attempt; the critic loop is exercised with scripted teachers in tests.
-Phrases come from the tools' own descriptions, and the fixed sentences below were written for this project.
+Reasoning is step-wise: each request gets the next group of the round's plan (`plan`, from synth/causality.py),
+so a call that needs a token or an ID comes after the result that shows it; after an injected transient error it
+retries the failed step.
+Requests use each tool's user-voice intent (synth/teachers/intents.py), not its doc sentence; reasoning says where
+every argument comes from (the request, an earlier result, a step before it); closing replies describe the results
+in prose. The fixed sentences below were written for this project.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import zlib
 
+from synth.teachers.intents import intent
+
 OPENERS = [
-    "Please take care of the following for me: {body}.",
-    "I need a hand with this: {body}.",
-    "Could you sort this out? {Body}.",
-    "Here is what I'm after: {body}.",
+    "Could you {body}?",
+    "I need you to {body}.",
+    "Please {body}.",
+    "Can you {body}? Thanks.",
+    "I'd like you to {body}.",
 ]
+JOINERS = [", then ", ", and after that ", "; also ", ", and then "]
 FORWARD_OPENERS = ["Step by step, please: {body}.", "Do these in order: {body}."]
 # A closing reply's first words vary with the request (chosen by a hash of the query, so still deterministic): one
 # fixed opener would make every closing start alike, and a small model trained on the data learns to open every
@@ -45,11 +55,9 @@ DISTRACTORS = [
 
 
 def phrase(doc: dict | None, name: str) -> str:
-    """First sentence of a tool's own description (BFCL prefixes it with the class blurb + 'Tool description:')."""
-    text = (doc or {}).get("description") or name.replace("_", " ")
-    text = text.split("Tool description:")[-1].strip()
-    first = text.split(". ")[0].strip().rstrip(".")
-    return first[:1].lower() + first[1:] if first else name
+    """What a user asks for when they want the tool's job done, in their words (synth/teachers/intents.py), never
+    its doc sentence."""
+    return intent(name, doc)
 
 
 def arg_phrases(doc: dict | None, args: dict) -> dict[str, str]:
@@ -74,7 +82,7 @@ def _pick(options: list[str], key: str) -> str:
 
 def _args_text(args: dict, phrases: dict[str, str] | None = None) -> str:
     phrases = phrases or {}
-    return ", ".join(phrases.get(k) or f"{k.replace('_', ' ')} {v!r}" for k, v in args.items())
+    return ", ".join(phrases.get(k) or f"{_words_of(k)} {v!r}" for k, v in args.items())
 
 
 class TemplateTeacher:
@@ -117,10 +125,10 @@ class TemplateTeacher:
                 clauses.append(f"{s['phrase']} ({said})" if args else s["phrase"])
             elif args:
                 context.append(said)
-        joiner = "; then " if p["mode"] == "forward" else "; "
-        body = joiner.join(clauses)
+        joiner = JOINERS[variant % len(JOINERS)] if noise.get("paraphrase") else JOINERS[0]
+        body = joiner.join(_dedupe(clauses))
         if context:
-            body += f" - for this, use {'; '.join(context)}"
+            body += f" - you'll need {'; '.join(context)}"
         if p["mode"] == "forward":
             text = FORWARD_OPENERS[variant % len(FORWARD_OPENERS)].format(body="first " + body)
         else:
@@ -131,20 +139,43 @@ class TemplateTeacher:
         return {"query": text}
 
     def _reasoning(self, p: dict) -> dict:
-        gt = p["ground_truth"]
-        lines = [f"The request needs {len(gt)} tool call(s); I work out each one from the available tools."]
-        for i, call in enumerate(gt, 1):
-            what = p.get("phrases", {}).get(call["name"], call["name"])
-            args = f" with {_args_text(call['arguments'])}" if call["arguments"] else ""
-            lines.append(f"{i}. `{call['name']}` to {what}{args}.")
-        lines.append("Each step only depends on the ones before it, so I issue them in this order.")
-        return {"think": "\n".join(lines), "calls": [{"name": c["name"], "arguments": c["arguments"]} for c in gt]}
+        """The next step of the round's plan (synth/causality.py: a call that needs a value only a result shows
+        waits for that result), a retry after a transient error, or done. The thought follows the chain: what
+        each call is for and where each argument comes from (the request, what the conversation showed, the
+        results just returned)."""
+        gt, steps = p["ground_truth"], p.get("steps", [])
+        plan = p.get("plan") or [list(range(len(gt)))]
+        done = sum(1 for s in steps for r in s["results"] if not _is_error(r))
+        if done >= len(gt):
+            return {"think": _pick(DONE_LINES, p.get("query", "")), "calls": []}
+        end = next(b[-1] + 1 for b in plan if b[-1] >= done)
+        batch = gt[done:end]
+        query = p.get("query", "")
+        earlier = " ".join(" ".join(h.get("results", [])) + " " + h.get("user", "") for h in p.get("conversation", []))
+        returned = " ".join(r for s in steps for r in s["results"])
+        failed = [c["name"] for c, r in zip(steps[-1]["calls"], steps[-1]["results"]) if _is_error(r)] if steps else []
+        if failed:
+            names = " and ".join(f"`{n}`" for n in _dedupe(failed))
+            lines = [f"{names} came back with a temporary error and did not go through; nothing changed, so I retry."]
+        elif not steps:
+            lines = [_pick(PLAN_OPENERS, query).format(n=len(gt), s="" if len(gt) == 1 else "s")]
+        else:
+            lines = [_pick(NEXT_LINES, query + str(done))]
+        for i, call in enumerate(batch, done + 1):
+            what = _third_person(p.get("phrases", {}).get(call["name"], call["name"]))
+            sources = [_source(k, v, query, earlier, returned) for k, v in call["arguments"].items()]
+            used = f" ({'; '.join(sources)})" if sources else ""
+            lines.append(f"{i}. `{call['name']}` to {what}{used}.")
+        if end < len(gt):
+            lines.append("The rest needs what these return, so it waits for the results.")
+        return {"think": "\n".join(lines), "calls": [{"name": c["name"], "arguments": c["arguments"]} for c in batch]}
 
     def _critic(self, p: dict) -> dict:
         verdict = p.get("verdict", {})
-        expected, got = len(p.get("ground_truth", [])), len(p.get("attempt", []))
+        expected = len(p.get("ground_truth", []))
+        got = sum(len(s["calls"]) for s in p.get("attempt", []))
         if verdict.get("error_type", "").endswith("state_mismatch"):
-            field = next(iter(verdict.get("details", {}).get("differences", {}) or {"state": 0}))
+            field = next(iter(verdict.get("state_diff") or {"state": 0})).split(".")[-1]
             hint = f"After your calls the '{field}' state is not what the request implies; re-check which actions "
             hint += "change it and their arguments."
         else:
@@ -164,8 +195,111 @@ class TemplateTeacher:
                 "think": "None of the available tools can do this.",
                 "reply": "I can't do that with the tools I have right now.",
             }
-        shown = [r if len(r) <= 160 else r[:157] + "..." for r in p.get("results", [])]
-        return {
-            "think": f"All {len(shown)} call(s) succeeded; I summarize the results.",
-            "reply": _pick(SUMMARY_OPENERS, p.get("query", "")) + " " + " | ".join(shown),
-        }
+        calls = [c.split("(", 1)[0] for c in p.get("calls", [])]
+        pieces = [_describe(name, result) for name, result in zip(calls, p.get("results", []))]
+        pieces = [x for x in _dedupe(pieces) if x]
+        reply = _pick(SUMMARY_OPENERS, p.get("query", ""))
+        if pieces:
+            reply += " " + " ".join(pieces)
+        return {"think": f"All {len(calls)} call(s) went through; I tell the user what came back.", "reply": reply}
+
+
+DONE_LINES = [
+    "Everything the request needs has gone through.",
+    "That covers the whole request.",
+    "All the needed calls are done.",
+]
+NEXT_LINES = [
+    "The results are in, so the next calls have what they need.",
+    "With those results I can go on.",
+    "Now that I have the results, the next step:",
+]
+PLAN_OPENERS = [
+    "This takes {n} call{s}; here is the order and where each value comes from.",
+    "Plan ({n} call{s}), checking what each step needs first:",
+    "I need {n} call{s}. Working backwards from what the user wants:",
+]
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+_PERSON = [
+    (r"\b(tell|show|give|sign|log) me\b", r"\1 the user"),
+    (r"\bmy\b", "the user's"),
+    (r"\bI'm\b", "the user is"),
+    (r"\bI've\b", "the user has"),
+    (r"\bI (follow|have|sent)\b", r"the user \1"),
+    (r"\bwe're\b", "the car is"),
+    (r"\bme\b", "the user"),
+]
+
+
+def _third_person(text: str) -> str:
+    """A user's intent ("show me my bookings") as the assistant plans it ("show the user the user's bookings")."""
+    for pattern, repl in _PERSON:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
+def _words_of(key: str) -> str:
+    """`fanSpeed` / `file_name` -> "fan speed" / "file name"."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", key).replace("_", " ").lower()
+
+
+def _is_error(result: str) -> bool:
+    """An error answer in BFCL's shape (`{"error": ...}`): a verified phase-I result never is one."""
+    return result.startswith('{"error": ')
+
+
+def _source(param: str, value, query: str, earlier: str, returned: str) -> str:
+    if isinstance(value, bool):  # a flag is always asked for in words ("show hidden files: yes"), never as True
+        return f"{_words_of(param)} {value!r} as asked"
+    forms = {json.dumps(value, ensure_ascii=False), repr(value), str(value)} - {""}
+    where = (
+        "from the request"
+        if any(f in query for f in forms)
+        else "from what we saw earlier"
+        if any(f in earlier for f in forms)
+        else "from what the calls so far returned"
+        if any(f in returned for f in forms)
+        else "my choice, nothing more specific was asked"
+    )
+    return f"{_words_of(param)} {value!r} {where}"
+
+
+def _describe(name: str, result: str) -> str:
+    """One sentence on one call's result: its fields in words (a few list items, the start of long text), never
+    the raw JSON; "" for a result that says nothing (mkdir's None)."""
+    try:
+        value = json.loads(result)
+    except (json.JSONDecodeError, TypeError):
+        value = result
+    if value in (None, "None", ""):
+        return ""
+    if not isinstance(value, dict):
+        return f"The answer was {_short(value)}."
+    parts = [f"{_words_of(k)}: {_short(v)}" for k, v in list(value.items())[:4]]
+    more = f" (plus {len(value) - 4} more details)" if len(value) > 4 else ""
+    text = "; ".join(parts)
+    return f"{text[:1].upper()}{text[1:]}{more}."
+
+
+def _short(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        value = value.rstrip(".")
+        return value if len(value) <= 60 else value[:57].rstrip() + "..."
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, list):
+        if not value:
+            return "none"
+        head = ", ".join(_short(v) for v in value[:3] if not isinstance(v, (dict, list)))
+        more = f" (+{len(value) - 3} more)" if len(value) > 3 else ""
+        return f"{head}{more}" if head else f"{len(value)} entries"
+    if isinstance(value, dict):
+        return f"{len(value)} entries"
+    return str(value)

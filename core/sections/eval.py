@@ -12,12 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.sections.checks import at_least, ratio
+
 
 @dataclass
 class EvalSection:
+    moved_keys = {"hermes_holdout": "chat.hermes_holdout"}  # SFT and RL render the holdout turn too (chat/holdout.py)
+
     categories: list[str] = field(
         default_factory=lambda: ["base", "miss_func", "miss_param", "long_context"],
-        metadata={"help": "BFCL multi-turn categories to run."},
+        metadata={
+            "help": "BFCL categories to run: multi-turn (base, miss_func, miss_param, long_context), single-turn "
+            "(simple_python, live_multiple, irrelevance, ...), agentic (memory_kv, memory_vector, memory_rec_sum; "
+            "web_search_base, web_search_no_snippet with web_search_corpus)."
+        },
     )
     limit: int | None = field(default=None, metadata={"help": "Keep the first N entries of each category."})
     ids: list[str] | None = field(
@@ -84,17 +92,28 @@ class EvalSection:
     )
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm: fraction of GPU memory to use."})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs per model."})
-    hermes_holdout: Literal["tools", "message"] = field(
-        default="tools",
+    web_search_corpus: str | None = field(
+        default=None,
         metadata={
-            "help": "miss_func in hermes format: `tools` extends the tool list and says BFCL's FC sentence (FC "
-            "handlers); `message` puts the repr of the new docs in the user message as BFCL's prompting loop "
-            "(which its local QwenFC handler runs) does. pythonic always uses the prompting message."
+            "help": "Web search categories (web_search_base, web_search_no_snippet) run only against this frozen "
+            "corpus, a JSONL of pages {url, title, snippet, content} (envs/web_corpus.py), never the live web; "
+            "their scores are labelled not comparable. Without it those categories are refused."
         },
     )
     state_log: bool = field(
         default=True, metadata={"help": "Log the public state of every environment after each turn (as BFCL)."}
     )
+
+    def __post_init__(self):
+        for name in ("batch_size", "micro_batch_size", "concurrency", "max_new_tokens", "tensor_parallel_size"):
+            at_least(f"eval.{name}", getattr(self, name), 1)
+        at_least("eval.limit", self.limit, 1)
+        at_least("eval.max_context", self.max_context, 1)
+        at_least("eval.max_retries", self.max_retries, 0)
+        at_least("eval.temperature", self.temperature, 0)
+        at_least("eval.request_timeout", self.request_timeout, 0, strict=True)
+        ratio("eval.top_p", self.top_p)
+        ratio("eval.gpu_memory_utilization", self.gpu_memory_utilization)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """How a result was made (DESIGN invariant 5): versions, git commit, recipe, data hashes, time.
 
-    from funreason.provenance import collect, Stopwatch
+    from core.provenance import collect, Stopwatch
     meta = collect(recipe=recipe, data_files=envs.bfcl.data_files("multi_turn_base"), extra={"sampling": {...}})
     with Stopwatch() as sw:
         ...
@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from core.schema import to_dict
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("funreason-mt", "bfcl-eval", "transformers", "trl", "vllm", "torch", "datasets", "accelerate", "peft")
@@ -66,8 +68,6 @@ def recipe_dict(recipe: Any) -> dict | None:
     if recipe is None:
         return None
     if dataclasses.is_dataclass(recipe):
-        from funreason.config import to_dict
-
         return to_dict(recipe)
     if isinstance(recipe, dict):
         return dict(recipe)

@@ -21,7 +21,7 @@ import types
 from dataclasses import MISSING, dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from funreason.errors import RecipeError
+from core.errors import RecipeError
 
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -181,6 +181,8 @@ def build(cls: type, data: dict | None, where: Where) -> Any:
             valid = sorted(set(own) | set(extra_types))
             close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(own))}"
+            if key in getattr(cls, "moved_keys", {}):  # a key another section now owns
+                hint = f"; it moved to '{cls.moved_keys[key]}'"
             section = where.path or "<top level>"
             raise RecipeError(f"unknown key '{key}' in section '{section}' of {where.file}{hint}")
     for name, f in own.items():

@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from funreason.errors import RecipeError
-from synth.teacher_config import TeacherConfig
+from core.errors import RecipeError
+from core.sections.checks import at_least, int_range, ratio
+from core.sections.teacher import TeacherConfig
 
 
 @dataclass
@@ -92,7 +93,10 @@ class SynthConfig:
     )
     error_response_ratio: float = field(
         default=0.05,
-        metadata={"help": "Per round: a real failing call precedes the right one (flag error_tool_response)."},
+        metadata={
+            "help": "Per round: the environment answers the step that calls the target with a transient error; "
+            "the assistant retries (flag error_tool_response)."
+        },
     )
     graph_edges: list[str] = field(
         default_factory=list,
@@ -116,6 +120,23 @@ class SynthConfig:
     def __post_init__(self):
         if self.workers < 1:
             raise RecipeError(f"synth.workers must be >= 1, got {self.workers}")
+        at_least("synth.num_trajectories", self.num_trajectories, 1)
+        at_least("synth.k_max", self.k_max, 1)
+        for name in ("round_retries", "json_retries", "num_distractors"):
+            at_least(f"synth.{name}", getattr(self, name), 0)
+        at_least("synth.contamination_ngram", self.contamination_ngram, 1)
+        int_range("synth.classes_per_trajectory", self.classes_per_trajectory, low=1)
+        int_range("synth.rounds", self.rounds, low=1)
+        int_range("synth.trace_length", self.trace_length, low=1)
+        for name in (
+            "paraphrase_ratio",
+            "distractor_detail_ratio",
+            "miss_param_ratio",
+            "miss_func_ratio",
+            "long_context_ratio",
+            "error_response_ratio",
+        ):
+            ratio(f"synth.{name}", getattr(self, name))
         if self.workers > 1 and self.teacher.kind in ("hf", "vllm"):
             raise RecipeError(
                 f"synth.workers: {self.workers} workers would each load the {self.teacher.kind} teacher's model; "

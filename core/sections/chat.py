@@ -26,6 +26,22 @@ class ChatOptions:
     think_prefill: bool = field(
         default=False, metadata={"help": "Append '<think>' after the generation prompt (FunReason-MT handler)."}
     )
+    tool_results: Literal["separate", "merged"] = field(
+        default="separate",
+        metadata={
+            "help": "separate: one tool message per result (BFCL's handlers); merged: all results of a step in one "
+            "tool message whose content is str(list_of_results), as FunReason-MT's BFCL handler fed them back."
+        },
+    )
+    hermes_holdout: Literal["tools", "message"] = field(
+        default="tools",
+        metadata={
+            "help": "miss_func in hermes format: `tools` extends the tool list and says BFCL's FC sentence (FC "
+            "handlers); `message` puts the repr of the new docs in the user message as BFCL's prompting loop "
+            "(which its local QwenFC handler runs) does. pythonic always uses the prompting message. SFT examples, "
+            "RL tasks and eval render the turn that adds a held-out tool this same way (chat/holdout.py)."
+        },
+    )
     system_prompt: str | None = field(
         default=None, metadata={"help": "Extra system text; BFCL's prompt is prepended to it in pythonic format."}
     )

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from funreason.errors import RecipeError
+from core.errors import RecipeError
+from core.sections.checks import at_least, ratio
 
 ROLES = ("tooling", "querying", "reasoning", "critic", "closing")
 
@@ -113,6 +114,14 @@ class TeacherConfig:
                 raise RecipeError(f"synth.teacher.{name} must be >= 1, got {getattr(self, name)}")
         if self.max_retries < 0 or self.timeout_s <= 0 or self.connect_timeout_s <= 0:
             raise RecipeError("synth.teacher: max_retries must be >= 0 and timeouts > 0")
+        at_least("synth.teacher.max_tokens", self.max_tokens, 1)
+        at_least("synth.teacher.temperature", self.temperature, 0)
+        ratio("synth.teacher.top_p", self.top_p)
+        ratio("synth.teacher.gpu_memory_utilization", self.gpu_memory_utilization)
+        for role, over in self.roles.items():
+            at_least(f"synth.teacher.roles.{role}.max_tokens", over.max_tokens, 1)
+            at_least(f"synth.teacher.roles.{role}.temperature", over.temperature, 0)
+            ratio(f"synth.teacher.roles.{role}.top_p", over.top_p)
         if self.kind == "openai" and not self.base_url:
             raise RecipeError("synth.teacher.base_url is required for kind 'openai' (e.g. http://127.0.0.1:8000/v1)")
         if self.kind in ("vllm", "hf") and not self.model:

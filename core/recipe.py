@@ -1,10 +1,10 @@
 """One recipe YAML per experiment: shared keys plus one section per stage (synth, sft, grpo, eval, report).
 
-    from funreason.recipe import load_recipe
+    from core.recipe import load_recipe
     recipe = load_recipe("recipes/smoke.yaml", overrides=["sft.max_steps=5", "eval.limit=4"])
 
 Loading validates the whole file before any model is loaded (unknown keys, types, required keys; see
-`funreason.config`). Overrides are `dotted.key=value` strings; the value is read as YAML (`5`, `true`, `[a, b]`).
+`core.schema`). Overrides are `dotted.key=value` strings; the value is read as YAML (`5`, `true`, `[a, b]`).
 Relative paths in a recipe are relative to the working directory the command runs in (the repo root for
 `make demo`). `save_resolved` writes the recipe as it was really used into the run dir.
 """
@@ -17,14 +17,15 @@ from pathlib import Path
 
 import yaml
 
-from chat.options import ChatOptions
-from eval.config import EvalSection, ReportSection
-from funreason.config import Where, build, to_dict
-from funreason.errors import RecipeError
-from funreason.tiny import TinySection
-from synth.config import SynthConfig
-from train.grpo_config import GRPOSection
-from train.sft_config import SFTSection
+from core.atomic import atomic_write_text
+from core.errors import RecipeError
+from core.schema import Where, build, to_dict
+from core.sections.chat import ChatOptions
+from core.sections.eval import EvalSection, ReportSection
+from core.sections.execution import ExecutionLimits
+from core.sections.synth import SynthConfig
+from core.sections.tiny import TinySection
+from core.sections.train import GRPOSection, SFTSection
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Recipe:
     seed: int = field(default=0, metadata={"help": "Seed for synthesis, training and sampling."})
     chat: ChatOptions = field(
         default_factory=ChatOptions, metadata={"help": "How conversations become text: shared by SFT, RL and eval."}
+    )
+    execution: ExecutionLimits = field(
+        default_factory=ExecutionLimits,
+        metadata={"help": "Limits on every tool call (time, size), wherever calls run: eval, score, GRPO, synth."},
     )
     tiny: TinySection | None = field(
         default=None, metadata={"help": "Build a tiny local model at `model` if it is missing (tests, demo)."}
@@ -59,7 +64,9 @@ def apply_overrides(raw: dict, overrides: list[str], file: str) -> dict:
         if not sep or not key.strip():
             raise RecipeError(f"override {item!r} is not of the form section.key=value")
         try:
-            value = yaml.safe_load(text)
+            value = yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 (a SafeLoader subclass)
+        except _Refused as e:
+            raise RecipeError(f"override {item!r}: {e.problem}") from None
         except yaml.YAMLError:
             value = text
         node = out
@@ -75,19 +82,69 @@ def apply_overrides(raw: dict, overrides: list[str], file: str) -> dict:
     return out
 
 
+class _RecipeLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses what a recipe never needs and a careless or hostile file can abuse: a key given
+    twice in one mapping (PyYAML keeps the last silently) and aliases/anchors (`*a` copies a node: a few hundred
+    bytes of nested aliases expand to gigabytes in memory and in the resolved recipe.yaml)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise _Refused("YAML aliases (*name) are not allowed in a recipe; write the value out", mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise _Refused(f"YAML anchors (&{event.anchor}) are not allowed in a recipe; write the value out",
+                           event.start_mark)  # fmt: skip
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Refused("YAML merge keys (<<) are not allowed in a recipe", key_node.start_mark)
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: PyYAML reports it
+                continue
+            if first is not None:
+                raise _Refused(f"duplicate key {key!r} (first given at line {first})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """The resolved recipe is read back by the loader above, which refuses aliases: never write any."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, problem: str, mark):
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
 def read_yaml(path: str | Path) -> dict:
-    """Read a recipe file into a dict, with clear errors for a missing, empty or malformed file."""
+    """Read a recipe file into a dict, with clear errors for a missing, empty or malformed file, a duplicated key
+    and a YAML alias or anchor (one line naming the file and the line)."""
     p = Path(path)
     if not p.is_file():
         raise RecipeError(f"recipe file not found: {p}")
-    text = p.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RecipeError(f"recipe {p} is not UTF-8 text (byte {e.start})") from None
+    try:
+        data = yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise RecipeError(f"YAML syntax error in {p}{where}: {problem}") from None
+        kind = "refused" if isinstance(e, _Refused) else "YAML syntax error"
+        raise RecipeError(f"{kind} in {p}{where}: {problem}") from None
     if data is None:
         raise RecipeError(f"recipe file is empty: {p}")
     if not isinstance(data, dict):
@@ -108,10 +165,9 @@ def save_resolved(recipe: Recipe, directory: str | Path | None = None) -> Path:
     out = Path(directory or recipe.run_dir)
     out.mkdir(parents=True, exist_ok=True)
     dest = out / "recipe.yaml"
-    tmp = dest.with_suffix(".yaml.tmp")
-    tmp.write_text(f"# resolved from {recipe.source}\n" + yaml.safe_dump(to_dict(recipe), sort_keys=False))
-    tmp.replace(dest)
-    return dest
+    return atomic_write_text(
+        dest, f"# resolved from {recipe.source}\n" + yaml.dump(to_dict(recipe), Dumper=_NoAliasDumper, sort_keys=False)
+    )
 
 
 def add_recipe_arguments(parser) -> None:

@@ -1,0 +1,72 @@
+"""The report's single-turn and agentic sections: measured rows beside quoted paper rows, a chart per group.
+
+OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_eval_report_groups.py
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from bfcl_ast_damage import model_output
+
+from eval import agentic
+from eval.paper import AGENTIC_ROWS, SINGLE_TURN_ROWS
+from eval.report import QUOTED, build_report
+from eval.score import score_results
+from eval.single_turn import group_of, load_category
+
+
+def _write(model_dir: Path, sub: str, category: str, rows: list[dict]) -> None:
+    d = model_dir / sub
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"BFCL_v4_{category}_result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _label(run: Path, label: str, frozen_corpus: bool) -> None:
+    out = run / "eval" / label
+    model = out / "result" / label
+    rng = random.Random(0)
+    for category in ["simple_python", "multiple", "live_simple", "irrelevance"]:
+        entries, gt = load_category(category)
+        ids = list(entries)[:20]
+        if category == "irrelevance":
+            rows = [{"id": i, "result": "No function fits."} for i in ids]
+        else:
+            rows = [{"id": i, "result": model_output(entries[i], gt[i], "pythonic", rng, kind="none")} for i in ids]
+        _write(model, group_of(category), category, rows)
+    for category in ["memory_kv", "web_search_base"]:
+        entries, answers = agentic._load(category)
+        rows = [{"id": i, "result": [[f"It is {answers[i][0]}."]]} for i in list(entries)[:10]]
+        _write(model, agentic.result_subdir(category), category, rows)
+    score_results(out / "result", out / "score", "pythonic")
+    meta = {"label": label, "tool_format": "pythonic"}
+    if frozen_corpus:
+        meta["web_search_corpus"] = "/data/corpus-2026-11.jsonl"
+    (out / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_single_turn_and_agentic_sections_place_measured_rows_among_quoted_ones(tmp_path):
+    run = tmp_path / "run"
+    _label(run, "base", frozen_corpus=False)
+    _label(run, "sft", frozen_corpus=True)
+    summary = build_report([run], tmp_path / "report", title="T")
+    md = Path(summary["report_md"]).read_text()
+    single = md.split("## Single-turn")[1].split("## Agentic")[0]
+    agentic_part = md.split("## Agentic")[1].split("## Diagnostics")[0]
+    for name, *values in SINGLE_TURN_ROWS:
+        assert f"| {name} | {QUOTED} | " + " | ".join(f"{v:.2f}" for v in values) in single
+    for name, *values in AGENTIC_ROWS:
+        assert f"| {name} | {QUOTED} | " + " | ".join(f"{v:.2f}" for v in values) in agentic_part
+    # measured rows: categories run on a subset, so group scores that need a missing category are N/A
+    assert "| base | measured | N/A | N/A | N/A |" in single  # Non-Live lacks java/js/parallel: not a deflated mean
+    # web_search_base and memory_kv ran (on 10 entries each): their columns, and N/A for every mean that needs more
+    assert "| base | measured | N/A | N/A | 100.00 | N/A | N/A | 100.00 | N/A | N/A |" in agentic_part
+    assert "sft (web search: frozen corpus corpus-2026-11.jsonl, not comparable) | measured" in agentic_part
+    overall = md.split("## BFCL v4 groups (measured)")[1].split("## Single-turn")[0]
+    assert "| base | N/A |" in overall
+    for chart in summary["charts"]:
+        assert Path(chart).stat().st_size > 10_000
+    assert {Path(c).name for c in summary["charts"]} == {"report.png", "report_single_turn.png", "report_agentic.png"}
+    assert all(Path(c).exists() for c in summary["csv"]) and len(summary["csv"]) == 5
