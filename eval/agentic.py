@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from envs import bfcl
 
 MEMORY = ("memory_kv", "memory_vector", "memory_rec_sum")
 WEB_SEARCH = ("web_search_base", "web_search_no_snippet")
@@ -70,7 +71,6 @@ def agentic_check(model_response: Any, possible_answers: list[str]) -> dict:
 @cache
 def _load(category: str) -> tuple[dict[str, dict], dict[str, list[str]]]:
     """{id: entry} and {id: answers} with BFCL's per-backend ids (memory_kv_0-customer-0, web_search_base_0)."""
-    from envs import bfcl
 
     bfcl.ensure_project_root()
     from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH

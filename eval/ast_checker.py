@@ -23,6 +23,8 @@ import re
 from functools import cache
 from typing import Any
 
+from envs import bfcl
+
 PYTHON_TYPE_MAPPING = {
     "string": str,
     "integer": int,
@@ -41,7 +43,6 @@ LANGUAGES = ("python", "java", "javascript")
 @cache
 def _converters() -> tuple:
     """BFCL's Java/JS type tables and converters (the wheel's own code; imported lazily, after the project root)."""
-    from envs import bfcl
 
     bfcl.ensure_project_root()
     from bfcl_eval.constants.type_mappings import JAVA_TYPE_CONVERSION, JS_TYPE_CONVERSION

@@ -27,7 +27,11 @@ import json
 from functools import cache
 from typing import Any
 
+from chat import pythonic
+from chat.hermes import find_blocks
 from core.errors import UserError
+from envs import bfcl
+from eval.fc import decode_ast as fc_decode
 
 FORMATS = ("pythonic", "hermes", "fc")
 
@@ -60,7 +64,6 @@ def _wrap(text: str) -> str:
 
 @cache
 def _tree_sitter_parser(language: str):
-    from envs import bfcl
 
     bfcl.ensure_project_root()
     try:
@@ -80,8 +83,6 @@ def _pythonic(raw: Any, language: str) -> tuple[Any, str | None]:
     if not isinstance(raw, str):
         return None, f"'{type(raw).__name__}' object has no attribute 'strip'"
     if language == "python":
-        from chat import pythonic
-
         parsed = pythonic.parse(raw, mode="compat", execute=False)
         if not parsed.ok:
             return None, parsed.error
@@ -96,7 +97,6 @@ def _pythonic(raw: Any, language: str) -> tuple[Any, str | None]:
 
 
 def _hermes(raw: Any) -> tuple[Any, str | None]:
-    from chat.hermes import find_blocks
 
     if not isinstance(raw, str):
         return None, f"expected string or bytes-like object, got '{type(raw).__name__}'"
@@ -130,8 +130,6 @@ def decode_ast(raw: Any, fmt: str, language: str = "python") -> tuple[Any, str |
     if fmt == "hermes":
         return _hermes(raw)
     if fmt == "fc":
-        from eval.fc import decode_ast as fc_decode
-
         decoded = fc_decode(raw)
         return (decoded, None) if decoded is not None else (None, "not a list of {name: JSON arguments} calls")
     raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from core.layout import RunLayout
 from core.lock import stage_lock
 from core.recipe import add_recipe_arguments, recipe_from_args
+from eval.pipeline import evaluate_model, models_to_evaluate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     recipe = recipe_from_args(args)
-    from eval.pipeline import evaluate_model, models_to_evaluate
 
     if args.model:
         targets = [(args.label or Path(args.model).resolve().name, args.model)]

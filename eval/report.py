@@ -20,6 +20,8 @@ from typing import Any
 from core.atomic import atomic_write_json, atomic_write_text
 from core.errors import UserError
 from core.layout import RunLayout
+from core.provenance import collect
+from envs.bfcl import bfcl_version
 from eval.csvs import CSV_FILES, MEMORY, MULTI_TURN, WEB, groups, overall_note, write_leaderboard_csvs
 from eval.paper import AGENTIC_ROWS, AGENTIC_SOURCE, PAPER_ROWS, PAPER_SOURCE, SINGLE_TURN_ROWS, SINGLE_TURN_SOURCE
 from eval.score import read_score_tables
@@ -204,7 +206,6 @@ def _provenance_lines(name: str, prov: dict) -> list[str]:
 
 
 def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) -> Path:
-    from envs.bfcl import bfcl_version
 
     notes = [f"- **{x['name']}**: {overall_note(x['scores'])}" for x in labels]
     lines = [
@@ -346,7 +347,6 @@ def build_report(
     run_dirs: list[str | Path], out_dir: str | Path, title: str = "FunReason-MT report", recipe=None
 ) -> dict:
     """Write report.md, report.png, the CSVs and report.json into `out_dir`; return a summary."""
-    from core.provenance import collect
 
     run_paths = [Path(p) for p in run_dirs]
     labels = collect_labels(run_paths)

@@ -44,12 +44,16 @@ from core.atomic import atomic_write_text
 from core.errors import RecipeError, UserError
 from core.jsonl import iter_jsonl, jsonable
 from core.sections.execution import ExecutionLimits
+from envs import bfcl
 from envs.dispatch import LIMIT_COUNTS, set_default_limits
-from eval.ast_decode import decode_ast
+from eval import agentic, single_turn
+from eval.ast_decode import decode_ast, is_empty_output
 from eval.checker import call_text, check_entry
 from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
 from eval.diagnostics import entry_record, flat_numbers, summarize
+from eval.fc import decode_execute
 from eval.format_check import check_format, could_hold_calls
+from eval.tasks import load_tasks
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
@@ -72,8 +76,6 @@ def score_file_name(category: str) -> str:
 def decode_step(raw: Any, fmt: str) -> list[str] | None:
     """The call strings BFCL's handler would execute for one raw step, or None where BFCL drops the step."""
     if fmt == "fc":  # BFCL's FC layout, [{name: "<JSON args>"}] per step (eval/fc.py)
-        from eval.fc import decode_execute
-
         calls = decode_execute(raw)
         return calls or None
     if not isinstance(raw, str):
@@ -146,7 +148,6 @@ def load_scoring_entries(category: str) -> tuple[list[dict], dict[str, set[str]]
     BFCL's loader re-reads (under a file lock) every involved class's doc file for every entry: ~1 s per 800
     entries, most of a scoring run. Here each doc file is read once; held-out docs are moved out exactly as
     `populate_test_cases_with_predefined_functions` does (first doc of that name, in order)."""
-    from envs import bfcl
 
     prompt_file = bfcl.data_files(category)[0]
     docs_by_class: dict[str, list[dict]] = {}
@@ -196,7 +197,6 @@ def score_category(
 ) -> tuple[dict, list[dict], list[dict], list[float]]:
     """Score one result file: (header, failed entries, diagnostic records, per-step latencies). `entries` and
     `ground_truth` default to the installed BFCL's; pass them for entries read from a question file."""
-    from envs import bfcl
 
     rows = read_results(path)
     if not rows:
@@ -266,7 +266,6 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def _bfcl_version() -> str:
-    from envs import bfcl
 
     return bfcl.bfcl_version()
 
@@ -299,8 +298,6 @@ def find_model_dirs(result_dir: Path) -> list[Path]:
 
 def _canonical(category: str) -> str:
     """A category name as BFCL v4 writes it: multi-turn short names (`base`) and single-turn names (v3's too)."""
-    from envs import bfcl
-    from eval import agentic, single_turn
 
     if category in single_turn.CATEGORIES or category in single_turn.V3_NAMES:
         return single_turn.category_name(category)
@@ -310,7 +307,6 @@ def _canonical(category: str) -> str:
 
 
 def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, Path]:
-    from eval import agentic, single_turn
 
     found = {}
     for group in GROUPS:
@@ -371,8 +367,6 @@ def score_results(
     `{"models": {model_dir: {"categories": {cat: header + {"dataset_size", "partial"}}, "diagnostics": path,
     "overall_note": str}}, "csv": [paths]}`.
     """
-    from envs import bfcl
-    from eval import agentic, single_turn
 
     if fmt not in FORMATS:
         raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
@@ -450,8 +444,6 @@ def _score_single_turn_file(
 ) -> tuple[dict, int, list[float]]:
     """Score one single-turn result file (its `rows`, if already read) into `out_dir/<model>/<group>/`:
     (header, dataset size, latencies)."""
-    from eval import single_turn
-    from eval.ast_decode import decode_ast, is_empty_output
 
     rows = read_results(path) if rows is None else rows
     if not rows:
@@ -482,7 +474,6 @@ def _score_agentic_file(
     path: Path, category: str, fmt: str, model: str, partial: bool, out_dir: Path
 ) -> tuple[dict, int]:
     """Score one memory / web-search result file into `out_dir/<model>/agentic/...`: (header, dataset size)."""
-    from eval import agentic
 
     rows = read_results(path)
     if not rows:
@@ -559,7 +550,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.question_file or args.answer_file:
         if not (args.question_file and args.answer_file):
             raise UserError("--question-file and --answer-file go together")
-        from eval.tasks import load_tasks
 
         tasks = load_tasks(question_file=args.question_file, answer_file=args.answer_file)
         cats = cats or list(tasks.entries)

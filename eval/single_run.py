@@ -30,6 +30,7 @@ from chat.messages import split_think
 from chat.render import render_prompt
 from chat.single_turn import functions_for
 from core.errors import UserError
+from envs import bfcl
 from eval import agentic, single_turn
 from eval.backends import Backend, GenRequest, generation_budget
 from eval.runner import ResultWriter  # the multi-turn runner's resumable writer: same guarantees
@@ -74,7 +75,6 @@ def load_single_turn(categories: list[str], ids: list[str] | None = None, limit:
 
 def data_files(categories: list[str]) -> list[Path]:
     """The installed BFCL question (and answer) files of these categories, for provenance."""
-    from envs import bfcl
 
     bfcl.ensure_project_root()
     from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH

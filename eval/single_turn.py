@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from envs import bfcl
 from eval.ast_checker import ast_check, language_of
 from eval.ast_decode import decode_ast, is_empty_output, is_function_calling_format_output
 
@@ -62,7 +63,6 @@ def sort_key(entry_id: str) -> tuple:
 def _load(category: str) -> tuple[dict[str, dict], dict[str, list]]:
     """{id: entry} (BFCL's file as is: `function` without the language hint, as `bfcl evaluate` loads it) and
     {id: ground truth}, aligned by position as BFCL aligns them; cached (the files do not change in a process)."""
-    from envs import bfcl
 
     bfcl.ensure_project_root()
     from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH

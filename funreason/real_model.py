@@ -33,6 +33,7 @@ from pathlib import Path
 from core.errors import UserError
 from core.provenance import sha256_file
 from funreason.qwen3_tokenizer import cache_root
+from funreason.real_model_report import write_summary
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIREMENTS = REPO / "requirements" / "real-model.txt"
@@ -190,8 +191,6 @@ def run(run_dir: Path, steps: list[str], cache: Path) -> dict:
     if "report" in steps:
         timed("report", lambda: _funreason(["report", str(run_dir)], log))
         import yaml
-
-        from funreason.real_model_report import write_summary
 
         fmt = (yaml.safe_load(RECIPE.read_text()).get("chat") or {}).get("tool_format", "pythonic")
         print(f"[real-model] summary: {write_summary(run_dir, times, fmt)}")

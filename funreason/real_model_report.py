@@ -11,6 +11,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from chat.render import parse_assistant
+from core.sections.chat import ChatOptions
+
 SAMPLES = 4  # replies shown per evaluated model
 
 
@@ -38,8 +41,6 @@ def classify_reply(text: str, tool_format: str) -> str:
     """What one model reply is, judged by the format's BFCL-faithful parser first, then by what it looks like:
     `call` (decodes to at least one call), `fenced JSON call` / `bare JSON call` (a {"name", "arguments"} object
     outside <tool_call> tags, which BFCL does not decode), `fenced call list`, `undecodable call list`, `text`."""
-    from chat.render import parse_assistant
-    from core.sections.chat import ChatOptions
 
     result = parse_assistant(text, ChatOptions(tool_format=tool_format))
     if result.ok and result.calls:

@@ -21,6 +21,8 @@ from core.errors import UserError
 from core.layout import RunLayout
 from core.lock import stage_lock
 from core.recipe import add_recipe_arguments, recipe_from_args
+from envs.dispatch import set_default_limits
+from synth.pipeline import run
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -48,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     recipe = recipe_from_args(args)
     if recipe.synth is None:
         raise UserError(f"recipe {args.config} has no `synth:` section")
-    from envs.dispatch import set_default_limits
-    from synth.pipeline import run
 
     set_default_limits(recipe.execution)  # every call synthesis executes (workers fork from here)
     out = args.out or str(RunLayout.of(recipe).synth_dir)

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from envs.bfcl import ensure_project_root
+
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -49,7 +51,6 @@ def _entries(text: str) -> list[dict]:
 @functools.lru_cache(maxsize=4)
 def bfcl_reference_ngrams(n: int = 8) -> frozenset:
     """Every n-gram of every user message in the installed BFCL question files."""
-    from envs.bfcl import ensure_project_root
 
     ensure_project_root()
     import bfcl_eval

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.modelfiles import TOKENIZER_FILES
+from envs import bfcl
 from synth.causality import premature_calls
 
 
@@ -29,7 +31,6 @@ def tokenizer_counter(model_dir: str | Path | None) -> Callable[[str], int] | No
     is no such directory or tokenizer (a template run's placeholder model)."""
     if not model_dir or not Path(model_dir).is_dir():
         return None
-    from core.modelfiles import TOKENIZER_FILES
 
     if not any((Path(model_dir) / name).is_file() for name in TOKENIZER_FILES):
         return None
@@ -44,8 +45,6 @@ def bfcl_ground_truth_tools() -> dict[str, dict]:
     """{tool: {"calls": n, "entries": share of entries}} over the ground truth of BFCL's multi-turn categories (the
     installed bfcl_eval data): the distribution synthesized data is measured against. {} without bfcl_eval."""
     try:
-        from envs import bfcl
-
         truth = {c: bfcl.load_ground_truth(c) for c in bfcl.MULTI_TURN_CATEGORIES}
     except Exception:  # no bfcl_eval installed: a user's own environments only
         return {}
