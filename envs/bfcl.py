@@ -139,7 +139,7 @@ def _backend_class(class_name: str) -> type:
 
         return FrozenWebSearchAPI
     if class_name == "MemoryAPI_vector":  # its encoder from the packaged model, offline (envs.embedding)
-        from envs.embedding import vector_memory_class
+        from envs.embedding import vector_memory_class  # deferred: sentence-transformers, the optional extra
 
         return vector_memory_class()
     if class_name not in mapping:

@@ -117,7 +117,7 @@ def load_agentic(
         if cat in agentic.WEB_SEARCH and not web_search_corpus:
             raise UserError(f"eval.categories: {cat!r}: {NO_CORPUS}")
         if cat == "memory_vector":
-            from envs.embedding import packaged_model_dir
+            from envs.embedding import packaged_model_dir  # the optional `agentic` extra: only memory_vector needs it
 
             packaged_model_dir()  # one line naming the install command when the embedding model is missing
         loaded = utils.load_dataset_entry(cat, include_prereq=True, include_language_specific_hint=False)

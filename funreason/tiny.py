@@ -252,7 +252,7 @@ def build(
         raise ValueError(f"unknown vocab {vocab!r}; choose tiny or qwen3")
     spec = dict(SHAPES[shape])
     if vocab == "qwen3":
-        from funreason.qwen3_tokenizer import build_tokenizer as build_qwen3_tokenizer
+        from funreason.qwen3_tokenizer import build_tokenizer as build_qwen3_tokenizer  # reads a 2 MB vocabulary
 
         tokenizer = build_qwen3_tokenizer()
         # Untied, the 151k-row embedding and head would be 39M parameters of a 40M model: tie them (as Qwen3-4B does).

@@ -81,6 +81,8 @@ def sft_config(recipe: Recipe):
 
 
 def main(argv: list[str] | None = None) -> dict:
+    # Deferred with trl: these import torch and datasets, which `accelerate launch` pays for in every process anyway,
+    # but `--help` and recipe errors should not.
     from trl import SFTTrainer
 
     from train.data import build_sft_dataset, new_report

@@ -17,6 +17,7 @@ __all__ = ["Teacher", "TeacherError", "make_teacher"]
 
 
 def make_teacher(config: TeacherConfig) -> Teacher:
+    # Each teacher is imported only when chosen: vllm, transformers and the HTTP clients are heavy or optional.
     if config.kind == "template":
         from synth.teachers.template import TemplateTeacher
 
