@@ -129,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_stages(recipe: Recipe, stages: list[str], force: set[str]) -> int:
+    # Every stage runs in this process or its children: point bfcl_eval's writable root into the run dir before
+    # anything imports it (it reads the variable once, at import), building the tiny model included (its tokenizer
+    # learns BFCL's tool docs).
+    bfcl.set_project_root(RunLayout.of(recipe).bfcl_root)
     ensure_model(recipe)
     resolved = save_resolved(recipe)
-    # Every stage runs in this process or its children: point bfcl_eval's writable root into the run dir before
-    # any stage imports it (it reads the variable once, at import).
-    bfcl.set_project_root(RunLayout.of(recipe).bfcl_root)
     t0 = time.time()
     for stage in stages:
         if getattr(recipe, stage) is None:
