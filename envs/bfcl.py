@@ -114,6 +114,14 @@ def _bfcl(module: str) -> Any:
     return importlib.import_module(f"bfcl_eval.{module}")
 
 
+def entry_sort_key(entry_id: str) -> tuple:
+    """BFCL's `sort_key` order for result rows: category, then the universal index, i.e. the number after the last
+    '_' before any '-' (`live_simple_19-3-15` -> 19, `memory_kv_0-customer-0` -> 0); ids without one sort last."""
+    stem, _, tail = entry_id.split(":")[0].rpartition("_")
+    index = tail.split("-")[0]
+    return (stem, 0, int(index), entry_id) if index.isdigit() else (stem, 1, 0, entry_id)
+
+
 def bfcl_version() -> str:
     """The installed bfcl-eval version (report it next to every score: BFCL's data changes between releases)."""
     return importlib.metadata.version("bfcl-eval")

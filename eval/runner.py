@@ -39,6 +39,7 @@ from chat.render import render_prompt
 from chat.step import DECODE_ERROR, NO_CALLS, take_step
 from core.atomic import atomic_write_text
 from core.jsonl import jsonable
+from envs import bfcl
 from envs.base import public_state
 from envs.dispatch import Dispatcher
 from envs.resolve import make_instances
@@ -61,14 +62,6 @@ def model_dir_name(label: str) -> str:
     return label.replace("/", "_")
 
 
-def _id_key(entry_id: str):
-    """BFCL's `sort_key` order: category, then the universal index (`live_simple_19-3-15` and memory ids like
-    `memory_kv_0-customer-0` sort by the number before the first '-')."""
-    stem, _, index = entry_id.split(":")[0].rpartition("_")
-    index = index.split("-")[0]
-    return (stem, int(index)) if index.isdigit() else (stem, 0)
-
-
 class ResultWriter:
     """Append-only JSONL result file: one fsynced row per finished entry; resumable; sorted on completion."""
 
@@ -89,7 +82,9 @@ class ResultWriter:
         self._f = open(path, "a", encoding="utf-8")
 
     def _rewrite(self, sort: bool) -> None:
-        rows = sorted(self.rows.values(), key=lambda r: _id_key(r["id"])) if sort else list(self.rows.values())
+        rows = (
+            sorted(self.rows.values(), key=lambda r: bfcl.entry_sort_key(r["id"])) if sort else list(self.rows.values())
+        )
         atomic_write_text(self.path, "".join(json.dumps(row, default=str) + "\n" for row in rows))
 
     def append(self, row: dict) -> None:

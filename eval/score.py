@@ -120,11 +120,6 @@ def _raw_steps(rows: list[dict]):
                 yield from turn if isinstance(turn, list) else []
 
 
-def _index(entry_id: str) -> tuple:
-    tail = entry_id.split(":")[0].rsplit("_", 1)[-1]
-    return (0, int(tail), entry_id) if tail.isdigit() else (1, 0, entry_id)
-
-
 def read_results(path: Path) -> list[dict]:
     """Read a result file; any malformed line is a UserError naming the file and line."""
     rows, seen = [], {}
@@ -138,7 +133,7 @@ def read_results(path: Path) -> list[dict]:
         seen[row["id"]] = lineno
         row["_line"] = lineno
         rows.append(row)
-    return sorted(rows, key=lambda r: _index(r["id"]))
+    return sorted(rows, key=lambda r: bfcl.entry_sort_key(r["id"]))
 
 
 def load_scoring_entries(category: str) -> tuple[list[dict], dict[str, set[str]]]:
@@ -217,7 +212,7 @@ def score_category(
         if row["id"] not in ground_truth:
             raise UserError(f"{path}:{row['_line']}: no ground truth for {row['id']!r} (eval.answer_file?)")
     if not partial and len(rows) != len(entries):
-        missing = sorted(set(entries) - {r["id"] for r in rows}, key=_index)
+        missing = sorted(set(entries) - {r["id"] for r in rows}, key=bfcl.entry_sort_key)
         raise UserError(
             f"{path}: {len(rows)} result rows for {len(entries)} entries of {category} (missing e.g. "
             f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"

@@ -53,12 +53,6 @@ def is_relevance(category: str) -> bool:
     return "relevance" in category  # BFCL: "relevance" or "irrelevance" in the name
 
 
-def sort_key(entry_id: str) -> tuple:
-    """BFCL's `sort_key` within one category: the number after the last "_" (live ids: its first part)."""
-    tail = entry_id.split(":")[0].rsplit("_", 1)[-1].split("-")[0]
-    return (int(tail), entry_id) if tail.isdigit() else (1 << 62, entry_id)
-
-
 @cache
 def _load(category: str) -> tuple[dict[str, dict], dict[str, list]]:
     """{id: entry} (BFCL's file as is: `function` without the language hint, as `bfcl evaluate` loads it) and
@@ -197,14 +191,14 @@ def score_single_turn(
         if row["id"] not in entries:
             raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of BFCL {category}")
     if not partial and len(rows) != len(entries):
-        missing = sorted(set(entries) - {r["id"] for r in rows}, key=sort_key)
+        missing = sorted(set(entries) - {r["id"] for r in rows}, key=bfcl.entry_sort_key)
         raise UserError(
             f"{path}: {len(rows)} result rows for {len(entries)} entries of {category} (missing e.g. "
             f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"
         )
     failed = []
     decoded = decoded or [None] * len(rows)
-    for i in sorted(range(len(rows)), key=lambda i: sort_key(rows[i]["id"])):
+    for i in sorted(range(len(rows)), key=lambda i: bfcl.entry_sort_key(rows[i]["id"])):
         row = rows[i]
         verdict = evaluate_entry(
             row["id"], row["result"], entries[row["id"]], gt.get(row["id"]), category, fmt, model_name,

@@ -464,42 +464,13 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
         live["called"] |= {c.name for c in piece["calls"]}
         for res in piece["results"]:
             live["pools"].add_output(res)
-    return _outcome(
-        state,
-        env,
-        refs,
-        config,
-        rng,
-        seed,
-        index,
-        docs,
-        plan["missing"],
-        messages,
-        turns,
-        flags,
-        injected,
-        initial_config,
-        long_context,
-    )
+    setup = {"seed": seed, "index": index, "docs": docs, "initial_config": initial_config, "long_context": long_context}
+    return _outcome(state, setup, plan["missing"], messages, turns, flags, injected)
 
 
-def _outcome(
-    state,
-    env,
-    refs,
-    config,
-    rng,
-    seed,
-    index,
-    docs,
-    missing,
-    messages,
-    turns,
-    flags,
-    injected,
-    initial_config,
-    long_context,
-) -> TrajectoryOutcome:
+def _outcome(state: _Round, setup: dict, missing, messages, turns, flags, injected) -> TrajectoryOutcome:
+    """The trajectory's record (or its rejection) from the rounds made; `setup` is what was drawn before them."""
+    env, config, seed, index = state.env, state.config, setup["seed"], setup["index"]
     counters = dict(state.counters)
     counters["teacher_requests"] = state.agents.requests
     if not turns or all(not t["ground_truth"] for t in turns):
@@ -510,13 +481,13 @@ def _outcome(
     record = {
         "id": f"funreason_mt_{seed}_{index}",
         "messages": messages,
-        "tools": offered_tools(docs, messages, missing, config, rng),
+        "tools": offered_tools(setup["docs"], messages, missing, config, state.rng),
         "metadata": {
             "environment": env.name,
-            "environment_refs": refs,
+            "environment_refs": state.refs,
             "involved_classes": env.classes,
-            "initial_config": json.loads(json.dumps(initial_config)),
-            "long_context": long_context,
+            "initial_config": json.loads(json.dumps(setup["initial_config"])),
+            "long_context": setup["long_context"],
             "turns": turns,
             "teacher": getattr(state.agents.teacher, "name", "unknown"),
             "flags": flags,
