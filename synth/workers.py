@@ -21,12 +21,14 @@ import os
 import queue as queue_module
 import signal
 import sys
+import time
 from pathlib import Path
 
 from core.errors import UserError
 from synth.writer import ShardWriter
 
 PR_SET_PDEATHSIG = 1
+STOP_GRACE_S = 30.0  # how long a stopped worker may take to flush before it is killed
 
 
 def run_in_workers(
@@ -52,13 +54,22 @@ def run_in_workers(
             p.start()
         _collect(procs, events, count)
     finally:
+        _stop(procs, events)
+
+
+def _stop(procs, events) -> None:
+    """End every worker: SIGTERM (it flushes what it finished), then SIGKILL for one still alive after
+    STOP_GRACE_S, so a stuck worker can never hang the stage (its unflushed trajectories are redone on --resume)."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    while any(p.is_alive() for p in procs):
+        _drain(events)  # a worker exits only once its queued events are read
         for p in procs:
-            if p.is_alive():
-                p.terminate()  # SIGTERM: the worker flushes what it finished, then exits
-        while any(p.is_alive() for p in procs):
-            _drain(events)  # a worker exits only once its queued events are read
-            for p in procs:
-                p.join(timeout=0.05)
+            p.join(timeout=0.05)
+            if p.is_alive() and time.monotonic() > deadline:
+                p.kill()
 
 
 def _drain(events) -> None:
@@ -101,14 +112,22 @@ def _worker(w, sub, todo, out, config, seed, teacher, synthesize, run_shard, con
         run_shard(todo, config, seed, teacher, synthesize, writer, concurrency, lambda ok: events.put(("done", ok)))
         events.put(("exit",))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it
+        _ignore_stop_signals()  # see `finally`
         status = 1
         events.put(("error", f"synth-worker-{w}", isinstance(e, UserError), f"{type(e).__name__}: {e}"))
     finally:
-        events.close()
-        events.join_thread()  # hand every event (an error report too) to the parent before the process ends
-        sys.stdout.flush()
-        # Skip the parent's inherited atexit handlers and finalizers (tqdm, datasets' temp dirs): they are not ours.
-        os._exit(status)
+        # The parent answers an error report with SIGTERM; a SystemExit raised inside the queue's close would leave
+        # its feeder thread unwoken and the process joining it forever. The report is sent with both ignored.
+        _ignore_stop_signals()
+        try:
+            if os.getppid() != parent:
+                events.cancel_join_thread()  # the parent is gone: nobody will read, do not wait to hand events over
+            events.close()
+            events.join_thread()  # hand every event (an error report too) to the parent before the process ends
+            sys.stdout.flush()
+        finally:
+            # Skip the parent's inherited atexit handlers and finalizers (tqdm, datasets' temp dirs): not ours.
+            os._exit(status)
 
 
 def _die_with(parent: int) -> None:
@@ -118,6 +137,13 @@ def _die_with(parent: int) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the line above took effect
         raise SystemExit(1)
+
+
+def _ignore_stop_signals() -> None:
+    # SIG_IGN, not a blocked mask: Python runs handlers in the main thread whichever thread the kernel picked, and
+    # it skips a pending signal whose handler is no longer a Python function.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _raise_exit(signum, frame):
