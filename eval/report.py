@@ -23,13 +23,23 @@ from core.layout import RunLayout
 from core.provenance import collect
 from envs.bfcl import bfcl_version
 from eval.csvs import CSV_FILES, MEMORY, MULTI_TURN, WEB, groups, overall_note, write_leaderboard_csvs
-from eval.paper import AGENTIC_ROWS, AGENTIC_SOURCE, PAPER_ROWS, PAPER_SOURCE, SINGLE_TURN_ROWS, SINGLE_TURN_SOURCE
+from eval.paper import (
+    AGENTIC_ROWS,
+    AGENTIC_SOURCE,
+    LEADERBOARD_V4_ROWS,
+    LEADERBOARD_V4_SOURCE,
+    PAPER_ROWS,
+    PAPER_SOURCE,
+    SINGLE_TURN_ROWS,
+    SINGLE_TURN_SOURCE,
+)
 from eval.score import read_score_tables
 
 SHORT = {"multi_turn_base": "Base", "multi_turn_miss_func": "Miss Func", "multi_turn_miss_param": "Miss Param"}
 SHORT["multi_turn_long_context"] = "Long Ctx"
 ORDER = {"base": 0, "sft": 1, "grpo": 2}
 QUOTED = "quoted, not measured"
+QUOTED_V4 = "quoted: BFCL v4 leaderboard"
 
 
 def _read_json(path: Path) -> dict:
@@ -87,17 +97,24 @@ def _leaderboard(labels: list[dict]) -> list[str]:
         lines.append(f"| {x['name']} | measured | {_pct(g['Multi-Turn']['display'])} | " + " | ".join(cells) + " |")
     for name, *values in PAPER_ROWS:
         lines.append(f"| {name} | {QUOTED} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
+    for r in LEADERBOARD_V4_ROWS:
+        values = [r.multi_turn, r.base, r.miss_func, r.miss_param, r.long_context]
+        lines.append(f"| {r.model} | {QUOTED_V4} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
     return lines
 
 
 def _overall(labels: list[dict]) -> list[str]:
-    """Measured BFCL v4 group scores (N/A where a group was not run; BFCL would count it as 0)."""
+    """BFCL v4 group scores, measured (N/A where a group was not run; BFCL would count it as 0), then the
+    leaderboard's own rows for the best small open models."""
     cols = ["Overall", "Non-Live", "Live", "Irrelevance", "Multi-Turn", "Agentic", "Memory", "Web Search"]
-    lines = ["| Model | " + " | ".join(cols) + " | Relevance |", "|---|" + "---|" * (len(cols) + 1)]
+    lines = ["| Model | Source | " + " | ".join(cols) + " | Relevance |", "|---|---|" + "---|" * (len(cols) + 1)]
     for x in labels:
         g = groups(x["scores"])
         cells = [_pct(g[c]["display"]) for c in cols] + [_pct(g["live_relevance"]["display"])]
-        lines.append(f"| {x['name']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {x['name']} | measured | " + " | ".join(cells) + " |")
+    for r in LEADERBOARD_V4_ROWS:
+        values = [r.overall, r.non_live, r.live, r.irrelevance, r.multi_turn, r.agentic, r.memory, r.web_search]
+        lines.append(f"| {r.model} | {QUOTED_V4} | " + " | ".join(f"{v:.2f}" for v in [*values, r.relevance]) + " |")
     return lines
 
 
@@ -214,6 +231,8 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         f"BFCL multi-turn accuracy (%), scored with our checker (parity-tested against bfcl-eval {bfcl_version()}).",
         f'Rows marked "{QUOTED}" are copied from {PAPER_SOURCE}; BFCL\'s multi-turn data changed between v3 and v4,',
         "so they are context, not a like-for-like comparison. `(n=…)` marks a category scored on a subset.",
+        f'Rows marked "{QUOTED_V4}" are the best open models of at most 4B parameters on multi-turn, and the base',
+        f"model in both modes, from the {LEADERBOARD_V4_SOURCE}: v4 data, scored by an earlier bfcl-eval release.",
         "",
         "## Leaderboard",
         "",
@@ -223,7 +242,8 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         "",
         "## BFCL v4 groups (measured)",
         "",
-        "Weights 10/10/10/30/40 on Non-Live / Live / Irrelevance / Multi-Turn / Agentic; Relevance is shown, not "
+        f'Measured rows, then "{QUOTED_V4}" rows (source above). Weights 10/10/10/30/40 on Non-Live / Live / '
+        "Irrelevance / Multi-Turn / Agentic; Relevance is shown, not "
         "weighted. Executable categories are not run (they call live services; BFCL retired them).",
         "",
         *_overall(labels),

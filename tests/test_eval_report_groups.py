@@ -12,8 +12,8 @@ from pathlib import Path
 from bfcl_ast_damage import model_output
 
 from eval import agentic
-from eval.paper import AGENTIC_ROWS, SINGLE_TURN_ROWS
-from eval.report import QUOTED, build_report
+from eval.paper import AGENTIC_ROWS, LEADERBOARD_V4_ROWS, SINGLE_TURN_ROWS
+from eval.report import QUOTED, QUOTED_V4, build_report
 from eval.score import score_results
 from eval.single_turn import group_of, load_category
 
@@ -65,7 +65,13 @@ def test_single_turn_and_agentic_sections_place_measured_rows_among_quoted_ones(
     assert "| base | measured | N/A | N/A | 100.00 | N/A | N/A | 100.00 | N/A | N/A |" in agentic_part
     assert "sft (web search: frozen corpus corpus-2026-11.jsonl, not comparable) | measured" in agentic_part
     overall = md.split("## BFCL v4 groups (measured)")[1].split("## Single-turn")[0]
-    assert "| base | N/A |" in overall
+    assert "| base | measured | N/A |" in overall
+    # the leaderboard's own small-model rows sit under the measured ones, in both tables, labelled as quoted
+    leaderboard = md.split("## Leaderboard")[1].split("## BFCL v4 groups")[0]
+    for r in LEADERBOARD_V4_ROWS:
+        assert f"| {r.model} | {QUOTED_V4} | {r.overall:.2f} | {r.non_live:.2f} |" in overall
+        assert f"| {r.model} | {QUOTED_V4} | {r.multi_turn:.2f} | {r.base:.2f} |" in leaderboard
+    assert overall.index("| sft | measured") < overall.index(f"| {QUOTED_V4} |")
     for chart in summary["charts"]:
         assert Path(chart).stat().st_size > 10_000
     assert {Path(c).name for c in summary["charts"]} == {"report.png", "report_single_turn.png", "report_agentic.png"}
