@@ -2,7 +2,7 @@
 
     funreason score --result-dir runs/x/eval/sft/result --out runs/x/eval/sft/score [--format pythonic|hermes|fc]
                     [--categories base,miss_func,simple_java] [--partial-eval] [--overall v4|v3]
-                    [--[no-]underscore-to-dot]
+                    [--[no-]underscore-to-dot] [--workers N]
 
     from eval.score import score_results
     summary = score_results(result_dir, out_dir, fmt="hermes", categories=["base"], partial=True)
@@ -33,6 +33,7 @@ import argparse
 import functools
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,10 @@ from chat.formats import tool_format
 from core.atomic import atomic_write_text
 from core.errors import RecipeError, UserError
 from core.jsonl import iter_jsonl, jsonable
+from core.parallel import run_jobs, usable_cpus
 from core.sections.execution import ExecutionLimits
 from envs import bfcl
-from envs.dispatch import LIMIT_COUNTS, set_default_limits
+from envs.dispatch import LIMIT_COUNTS, call_timer_handler, set_default_limits
 from eval import agentic, single_turn
 from eval.ast_decode import decode_ast, is_empty_output
 from eval.checker import call_text, check_entry
@@ -63,6 +65,8 @@ RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
 # what `score` reads: the generation formats, plus "fc", the result layout of BFCL's API function-calling models
 # (scored only: our runner never writes it; eval/fc.py)
 FORMATS = (*TOOL_FORMATS, "fc")
+MAX_WORKERS = 8  # scoring processes by default: past this, a model's handful of files leaves workers idle
+PARALLEL_MIN_BYTES = 512 * 1024  # smaller runs score in-process: forking would cost more than it saves
 
 
 def result_file_name(category: str) -> str:
@@ -189,6 +193,7 @@ def score_category(
     partial: bool,
     ground_truth: dict[str, list[list[str]]] | None = None,
     entries: list[dict] | None = None,
+    progress: bool = True,
 ) -> tuple[dict, list[dict], list[dict], list[float]]:
     """Score one result file: (header, failed entries, diagnostic records, per-step latencies). `entries` and
     `ground_truth` default to the installed BFCL's; pass them for entries read from a question file."""
@@ -218,34 +223,35 @@ def score_category(
             f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"
         )
     failed, records, latencies = [], [], []
-    for row in tqdm(rows, desc=f"score {model_name}/{category}", leave=False):
-        entry, gt, raw = entries[row["id"]], ground_truth[row["id"]], row["result"]
-        decoded = decode_result(raw, fmt)
-        stopped_before = sum(LIMIT_COUNTS.values())
-        verdict = check_entry(decoded, gt, entry, category)
-        record = entry_record(row["id"], category, verdict, raw, decoded, tool_names[row["id"]], row)
-        record["calls_stopped_by_limits"] = sum(LIMIT_COUNTS.values()) - stopped_before
-        records.append(record)
-        latencies += flat_numbers(row.get("latency", []))
-        if verdict["valid"]:
-            continue
-        prompt = entry
-        item = {
-            "id": row["id"],
-            "model_name": model_name,
-            "test_category": category,
-            "valid": False,
-            "error": verdict["error"],
-            "prompt": prompt,
-        }
-        if verdict["error_type"] in ("multi_turn:inference_error", "multi_turn:force_terminated"):
-            item["model_result"] = raw
-        else:
-            item["model_result_raw"] = raw
-            item["model_result_decoded"] = [[[call_text(c) for c in step] for step in turn] for turn in decoded]
-        item["possible_answer"] = gt
-        item["inference_log"] = row.get("inference_log", "")
-        failed.append(item)
+    with call_timer_handler():  # installed once for the file's thousands of timed tool calls
+        for row in tqdm(rows, desc=f"score {model_name}/{category}", leave=False, disable=not progress):
+            entry, gt, raw = entries[row["id"]], ground_truth[row["id"]], row["result"]
+            decoded = decode_result(raw, fmt)
+            stopped_before = sum(LIMIT_COUNTS.values())
+            verdict = check_entry(decoded, gt, entry, category)
+            record = entry_record(row["id"], category, verdict, raw, decoded, tool_names[row["id"]], row)
+            record["calls_stopped_by_limits"] = sum(LIMIT_COUNTS.values()) - stopped_before
+            records.append(record)
+            latencies += flat_numbers(row.get("latency", []))
+            if verdict["valid"]:
+                continue
+            prompt = entry
+            item = {
+                "id": row["id"],
+                "model_name": model_name,
+                "test_category": category,
+                "valid": False,
+                "error": verdict["error"],
+                "prompt": prompt,
+            }
+            if verdict["error_type"] in ("multi_turn:inference_error", "multi_turn:force_terminated"):
+                item["model_result"] = raw
+            else:
+                item["model_result_raw"] = raw
+                item["model_result_decoded"] = [[[call_text(c) for c in step] for step in turn] for turn in decoded]
+            item["possible_answer"] = gt
+            item["inference_log"] = row.get("inference_log", "")
+            failed.append(item)
     correct = len(rows) - len(failed)
     header = {"accuracy": correct / len(rows) if rows else 0.0, "correct_count": correct, "total_count": len(rows)}
     return header, failed, records, latencies
@@ -351,6 +357,7 @@ def score_results(
     tasks=None,
     underscore_to_dot: bool | None = None,
     version: str = "v4",
+    workers: int | None = None,
 ) -> dict:
     """Score every model dir under `result_dir` into `out_dir`; return a summary for the runner / report.
     `tasks` (eval.tasks.TaskSet) supplies entries and ground truth; by default the installed BFCL's are used.
@@ -358,6 +365,8 @@ def score_results(
     "math_factorial" answer for "math.factorial", as BFCL's registry sets it for API FC models; None (default):
     off for pythonic and hermes, and for fc what the model's own answers show (eval.single_turn
     .detect_underscore_to_dot; on when they do not tell). The value used is in the summary per model.
+    `workers` processes score a model's files side by side (default: every usable CPU, at most
+    MAX_WORKERS; 1 = in this process); results are the same either way.
 
     `{"models": {model_dir: {"categories": {cat: header + {"dataset_size", "partial"}}, "diagnostics": path,
     "overall_note": str}}, "csv": [paths]}`.
@@ -365,6 +374,10 @@ def score_results(
 
     if fmt not in FORMATS:
         raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+    if workers is None:
+        workers = min(usable_cpus(), MAX_WORKERS)
+    if workers < 1:
+        raise UserError(f"workers must be at least 1, got {workers}")
     result_dir, out_dir = Path(result_dir), Path(out_dir)
     summary: dict[str, Any] = {"models": {}, "format": fmt, "bfcl_eval": bfcl.bfcl_version()}
     latency_by_model: dict[str, list[float]] = {}
@@ -381,30 +394,27 @@ def score_results(
                 single_decoded = {c: [decode_ast(r["result"], fmt) for r in rows] for c, rows in single_rows.items()}
                 detected = single_turn.detect_underscore_to_dot(single_rows, fmt, single_decoded)
                 u2d = True if detected is None else detected
-        for category, path in files.items():
-            if category in agentic.CATEGORIES:
-                header, size = _score_agentic_file(path, category, fmt, model, partial, out_dir)
-                cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
-                continue
-            if category in single_turn.CATEGORIES:
-                header, size, lat = _score_single_turn_file(
-                    path, category, fmt, model, partial, u2d, out_dir, single_rows.get(category),
-                    single_decoded.get(category),
-                )  # fmt: skip
-                cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
-                latencies += lat
-                continue
-            if tasks is None:
-                given, ground_truth = None, bfcl.load_ground_truth(category)
-            else:
-                short = category.removeprefix("multi_turn_")
-                given, ground_truth = tasks.entries.get(short, []), tasks.ground_truth.get(short, {})
-            header, failed, records, lat = score_category(path, category, fmt, model, partial, ground_truth, given)
-            _write_jsonl(out_dir / model / GROUP / score_file_name(category), [header, *failed])
-            size = len(ground_truth)
-            cats[category] = {**header, "dataset_size": size, "partial": header["total_count"] != size}
+        # One job per result file. Multi-turn and single-turn files are scored by worker processes when there is
+        # enough to score (core/parallel.py); agentic ones here, since vector memory runs torch, whose thread
+        # pools a fork does not carry over safely.
+        jobs = {
+            c: functools.partial(
+                _score_file, p, c, fmt, model, partial, u2d, out_dir, tasks, single_rows.get(c), single_decoded.get(c)
+            )
+            for c, p in files.items()
+        }
+        forked = [c for c in jobs if c not in agentic.CATEGORIES]
+        sizes = [files[c].stat().st_size for c in forked]
+        n_workers = workers if sum(sizes) >= PARALLEL_MIN_BYTES else 1
+        batch = [functools.partial(jobs[c], progress=n_workers == 1) for c in forked]
+        with tqdm(total=len(batch), desc=f"score {model}", unit="file", leave=False, disable=n_workers == 1) as bar:
+            done = dict(zip(forked, run_jobs(batch, n_workers, sizes, on_done=lambda _: bar.update())))
+        results = [done[c] if c in done else jobs[c]() for c in files]
+        for category, (info, records, lat, stopped) in zip(files, results):
+            cats[category] = info
             all_records += records
             latencies += lat
+            LIMIT_COUNTS.update(stopped)
         diag = summarize(all_records)
         diag_path = out_dir / model / "diagnostics.json"
         diag_path.parent.mkdir(parents=True, exist_ok=True)
@@ -424,6 +434,49 @@ def score_results(
         info["overall_note"] = notes.get(model, "")
     summary["csv"] = [str(out_dir / name) for name in CSV_FILES]
     return summary
+
+
+def _score_file(
+    path: Path,
+    category: str,
+    fmt: str,
+    model: str,
+    partial: bool,
+    u2d: bool,
+    out_dir: Path,
+    tasks,
+    single_rows: list[dict] | None,
+    single_decoded: list[tuple] | None,
+    progress: bool = True,
+) -> tuple[dict, list[dict], list[float], Counter]:
+    """Score one result file and write its score file: (category summary, diagnostic records, latencies, calls
+    stopped by execution limits by kind). Self-contained, so that it can run in a worker process; the limit
+    counts it returns are taken back out of this process's LIMIT_COUNTS, and the caller adds them wherever the
+    job ran."""
+    before = LIMIT_COUNTS.copy()
+    records: list[dict] = []
+    latencies: list[float] = []
+    if category in agentic.CATEGORIES:
+        header, size = _score_agentic_file(path, category, fmt, model, partial, out_dir)
+    elif category in single_turn.CATEGORIES:
+        header, size, latencies = _score_single_turn_file(
+            path, category, fmt, model, partial, u2d, out_dir, single_rows, single_decoded
+        )
+    else:
+        if tasks is None:
+            given, ground_truth = None, bfcl.load_ground_truth(category)
+        else:
+            short = category.removeprefix("multi_turn_")
+            given, ground_truth = tasks.entries.get(short, []), tasks.ground_truth.get(short, {})
+        header, failed, records, latencies = score_category(
+            path, category, fmt, model, partial, ground_truth, given, progress=progress
+        )
+        _write_jsonl(out_dir / model / GROUP / score_file_name(category), [header, *failed])
+        size = len(ground_truth)
+    stopped = LIMIT_COUNTS - before
+    LIMIT_COUNTS.subtract(stopped)
+    info = {**header, "dataset_size": size, "partial": header["total_count"] != size}
+    return info, records, latencies, stopped
 
 
 def _score_single_turn_file(
@@ -512,6 +565,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--overall", choices=VERSIONS, default="v4", help="Group/Overall formulas: BFCL v4's weights or v3's means."
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"Processes scoring files side by side (default: usable CPUs, at most {MAX_WORKERS}; 1 = serial).",
+    )
     parser.add_argument("--question-file", help="BFCL-format question JSONL the results answer (default: BFCL's).")
     parser.add_argument("--answer-file", help="Its possible-answer JSONL (required with --question-file).")
     limits = ExecutionLimits()
@@ -550,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         cats = cats or list(tasks.entries)
     summary = score_results(
         args.result_dir, args.out, fmt, cats, partial=args.partial_eval, tasks=tasks,
-        underscore_to_dot=args.underscore_to_dot, version=args.overall,
+        underscore_to_dot=args.underscore_to_dot, version=args.overall, workers=args.workers,
     )  # fmt: skip
     for model, info in summary["models"].items():
         for cat, h in info["categories"].items():
