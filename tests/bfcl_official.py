@@ -61,6 +61,7 @@ _EXPORTS = {
     "evaluate_ast_entry": ("eval_checker.eval_runner", "_evaluate_single_ast_entry"),
     "evaluate_relevance_entry": ("eval_checker.eval_runner", "_evaluate_single_relevance_entry"),
     "evaluate_agentic_entry": ("eval_checker.eval_runner", "_evaluate_single_agentic_entry"),
+    "evaluate_task": ("eval_checker.eval_runner", "evaluate_task"),
     "ast_checker": ("eval_checker.ast_eval.ast_checker", "ast_checker"),
     "Language": ("constants.enums", "Language"),
     "generate_leaderboard_csv": ("eval_checker.eval_runner_helper", "generate_leaderboard_csv"),
