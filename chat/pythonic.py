@@ -32,40 +32,19 @@ those (e.g. ``len('ab') + 1``); such outputs decode in BFCL but fail here, a del
 from __future__ import annotations
 
 import ast
-import json
 import operator
 import warnings
 from typing import Any, Literal
 
+from chat import format_sensitivity
 from chat.calls import ParseResult, ToolCall
 from chat.schemas import as_bfcl_docs
 
-# BFCL constants/default_prompts.py, DEFAULT_SYSTEM_PROMPT_FORMAT =
-# "ret_fmt=python&tool_call_tag=False&func_doc_fmt=json&prompt_fmt=plaintext&style=classic".
-_PERSONA = "You are an expert in composing functions."
-_TASK = (
-    "You are given a question and a set of possible functions. Based on the question, you will need to make one or "
-    "more function/tool calls to achieve the purpose. If none of the functions can be used, point it out. If the "
-    "given question lacks the parameters required by the function, also point it out."
-)
-_OUTPUT_FORMAT = "[func_name1(params_name1=params_value1, params_name2=params_value2...), func_name2(params)]"
-_TOOL_CALL_FORMAT = (
-    "You should only return the function calls in your response.\n\nIf you decide to invoke any of the function(s), "
-    f"you MUST put it in the format of {_OUTPUT_FORMAT}.  You SHOULD NOT include any other text in the response."
-)
-_MULTITURN = (
-    "At each turn, you should try your best to complete the tasks requested by the user within the current turn. "
-    "Continue to output functions to call until you have fulfilled the user's request to the best of your ability. "
-    "Once you have no more functions to call, the system will consider the current turn complete and proceed to the "
-    "next turn or task."
-)
-
 
 def system_prompt(functions: list[dict]) -> str:
-    """BFCL's default prompting system prompt for these function docs (BFCL dialect), byte-exact."""
-    functions = as_bfcl_docs(functions)
-    tools = f"Here is a list of functions in json format that you can invoke.\n{json.dumps(functions, indent=4)}\n"
-    return f"{_PERSONA}{_TASK}\n\n{_TOOL_CALL_FORMAT}\n\n{_MULTITURN}\n\n{tools}"
+    """BFCL's default prompting system prompt for these function docs (BFCL dialect), byte-exact: its
+    DEFAULT_SYSTEM_PROMPT_FORMAT, one of the format-sensitivity configs (chat/format_sensitivity.py)."""
+    return format_sensitivity.system_prompt(format_sensitivity.DEFAULT_CONFIG, functions)
 
 
 def render_calls(calls: list[ToolCall]) -> str:
@@ -287,14 +266,20 @@ def _strict_call(call: ast.Call, params: dict[str, list[str]] | None) -> ToolCal
     return ToolCall(name=name, arguments=kwargs, positional=positional)
 
 
-def _decode(text: str, mode: str, tools: list[dict] | None, execute: bool = True) -> ParseResult:
-    # BFCL default_decode_execute_prompting + ast_parse, step by step.
+def wrap(text: str) -> str:
+    """BFCL's first decoding step (`default_decode_ast_prompting` / `_execute_prompting`): strip backticks, newlines
+    and spaces from both ends, then add the `[` and `]` that are missing."""
     stripped = text.strip("`\n ")
     if not stripped.startswith("["):
         stripped = "[" + stripped
     if not stripped.endswith("]"):
         stripped = stripped + "]"
-    cleaned = stripped.strip().strip("'")
+    return stripped
+
+
+def _decode(text: str, mode: str, tools: list[dict] | None, execute: bool = True, wrapped: bool = True) -> ParseResult:
+    # BFCL default_decode_execute_prompting + ast_parse, step by step.
+    cleaned = (wrap(text) if wrapped else text).strip().strip("'")
     try:
         with warnings.catch_warnings():  # "invalid decimal literal" and friends: model text, not our code
             warnings.simplefilter("ignore", SyntaxWarning)
@@ -329,20 +314,26 @@ def _decode(text: str, mode: str, tools: list[dict] | None, execute: bool = True
 
 
 def parse(
-    text: str, mode: Literal["compat", "strict"] = "compat", tools: list[dict] | None = None, *, execute: bool = True
+    text: str,
+    mode: Literal["compat", "strict"] = "compat",
+    tools: list[dict] | None = None,
+    *,
+    execute: bool = True,
+    wrapped: bool = True,
 ) -> ParseResult:
     """Decode a pythonic call list. Total: any string gives calls or a typed error; nothing is evaluated.
 
     An output that is only whitespace/backticks decodes to no calls (BFCL: empty decode, the turn ends).
     `execute=False` decodes as BFCL's single-turn `default_decode_ast_prompting` does: the same parse, without
-    the failure that only BFCL's execution decoder has (an empty dict nested in dict arguments).
+    the failure that only BFCL's execution decoder has (an empty dict nested in dict arguments). `wrapped=False`
+    parses the text as it is, without `wrap`: BFCL's `ast_parse` on what a <TOOLCALL> tag held.
     """
     if not isinstance(text, str):
         return ParseResult.failure("not_text", f"expected a string, got {type(text).__name__}")
     if mode not in ("compat", "strict"):
         return ParseResult.failure("bad_mode", f"unknown pythonic mode {mode!r}; use 'compat' or 'strict'", text)
     try:
-        return _decode(text, mode, tools, execute)
+        return _decode(text, mode, tools, execute, wrapped)
     except _Reject as exc:
         return ParseResult.failure(exc.error_type, str(exc), text)
     except (RecursionError, MemoryError) as exc:  # absurdly deep nesting in model text

@@ -1,10 +1,11 @@
 """BFCL's single-turn prompts, per tool-call format, as `bfcl generate` builds them (for the eval runner).
 
-    from chat.single_turn import functions_for, messages_for, openai_tools
+    from chat.single_turn import case_messages, functions_for, messages_for, openai_tools
     docs = functions_for(entry)                 # entry["function"] + BFCL's language hint (Java/JS types as strings)
     messages = messages_for(entry, "pythonic")  # question[0] with BFCL's default prompting system prompt
     messages = messages_for(entry, "hermes")    # question[0] as is: the docs go into Qwen's <tools> block (raw)
     tools = openai_tools(docs)                  # fc: what BFCL's OpenAI FC handler sends as `tools=`
+    messages = case_messages(case)              # a format_sensitivity case: its config's system prompt
 
 Reproduces (bfcl-eval 2026.3.23): `utils._func_doc_language_specific_pre_processing` (the hint `chat.tools.PYTHON_HINT` /
 "Java 8 SDK" / "JavaScript", and for Java/JavaScript every parameter
@@ -13,7 +14,11 @@ in strings, which the checker parses back), `model_handler.utils.system_prompt_p
 default format (`chat.pythonic.system_prompt`; a system message already in the question is appended after it,
 joined by a blank line), and `convert_to_tool(docs, GORILLA_TO_OPENAPI, OPENAI_COMPLETIONS)` (dots in names become
 underscores, "dict" -> "object", floats get " This is a float type value.", the tool wrapper). QwenFC passes the raw
-docs to its template and adds no system prompt. Nothing here renders tokens: `chat.render` does that.
+docs to its template and adds no system prompt. A format_sensitivity case (id `format_sensitivity_<i>:<config>:<id>`,
+prompting models only) gets the system prompt of its config (`chat.format_sensitivity`) over its docs as `bfcl
+generate` loads them: through two loaders that each append the Python hint, so every description ends with the
+hint twice (a BFCL quirk kept, since the leaderboard's prompts have it). Nothing here renders tokens: `chat.render`
+does that.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import copy
 import json
 import re
 
-from chat import pythonic
-from chat.tools import offered_docs
+from chat import format_sensitivity, pythonic
+from chat.tools import PYTHON_HINT, offered_docs
 
 # bfcl_eval.constants.type_mappings.GORILLA_TO_OPENAPI
 GORILLA_TO_OPENAPI = {
@@ -92,6 +97,24 @@ def messages_for(entry: dict, fmt: str) -> list[dict]:
     else:
         messages.insert(0, {"role": "system", "content": prompt})
     return messages
+
+
+def case_docs(case: dict) -> list[dict]:
+    """The docs `bfcl generate` shows for a format_sensitivity case: the hinted docs, hinted once more."""
+    return [{**doc, "description": doc["description"] + PYTHON_HINT} for doc in functions_for(case)]
+
+
+def case_messages(case: dict, extra_system: str | None = None) -> list[dict]:
+    """A format_sensitivity case's first-turn messages: one system message holding its config's prompt, then
+    `extra_system` (the recipe's chat.system_prompt, where the default pythonic prompt puts it too), then the
+    question's own system message, joined by blank lines (BFCL's `system_prompt_pre_processing_chat_model`). Render
+    them without tools: the docs are in the prompt already."""
+    messages = copy.deepcopy(case["question"][0])
+    parts = [format_sensitivity.system_prompt(format_sensitivity.config_of(case["id"]), case_docs(case))]
+    parts += [extra_system] if extra_system else []
+    if messages and messages[0]["role"] == "system":
+        parts.append(messages.pop(0)["content"])
+    return [{"role": "system", "content": "\n\n".join(parts)}, *messages]
 
 
 def _cast(properties: dict) -> dict:

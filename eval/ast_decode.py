@@ -1,9 +1,10 @@
 """Decode a single-turn result (one model output) as BFCL's `decode_ast` does, for each tool-call format.
 
-    from eval.ast_decode import decode_ast, is_function_calling_format_output, is_empty_output
+    from eval.ast_decode import decode_ast, decode_prompting, is_function_calling_format_output, is_empty_output
     decoded, error = decode_ast("[math.factorial(n=5)]", "pythonic", "python")   # [{"math.factorial": {"n": 5}}], None
     decoded, error = decode_ast('[get_x(a="new int[]{1}")]', "pythonic", "java")  # through BFCL's tree-sitter parser
     decoded, error = decode_ast([{"f": '{"a": 1}'}], "fc")                        # [{"f": {"a": 1}}], None
+    decoded, error = decode_prompting('<TOOLCALL>[{"function": "f", "parameters": {}}]</TOOLCALL>', "json", True)
 
 `error` is a message where BFCL's decoder raises (`ast_decoder:decoder_failed`; for relevance categories, "no
 call"). Formats, as BFCL's handlers decode (bfcl-eval 2026.3.23):
@@ -17,6 +18,11 @@ call"). Formats, as BFCL's handlers decode (bfcl-eval 2026.3.23):
   `tree-sitter-java==0.21.0`, `tree-sitter-javascript==0.21.4` (bfcl-eval's own pins);
 - `hermes`: QwenFC's `decode_ast` (`<tool_call>\\n{json}\\n</tool_call>` blocks, malformed ones skipped);
 - `fc`: the API FC handlers' `decode_ast` (eval/fc.py).
+
+`decode_prompting` is the prompting decoder with a format-sensitivity config's return format and tool-call tag
+(`default_decode_ast_prompting(raw, ReturnFormat(return_format), has_tool_call_tag)`): strip and wrap as above;
+with the tag, keep what the first <TOOLCALL>...</TOOLCALL> holds (stripped, not wrapped again; no tag is a
+failure); then python as above, json / verbose_xml / concise_xml through eval/json_xml_decode.py.
 
 Relevance and irrelevance categories decode every output as Python (`language=PYTHON`), as BFCL does.
 """
@@ -32,8 +38,10 @@ from chat.hermes import find_blocks
 from core.errors import UserError
 from envs import bfcl
 from eval.fc import decode_ast as fc_decode
+from eval.json_xml_decode import decode_concise_xml, decode_json, decode_verbose_xml, find_between
 
 FORMATS = ("pythonic", "hermes", "fc")
+MARKUP_DECODERS = {"json": decode_json, "verbose_xml": decode_verbose_xml, "concise_xml": decode_concise_xml}
 
 
 def is_function_calling_format_output(decoded: Any) -> bool:
@@ -53,15 +61,6 @@ def is_empty_output(decoded: Any) -> bool:
     return len(decoded) == 0 or (len(decoded) == 1 and len(decoded[0]) == 0)
 
 
-def _wrap(text: str) -> str:
-    text = text.strip("`\n ")
-    if not text.startswith("["):
-        text = "[" + text
-    if not text.endswith("]"):
-        text = text + "]"
-    return text
-
-
 @cache
 def _tree_sitter_parser(language: str):
 
@@ -79,19 +78,23 @@ def _tree_sitter_parser(language: str):
     return parse
 
 
+def _python(text: str, wrapped: bool = True) -> tuple[Any, str | None]:
+    parsed = pythonic.parse(text, mode="compat", execute=False, wrapped=wrapped)
+    if not parsed.ok:
+        return None, parsed.error
+    # `**x` arguments: BFCL's `resolve_ast_call` keys them None; chat.pythonic writes "None" (its execution
+    # string), which no real keyword can be (`None=` does not parse)
+    return [{c.name: {None if k == "None" else k: v for k, v in c.arguments.items()}} for c in parsed.calls], None
+
+
 def _pythonic(raw: Any, language: str) -> tuple[Any, str | None]:
     if not isinstance(raw, str):
         return None, f"'{type(raw).__name__}' object has no attribute 'strip'"
     if language == "python":
-        parsed = pythonic.parse(raw, mode="compat", execute=False)
-        if not parsed.ok:
-            return None, parsed.error
-        # `**x` arguments: BFCL's `resolve_ast_call` keys them None; chat.pythonic writes "None" (its execution
-        # string), which no real keyword can be (`None=` does not parse)
-        return [{c.name: {None if k == "None" else k: v for k, v in c.arguments.items()}} for c in parsed.calls], None
+        return _python(raw)
     parse = _tree_sitter_parser(language)
     try:
-        return parse(_wrap(raw)[1:-1]), None  # BFCL drops the brackets it added ("legacy reasons")
+        return parse(pythonic.wrap(raw)[1:-1]), None  # BFCL drops the brackets it added ("legacy reasons")
     except Exception as exc:  # the parsers raise SyntaxError, Exception and AttributeError on odd trees
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -133,6 +136,27 @@ def decode_ast(raw: Any, fmt: str, language: str = "python") -> tuple[Any, str |
         decoded = fc_decode(raw)
         return (decoded, None) if decoded is not None else (None, "not a list of {name: JSON arguments} calls")
     raise UserError(f"unknown tool-call format {fmt!r}; expected one of {list(FORMATS)}")
+
+
+def decode_prompting(raw: Any, return_format: str = "python", tool_call_tag: bool = False) -> tuple[Any, str | None]:
+    """(decoded, None), or (None, why BFCL's `default_decode_ast_prompting` would raise) for a prompting output in
+    a format-sensitivity config's return format (python, json, verbose_xml, concise_xml), with or without the tag."""
+    if return_format != "python" and return_format not in MARKUP_DECODERS:
+        raise UserError(f"unknown return format {return_format!r}; expected python or one of {list(MARKUP_DECODERS)}")
+    if not isinstance(raw, str):
+        return None, f"'{type(raw).__name__}' object has no attribute 'strip'"
+    text = pythonic.wrap(raw)
+    if tool_call_tag:
+        span = find_between(text, "<TOOLCALL>", "</TOOLCALL>")
+        if span is None:
+            return None, f"No tool call tag found in input string: {text}"
+        text = text[span[0] + len("<TOOLCALL>") : span[1]].strip()
+    if return_format == "python":
+        return _python(text, wrapped=False)
+    try:
+        return MARKUP_DECODERS[return_format](text), None
+    except Exception as exc:  # what BFCL's parsers raise on model text: KeyError, ParseError, ValueError, ...
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def has_calls(raw: Any, fmt: str) -> bool:

@@ -1,5 +1,6 @@
-"""BFCL's leaderboard CSVs (`data_overall.csv`, `data_non_live.csv`, `data_live.csv`, `data_multi_turn.csv`,
-`data_agentic.csv`), with BFCL's columns and formatting, so our rows paste next to the leaderboard's.
+"""BFCL's six leaderboard CSVs (`data_overall.csv`, `data_non_live.csv`, `data_live.csv`, `data_multi_turn.csv`,
+`data_agentic.csv`, `data_format_sensitivity.csv`), with BFCL's columns and formatting, so our rows paste next to
+the leaderboard's.
 
     from eval.csvs import write_leaderboard_csvs, groups
     table = {"my-model": {"multi_turn_base": {"accuracy": 0.5, "total_count": 200}, "latency": [1.2, 0.8]}}
@@ -9,6 +10,10 @@
 
 Mirrors `bfcl_eval.eval_checker.eval_runner_helper.generate_leaderboard_csv` (rows sorted by the summary column
 descending, "N/A" rows last, Rank from 1, accuracies as "xx.xx%", cost and latency raw, a plain `",".join`).
+Format sensitivity (non-scoring, eval/format_sensitivity.py) comes from its score header: max delta and std, in
+percentage points and written raw, in data_overall.csv and data_format_sensitivity.csv, whose rows also show each
+config's accuracy and are sorted by max delta, the most format-sensitive model first (as BFCL sorts them); "N/A"
+where it was not run.
 One deliberate difference (bfcl.md §11.7): BFCL shows a group total (and the v4 Overall) computed with missing
 categories counted as 0, a real-looking deflated number; here a group with a missing category is "N/A", and
 `write_leaderboard_csvs` returns a note per model that states what is missing and what BFCL would have shown
@@ -29,6 +34,8 @@ import statistics
 from pathlib import Path
 
 import numpy as np
+
+from chat.format_sensitivity import CONFIGS as FORMAT_CONFIGS
 
 NA = "N/A"
 MULTI_TURN = ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context"]
@@ -102,6 +109,10 @@ COLUMNS_AGENTIC = [
 ]
 
 COLUMNS_MULTI_TURN = ["Rank", "Model", "Multi Turn Overall Acc", "Base", "Miss Func", "Miss Param", "Long Context"]
+COLUMNS_FORMAT_SENS = [
+    "Rank", "Model", "Format Sensitivity Max Delta", "Format Sensitivity Standard Deviation",
+    *(f"Config {config}" for config in FORMAT_CONFIGS),
+]  # fmt: skip
 COLUMNS_OVERALL = [
     "Rank", "Overall Acc", "Model", "Model Link", "Total Cost ($)", "Latency Mean (s)",
     "Latency Standard Deviation (s)", "Latency 95th Percentile (s)", "Non-Live AST Acc", "Non-Live Simple AST",
@@ -201,23 +212,33 @@ def _write(rows: list[list], path: Path, header: list[str], sort_index: int, raw
     path.write_text("\n".join(lines))
 
 
-CSV_FILES = ("data_overall.csv", "data_non_live.csv", "data_live.csv", "data_multi_turn.csv", "data_agentic.csv")
+CSV_FILES = (
+    "data_overall.csv", "data_non_live.csv", "data_live.csv", "data_multi_turn.csv", "data_agentic.csv",
+    "data_format_sensitivity.csv",
+)  # fmt: skip
+
+
+def format_sensitivity(value: dict) -> tuple:
+    """(max delta, std, [accuracy per config]) from a model's format_sensitivity score header; "N/A" where absent."""
+    header = value.get("format_sensitivity", {})
+    per_config = [header.get(config, {}).get("accuracy", NA) for config in FORMAT_CONFIGS]
+    return header.get("accuracy_max_delta", NA), header.get("accuracy_std", NA), per_config
 
 
 def write_leaderboard_csvs(
     table: dict[str, dict], out_dir: str | Path, info: dict[str, dict] | None = None, version: str = "v4"
 ) -> dict[str, str]:
-    """Write BFCL's five score CSVs (`CSV_FILES`) under `out_dir`; return `{model: overall note}`.
+    """Write BFCL's six score CSVs (`CSV_FILES`) under `out_dir`; return `{model: overall note}`.
 
-    `table[model]` maps BFCL category names to `{"accuracy", "total_count"}` and may hold `"latency"` (a flat
-    list of per-step seconds). `info[model]` may give `display_name`, `url`, `org`, `license` (default "N/A").
+    `table[model]` maps BFCL category names to `{"accuracy", "total_count"}` (format_sensitivity: its whole score
+    header) and may hold `"latency"` (a flat list of per-step seconds). `info[model]` may give `display_name`, `url`, `org`, `license` (default "N/A").
     With `version="v3"` the Non-Live, Live and Overall columns use v3's formulas.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info = info or {}
     multi_rows, overall_rows, notes = [], [], {}
-    non_live_rows, live_rows, agentic_rows = [], [], []
+    non_live_rows, live_rows, agentic_rows, format_rows = [], [], [], []
     for model, value in table.items():
         meta = info.get(model, {})
         name = meta.get("display_name", model)
@@ -236,6 +257,8 @@ def write_leaderboard_csvs(
         agentic_rows.append(
             [NA, name, d["Agentic"], d["Web Search"], *(d[c] for c in WEB), d["Memory"], *(d[c] for c in MEMORY)]
         )
+        fs_delta, fs_std, fs_configs = format_sensitivity(value)
+        format_rows.append([NA, name, fs_delta, fs_std, *fs_configs])
         cost, mean, std, p95 = cost_latency(value.get("latency", []))
         overall_rows.append(
             [
@@ -245,7 +268,7 @@ def write_leaderboard_csvs(
                 d["Live"], *(d[c] for c in LIVE),
                 d["Multi-Turn"], *(d[c] for c in MULTI_TURN),
                 d["Web Search"], *(d[c] for c in WEB), d["Memory"], *(d[c] for c in MEMORY),
-                d["live_relevance"], d["Irrelevance"], NA, NA, meta.get("org", NA), meta.get("license", NA),
+                d["live_relevance"], d["Irrelevance"], fs_delta, fs_std, meta.get("org", NA), meta.get("license", NA),
             ]
         )  # fmt: skip
         notes[model] = overall_note(value, version)
@@ -253,5 +276,6 @@ def write_leaderboard_csvs(
     _write(non_live_rows, out / "data_non_live.csv", COLUMNS_NON_LIVE, 2)
     _write(live_rows, out / "data_live.csv", COLUMNS_LIVE, 2)
     _write(agentic_rows, out / "data_agentic.csv", COLUMNS_AGENTIC, 2)
+    _write(format_rows, out / "data_format_sensitivity.csv", COLUMNS_FORMAT_SENS, 2, raw_numeric=(2, 3))
     _write(overall_rows, out / "data_overall.csv", COLUMNS_OVERALL, 1, raw_numeric=(4, 5, 6, 7, 32, 33))
     return notes

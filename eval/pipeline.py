@@ -40,7 +40,7 @@ from core.provenance import sha256_file
 from core.sections.eval import EvalSection
 from envs import bfcl
 from envs.dispatch import set_default_limits
-from eval import agentic_run
+from eval import agentic_run, format_sensitivity
 from eval.backends import make_backend
 from eval.runner import MultiTurnRunner, model_dir_name, result_file
 from eval.score import score_results
@@ -182,6 +182,8 @@ def _evaluate_model(recipe, model_path: str, label: str, resume: bool, progress:
     out = RunLayout.of(recipe).eval_dir(label)
     out.mkdir(parents=True, exist_ok=True)
     multi, single, agentic_cats = split_categories(section.categories)  # eval.single_run
+    if format_sensitivity.CATEGORY in single:
+        format_sensitivity.require_prompting(recipe.chat.tool_format)
     single = [] if section.question_file else single
     agentic_cats = [] if section.question_file else agentic_cats
     others = single or agentic_cats

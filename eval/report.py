@@ -22,7 +22,16 @@ from core.errors import UserError
 from core.layout import RunLayout
 from core.provenance import collect
 from envs.bfcl import bfcl_version
-from eval.csvs import CSV_FILES, MEMORY, MULTI_TURN, WEB, groups, overall_note, write_leaderboard_csvs
+from eval.csvs import (
+    CSV_FILES,
+    MEMORY,
+    MULTI_TURN,
+    WEB,
+    format_sensitivity,
+    groups,
+    overall_note,
+    write_leaderboard_csvs,
+)
 from eval.paper import (
     AGENTIC_ROWS,
     AGENTIC_SOURCE,
@@ -103,18 +112,25 @@ def _leaderboard(labels: list[dict]) -> list[str]:
     return lines
 
 
+def _points(value: Any) -> str:
+    return "N/A" if value == "N/A" else f"{value:.2f}"
+
+
 def _overall(labels: list[dict]) -> list[str]:
-    """BFCL v4 group scores, measured (N/A where a group was not run; BFCL would count it as 0), then the
-    leaderboard's own rows for the best small open models."""
+    """BFCL v4 group scores, measured (N/A where a group was not run; BFCL would count it as 0), with format
+    sensitivity's max delta and std (percentage points; N/A where not run), then the leaderboard's own rows for the
+    best small open models (their format sensitivity not quoted: "–")."""
     cols = ["Overall", "Non-Live", "Live", "Irrelevance", "Multi-Turn", "Agentic", "Memory", "Web Search"]
-    lines = ["| Model | Source | " + " | ".join(cols) + " | Relevance |", "|---|---|" + "---|" * (len(cols) + 1)]
+    head = "| Model | Source | " + " | ".join(cols) + " | Relevance | FS Max Delta | FS Std |"
+    lines = [head, "|---|---|" + "---|" * (len(cols) + 3)]
     for x in labels:
         g = groups(x["scores"])
-        cells = [_pct(g[c]["display"]) for c in cols] + [_pct(g["live_relevance"]["display"])]
+        delta, std, _ = format_sensitivity(x["scores"])
+        cells = [_pct(g[c]["display"]) for c in cols] + [_pct(g["live_relevance"]["display"]), _points(delta), _points(std)]  # fmt: skip
         lines.append(f"| {x['name']} | measured | " + " | ".join(cells) + " |")
     for r in LEADERBOARD_V4_ROWS:
         values = [r.overall, r.non_live, r.live, r.irrelevance, r.multi_turn, r.agentic, r.memory, r.web_search]
-        lines.append(f"| {r.model} | {QUOTED_V4} | " + " | ".join(f"{v:.2f}" for v in [*values, r.relevance]) + " |")
+        lines.append(f"| {r.model} | {QUOTED_V4} | " + " | ".join(f"{v:.2f}" for v in [*values, r.relevance]) + " | – | – |")  # fmt: skip
     return lines
 
 
@@ -244,7 +260,10 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         "",
         f'Measured rows, then "{QUOTED_V4}" rows (source above). Weights 10/10/10/30/40 on Non-Live / Live / '
         "Irrelevance / Multi-Turn / Agentic; Relevance is shown, not "
-        "weighted. Executable categories are not run (they call live services; BFCL retired them).",
+        "weighted. Executable categories are not run (they call live services; BFCL retired them). "
+        "FS Max Delta / FS Std: format sensitivity (non-scoring, pythonic models only), the spread of accuracy over "
+        "BFCL's 26 system-prompt configs (max - min, and standard deviation, in percentage points; per-config "
+        "accuracy in `data_format_sensitivity.csv`); N/A where it was not run.",
         "",
         *_overall(labels),
         "",
@@ -287,9 +306,8 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         *[line for x in labels for line in _provenance_lines(x["name"], x["metadata"].get("provenance", {}))],
         *_provenance_lines("this report", provenance),
         "",
-        "Files: `report.png` (multi-turn chart), `report_single_turn.png`, `report_agentic.png`, BFCL's CSVs "
-        "(`data_overall.csv`, `data_non_live.csv`, `data_live.csv`, `data_multi_turn.csv`, `data_agentic.csv`), "
-        "`report.json`.",
+        "Files: `report.png` (multi-turn chart), `report_single_turn.png`, `report_agentic.png`, BFCL's six CSVs "
+        f"({', '.join(f'`{name}`' for name in CSV_FILES)}), `report.json`.",
         "",
     ]
     path = out / "report.md"

@@ -12,11 +12,13 @@
   <model_dir>/multi_turn/BFCL_v4_multi_turn_<cat>_result.json       multi-turn (eval/checker.py)
   <model_dir>/{non_live,live}/BFCL_v4_<cat>_result.json             single-turn AST / relevance (eval/single_turn.py)
   <model_dir>/agentic/[memory/<backend>/]BFCL_v4_<cat>_result.json  memory and web search (eval/agentic.py)
+  <model_dir>/format_sensitivity/BFCL_v4_format_sensitivity_result.json   pythonic only (eval/format_sensitivity.py)
 For each model dir this writes, under `--out`, the score files in the same sub-folders:
   <model_dir>/<group>/BFCL_v4_<cat>_score.json   line 1 {"accuracy","correct_count","total_count"}, then one line
                                                   per FAILED entry (BFCL's fields)
   <model_dir>/diagnostics.json                    eval/diagnostics.py (multi-turn extras, not leaderboard numbers)
-  data_overall.csv, data_{non_live,live,multi_turn,agentic}.csv   eval/csvs.py, over every score file under --out
+  data_overall.csv, data_{non_live,live,multi_turn,agentic,format_sensitivity}.csv
+                                                  eval/csvs.py, over every score file under --out
                                                   (v4 weights; `--overall v3` for v3's formula)
 Each step is decoded as BFCL's handler decodes it (pythonic: `default_decode_execute_prompting`; hermes: QwenFC's
 `decode_execute`; fc: the API FC handlers' `convert_to_function_call` on `[{name: "<JSON args>"}]`, eval/fc.py),
@@ -48,7 +50,7 @@ from core.parallel import run_jobs, usable_cpus
 from core.sections.execution import ExecutionLimits
 from envs import bfcl
 from envs.dispatch import LIMIT_COUNTS, call_timer_handler, set_default_limits
-from eval import agentic, single_turn
+from eval import agentic, format_sensitivity, single_turn
 from eval.ast_decode import decode_ast, is_empty_output
 from eval.checker import call_text, check_entry
 from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
@@ -59,7 +61,7 @@ from eval.tasks import load_tasks
 
 VERSION_PREFIX = "BFCL_v4"
 GROUP = "multi_turn"
-GROUPS = ("multi_turn", "non_live", "live", "agentic")  # BFCL v4's result sub-folders `score` reads
+GROUPS = ("multi_turn", "non_live", "live", "agentic", "format_sensitivity")  # BFCL v4's result sub-folders
 SINGLE_RE = re.compile(rf"^{VERSION_PREFIX}_(\w+?)_result\.json$")
 RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
 # what `score` reads: the generation formats, plus "fc", the result layout of BFCL's API function-calling models
@@ -302,7 +304,7 @@ def _canonical(category: str) -> str:
 
     if category in single_turn.CATEGORIES or category in single_turn.V3_NAMES:
         return single_turn.category_name(category)
-    if category in agentic.CATEGORIES:
+    if category in agentic.CATEGORIES or category == format_sensitivity.CATEGORY:
         return category
     return bfcl.category_name(category)
 
@@ -320,7 +322,9 @@ def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, 
             )
         for p in paths:
             m = (RESULT_RE if group == GROUP else SINGLE_RE).match(p.name)
-            known = single_turn.CATEGORIES if group != "agentic" else agentic.CATEGORIES
+            known = {"agentic": agentic.CATEGORIES, format_sensitivity.GROUP: (format_sensitivity.CATEGORY,)}.get(
+                group, single_turn.CATEGORIES
+            )
             if m and p.is_file() and (group == GROUP or m.group(1) in known):
                 found[m.group(1)] = p
     if categories is None:
@@ -458,6 +462,13 @@ def _score_file(
     latencies: list[float] = []
     if category in agentic.CATEGORIES:
         header, size = _score_agentic_file(path, category, fmt, model, partial, out_dir)
+    elif category == format_sensitivity.CATEGORY:  # non-scoring, prompting models only
+        format_sensitivity.require_prompting(fmt)
+        rows = read_results(path)
+        header, failed = format_sensitivity.score_format_sensitivity(path, model, partial, rows)
+        _write_jsonl(out_dir / model / format_sensitivity.GROUP / score_file_name(category), [header, *failed])
+        size = format_sensitivity.dataset_size()
+        latencies = [x for r in rows for x in flat_numbers(r.get("latency", []))]
     elif category in single_turn.CATEGORIES:
         header, size, latencies = _score_single_turn_file(
             path, category, fmt, model, partial, u2d, out_dir, single_rows, single_decoded

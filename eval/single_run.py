@@ -5,12 +5,15 @@
     entries = load_single_turn(single, ids=None, limit=8)            # {category: [BFCL entry, ...]}
     stats = SingleTurnRunner(backend, tokenizer, chat_options, max_new_tokens=4096, in_flight=64).run(
         entries, result_dir / "my_model", resume=True)
-    # -> <model_dir>/{non_live,live}/BFCL_v4_<category>_result.json, the layout `funreason score` reads
+    # -> <model_dir>/{non_live,live,format_sensitivity}/BFCL_v4_<category>_result.json, what `funreason score` reads
 
 The prompt is BFCL's for the recipe's format (`chat.single_turn`): the entry's docs with BFCL's language hint
 (Java/JavaScript parameter types as strings), pythonic with BFCL's default prompting system prompt (prepended to a
 system message the question carries), hermes with the raw docs in Qwen's <tools> block as BFCL's QwenFC handler
-sends them; rendered through `chat.render.render_prompt` like every other prompt. A row is BFCL's
+sends them; rendered through `chat.render.render_prompt` like every other prompt. `format_sensitivity` (5,200 cases:
+200 questions x 26 system-prompt configs, eval/format_sensitivity.py) runs in the pythonic format only, as BFCL runs
+it for prompting models only: each case's system prompt is its config's (`chat.single_turn.case_messages`), the
+recipe's chat.system_prompt after it, and the template gets no tools. A row is BFCL's
 `{"id", "result", "input_token_count", "output_token_count", "latency"[, "reasoning_content"]}` with `result` the
 text after the last `</think>` (BFCL's Qwen handlers); a prompt that does not fit the context, or a request that
 fails for good, is an "Error during inference: ..." row. Scoring is `funreason score`'s (eval/single_turn.py).
@@ -22,16 +25,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from chat.messages import split_think
 from chat.render import render_prompt
-from chat.single_turn import functions_for
+from chat.single_turn import case_messages, functions_for
 from core.errors import UserError
 from envs import bfcl
-from eval import agentic, single_turn
+from eval import agentic, format_sensitivity, single_turn
 from eval.backends import Backend, GenRequest, generation_budget
 from eval.runner import ResultWriter  # the multi-turn runner's resumable writer: same guarantees
 from eval.score import result_file_name
@@ -48,6 +52,8 @@ def split_categories(categories: list[str]) -> tuple[list[str], list[str], list[
             raise UserError(f"eval.categories: {cat!r}: {EXECUTABLE_NOTE}")
         if cat in single_turn.CATEGORIES or cat in single_turn.V3_NAMES:
             single.append(single_turn.category_name(cat))
+        elif cat == format_sensitivity.CATEGORY:
+            single.append(cat)
         elif cat in agentic.CATEGORIES:
             agentic_cats.append(cat)
         else:
@@ -64,12 +70,13 @@ def load_single_turn(categories: list[str], ids: list[str] | None = None, limit:
     Entries are BFCL's as loaded (no hint): `chat.single_turn.functions_for` adds it when the prompt is made."""
     out: dict[str, list[dict]] = {}
     for cat in categories:
-        entries, _ = single_turn.load_category(cat)
-        kept = list(entries.values())
+        fs = cat == format_sensitivity.CATEGORY
+        name = cat if fs else single_turn.category_name(cat)
+        kept = list((format_sensitivity.load_cases() if fs else single_turn.load_category(name)[0]).values())
         if ids is not None:
             wanted = set(ids)
             kept = [e for e in kept if e["id"] in wanted]
-        out[single_turn.category_name(cat)] = kept[:limit] if limit is not None else kept
+        out[name] = kept[:limit] if limit is not None else kept
     return out
 
 
@@ -79,8 +86,12 @@ def data_files(categories: list[str]) -> list[Path]:
     bfcl.ensure_project_root()
     from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
 
-    files = []
-    for cat in categories:
+    files, cats = [], list(categories)
+    if format_sensitivity.CATEGORY in cats:  # its ids file, then the files of the categories its cases come from
+        files.append(format_sensitivity.ids_file())
+        cats.remove(format_sensitivity.CATEGORY)
+        cats += format_sensitivity.source_categories()
+    for cat in dict.fromkeys(cats):
         files.append(Path(PROMPT_PATH) / f"BFCL_v4_{cat}.json")
         if not single_turn.is_relevance(cat):
             files.append(Path(POSSIBLE_ANSWER_PATH) / f"BFCL_v4_{cat}.json")
@@ -108,7 +119,11 @@ class SingleTurnRunner:
 
     def request(self, entry: dict) -> GenRequest | str:
         """The entry's prompt, or the error text when it does not fit the context."""
-        rendered = render_prompt(self.tokenizer, list(entry["question"][0]), functions_for(entry), self.options)
+        if format_sensitivity.is_case(entry["id"]):  # its config's system prompt holds the docs: no tools
+            messages = case_messages(entry, self.options.system_prompt)
+            rendered = render_prompt(self.tokenizer, messages, None, replace(self.options, system_prompt=None))
+        else:
+            rendered = render_prompt(self.tokenizer, list(entry["question"][0]), functions_for(entry), self.options)
         ids = list(rendered.ids)
         budget = generation_budget(len(ids), self.max_new_tokens, self.max_context)
         if isinstance(budget, str):

@@ -45,7 +45,10 @@ def category_name(category: str) -> str:
 
 
 def group_of(category: str) -> str:
-    """BFCL's result/score sub-folder for a single-turn category."""
+    """BFCL's result/score sub-folder for a single-turn category (format_sensitivity has its own, eval/
+    format_sensitivity.py)."""
+    if category == "format_sensitivity":
+        return category
     return "live" if category.startswith("live_") else "non_live"
 
 
@@ -122,9 +125,11 @@ def evaluate_entry(
     model_name: str,
     underscore_to_dot: bool = False,
     decoded: tuple | None = None,
+    checker_category: str | None = None,
 ) -> dict:
     """One entry's verdict: `{"valid": True}` or BFCL's failed-entry row. `decoded` is `decode_ast`'s answer for
-    this output in the category's language, where the caller has it already."""
+    this output in the category's language, where the caller has it already. `checker_category` is the name the
+    AST checker dispatches on, where it is not `category` (format_sensitivity: the original entry's id)."""
     base = {"id": entry_id, "model_name": model_name, "test_category": category, "valid": False}
     decoded, error = decoded or decode_ast(raw, fmt, decode_language(category))
     if is_relevance(category):
@@ -159,7 +164,8 @@ def evaluate_entry(
             "model_result_decoded": str(decoded),
             "possible_answer": ground_truth,
         }
-    verdict = ast_check(entry["function"], decoded, ground_truth, language_of(category), category, underscore_to_dot)
+    checked_as = checker_category or category
+    verdict = ast_check(entry["function"], decoded, ground_truth, language_of(category), checked_as, underscore_to_dot)
     if verdict["valid"]:
         return {"valid": True}
     return {
@@ -171,6 +177,20 @@ def evaluate_entry(
         "model_result_decoded": decoded,
         "possible_answer": ground_truth,
     }
+
+
+def check_rows(path: Path, rows: list[dict], entries: dict, category: str, partial: bool) -> None:
+    """Every row answers an entry of the category and, unless `partial`, every entry has a row (`bfcl evaluate`
+    without --partial-eval); UserError naming the file otherwise."""
+    for row in rows:
+        if row["id"] not in entries:
+            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of BFCL {category}")
+    if not partial and len(rows) != len(entries):
+        missing = sorted(set(entries) - {r["id"] for r in rows}, key=bfcl.entry_sort_key)
+        raise UserError(
+            f"{path}: {len(rows)} result rows for {len(entries)} entries of {category} (missing e.g. "
+            f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"
+        )
 
 
 def score_single_turn(
@@ -187,15 +207,7 @@ def score_single_turn(
     if given, is `decode_ast(rows[i]["result"], fmt, decode_language(category))`."""
     category = category_name(category)
     entries, gt = _load(category)
-    for row in rows:
-        if row["id"] not in entries:
-            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of BFCL {category}")
-    if not partial and len(rows) != len(entries):
-        missing = sorted(set(entries) - {r["id"] for r in rows}, key=bfcl.entry_sort_key)
-        raise UserError(
-            f"{path}: {len(rows)} result rows for {len(entries)} entries of {category} (missing e.g. "
-            f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"
-        )
+    check_rows(path, rows, entries, category, partial)
     failed = []
     decoded = decoded or [None] * len(rows)
     for i in sorted(range(len(rows)), key=lambda i: bfcl.entry_sort_key(rows[i]["id"])):

@@ -32,7 +32,7 @@ COMMANDS = {
     "eval": (
         "eval.cli",
         "main",
-        "run BFCL categories (multi-turn, single-turn, agentic) against a model and score them",
+        "run BFCL categories (multi-turn, single-turn, agentic, format sensitivity) against a model and score them",
     ),
     "score": ("eval.score", "main", "score BFCL-format result files (ours or the official `bfcl generate`)"),
     "report": ("eval.report", "main", "write report.md / report.png comparing evaluated runs"),

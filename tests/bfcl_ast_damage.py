@@ -1,19 +1,28 @@
 """Seeded single-turn model outputs made from BFCL ground truth, as written text or FC layout, for parity tests.
 
     import random
-    from bfcl_ast_damage import model_output, relevance_output
+    from bfcl_ast_damage import model_output, prompting_output, relevance_output
     raw = model_output(entry, ground_truth, "pythonic", random.Random(0))   # str, or [{name: json}] for "fc"
+    raw = prompting_output(entry, ground_truth, "verbose_xml", True, random.Random(0))  # a format-sensitivity answer
 
 Each output picks allowed values from the ground truth, renders them in the category's language (Python literals,
 Java or JavaScript source text in strings), then, most of the time, damages one thing: a value, a type, a name, a
 parameter, the number or order of calls, or the whole output. Only literals are written: BFCL's prompting decoder
 `eval`s arithmetic, so no test output holds any.
+
+`prompting_output` writes what a format-sensitivity config asks for, as BFCL's decoders read it: Python calls,
+`[{"function": name, "parameters": {...}}]` JSON, or `<functions><function name>` XML (verbose: `<param name value
+type/>` under `<params>`; concise: `<param name type>value</param>`, types string / integer / float / boolean / null
+/ array / tuple / dict, containers as Python literals), inside <TOOLCALL>...</TOOLCALL> when the config has the tag.
+Besides the damages above it adds prose or a code fence around the calls, flips or doubles the tag, breaks the
+markup (a missing key or name, a wrong type attribute), or answers in another return format.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from xml.sax.saxutils import escape, quoteattr
 
 from bfcl_damage import _mutate_value
 
@@ -89,7 +98,44 @@ def _calls(entry: dict, ground_truth: list[dict], rng) -> list[tuple[str, dict]]
     return out
 
 
-def _render(calls: list[tuple[str, dict]], entry: dict, fmt: str, language: str, raw_values: bool = False):
+def _xml_typed(value) -> tuple[str, str]:
+    """(type attribute, text) of a value as BFCL's XML decoders convert it back."""
+    if isinstance(value, bool):
+        return "boolean", "true" if value else "false"
+    if value is None:
+        return "null", ""
+    kinds = {int: "integer", float: "float", str: "string", list: "array", tuple: "tuple", dict: "dict"}
+    kind = next(k for t, k in kinds.items() if isinstance(value, t))
+    return kind, value if kind == "string" else repr(value)
+
+
+def _markup(calls: list[tuple[str, dict]], return_format: str, rng) -> str:
+    if return_format == "json":
+        listed = [{"function": name, "parameters": args} for name, args in calls]
+        return json.dumps(listed, indent=rng.choice([None, 2]), ensure_ascii=rng.random() < 0.5)
+    functions = []
+    for name, args in calls:
+        params = []
+        for key, value in args.items():
+            kind, text = _xml_typed(value)
+            if return_format == "verbose_xml":
+                params.append(f'<param name={quoteattr(key)} value={quoteattr(text)} type="{kind}"/>')
+            else:
+                params.append(f'<param name={quoteattr(key)} type="{kind}">{escape(text)}</param>')
+        body = "".join(params)
+        functions.append(f"<function name={quoteattr(name)}>{f'<params>{body}</params>' if return_format == 'verbose_xml' else body}</function>")  # fmt: skip
+    return "<functions>" + rng.choice(["", "\n"]).join(functions) + "</functions>"
+
+
+def _render(
+    calls: list[tuple[str, dict]],
+    entry: dict,
+    fmt: str,
+    language: str,
+    raw_values: bool = False,
+    return_format: str = "python",
+    rng=None,
+):
     props = {f["name"]: f["parameters"]["properties"] for f in entry["function"]}
     if language != "python" and not raw_values:  # JSON formats may carry raw values: BFCL wants strings there
         rendered = []
@@ -108,6 +154,8 @@ def _render(calls: list[tuple[str, dict]], entry: dict, fmt: str, language: str,
         return [{name: json.dumps(args)} for name, args in calls]
     if fmt == "hermes":
         return hermes.render_calls([ToolCall(name, args) for name, args in calls])
+    if return_format != "python":
+        return _markup(calls, return_format, rng)
     if language == "python":
         return "[" + ", ".join(ToolCall(name, args).to_python(style="literal") for name, args in calls) + "]"
     # Java / JavaScript source: string values are written as double-quoted literals
@@ -116,9 +164,15 @@ def _render(calls: list[tuple[str, dict]], entry: dict, fmt: str, language: str,
 
 
 def model_output(
-    entry: dict, ground_truth: list[dict], fmt: str, rng, language: str = "python", kind: str | None = None
+    entry: dict,
+    ground_truth: list[dict],
+    fmt: str,
+    rng,
+    language: str = "python",
+    kind: str | None = None,
+    return_format: str = "python",
 ):
-    """One seeded (possibly damaged) output for an AST entry, in `fmt`."""
+    """One seeded (possibly damaged) output for an AST entry, in `fmt` (pythonic: in `return_format`)."""
     kind = kind or rng.choice(DAMAGES)
     calls = _calls(entry, ground_truth, rng)
     names = [f["name"] for f in entry["function"]]
@@ -127,7 +181,7 @@ def model_output(
     if kind == "empty":
         return rng.choice(["", "[]"]) if fmt != "fc" else rng.choice(["", []])
     if kind == "bad_syntax" and fmt != "fc":
-        text = _render(calls, entry, fmt, language)
+        text = _render(calls, entry, fmt, language, return_format=return_format, rng=rng)
         return text[: max(1, len(text) // 2)] if isinstance(text, str) else text
     if calls:
         i = rng.randrange(len(calls))
@@ -166,7 +220,42 @@ def model_output(
                 args[k] = rng.choice([args[k].upper(), args[k].replace(" ", "_"), args[k] + ".", " " + args[k]])
     if fmt == "fc" and kind != "underscore_name":  # API FC models answer "math_factorial" for "math.factorial"
         calls = [(name.replace(".", "_"), args) for name, args in calls]
-    return _render(calls, entry, fmt, language, raw_values=kind == "retype" and fmt != "pythonic")
+    return _render(calls, entry, fmt, language, kind == "retype" and fmt != "pythonic", return_format, rng)
+
+
+RETURN_FORMATS = ("python", "json", "verbose_xml", "concise_xml")
+PROMPTING_DAMAGES = [*DAMAGES, "prose", "fenced", "tag_flip", "two_tags", "bad_markup", "bad_markup", "other_format"]
+_BREAKS = {
+    "python": [("=", ": "), ("(", " ("), ("[", "[[")],
+    "json": [('"function"', '"name"'), ('"parameters"', '"arguments"'), ('"parameters": {', '"parameters": "{'),
+             ('"parameters": ', '"parameters": null, "arguments": ')],
+    "verbose_xml": [("<function name=", "<function id="), ('type="string"', 'type="integer"'),
+                    ('type="array"', 'type="string"'), ("</functions>", "</function>"), ("<params>", "<args>")],
+    "concise_xml": [('<param name="', '<param key="'), ('type="string"', 'type="float"'),
+                    ('type="integer"', 'type="string"'), ("<functions>", "<function>"), ('"/>', '">')],
+}  # fmt: skip
+
+
+def prompting_output(
+    entry: dict, ground_truth: list[dict], return_format: str, tool_call_tag: bool, rng, kind: str | None = None
+) -> str:
+    """One seeded (possibly damaged) answer to a format-sensitivity config: calls in `return_format`, inside
+    <TOOLCALL> tags when `tool_call_tag` (see the module docstring)."""
+    kind = kind or rng.choice(PROMPTING_DAMAGES)
+    written = rng.choice([f for f in RETURN_FORMATS if f != return_format]) if kind == "other_format" else return_format
+    text = model_output(entry, ground_truth, "pythonic", rng, kind=kind if kind in DAMAGES else "none", return_format=written)  # fmt: skip
+    if kind == "bad_markup":
+        old, new = rng.choice([b for b in _BREAKS[written] if b[0] in text] or [("", "")])
+        text = text.replace(old, new, 1) if old else text[:-1]
+    elif kind == "prose":
+        text = f"{rng.choice(['Sure!', 'Here are the calls:'])}\n{text}\n{rng.choice(['Done.', ''])}"
+    elif kind == "fenced":
+        text = f"```{'xml' if 'xml' in written else written}\n{text}\n```"
+    if tool_call_tag != (kind == "tag_flip") and kind != "text":
+        text = rng.choice(["", "\n", "Calling: "]) + f"<TOOLCALL>{rng.choice(['', ' ', chr(10)])}{text}</TOOLCALL>"
+        if kind == "two_tags":  # only the first block counts
+            text = rng.choice([f"<TOOLCALL>[]</TOOLCALL>\n{text}", f"{text}\n<TOOLCALL>oops</TOOLCALL>"])
+    return text
 
 
 def relevance_output(entry: dict, fmt: str, rng):

@@ -61,3 +61,21 @@ def qwen3_tokenizer(qwen3_tokenizer_dir):
 def tokenizer(request):
     """Both tokenizers a chat-level test must hold on: the project's tiny one and Qwen3's real one."""
     return request.getfixturevalue(f"{request.param}_tokenizer")
+
+
+@pytest.fixture
+def os_calls(monkeypatch) -> list:
+    """Traps `os.system`, `os.popen` and `subprocess.Popen` for one test: a hostile output that reaches the OS
+    fails it. The list collects the attempted calls (assert it stays empty)."""
+    import subprocess
+
+    calls = []
+
+    def trap(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("a hostile output reached the OS")
+
+    monkeypatch.setattr(os, "system", trap)
+    monkeypatch.setattr(os, "popen", trap)
+    monkeypatch.setattr(subprocess, "Popen", trap)
+    return calls

@@ -178,20 +178,9 @@ def test_a_single_turn_file_in_the_wrong_format_is_refused(tmp_path):
     assert summary["models"]["m"]["categories"]["simple_python"]["correct_count"] >= 395
 
 
-def test_hostile_single_turn_outputs_never_execute(tmp_path, monkeypatch):
-    import os
-    import subprocess
-
+def test_hostile_single_turn_outputs_never_execute(tmp_path, os_calls):
     from eval.score import score_results
 
-    calls = []
-
-    def trap(*args, **kwargs):
-        calls.append(args)
-        raise AssertionError("a hostile output reached the OS")
-
-    monkeypatch.setattr(os, "system", trap)
-    monkeypatch.setattr(subprocess, "Popen", trap)
     marker = tmp_path / "pwned"
     hostile = [
         f"[calculate_triangle_area(base=__import__('os').system('echo PWNED > {marker}') + 1, height=5)]",
@@ -203,7 +192,7 @@ def test_hostile_single_turn_outputs_never_execute(tmp_path, monkeypatch):
     _write(tmp_path / "result", "m", "simple_python", rows)
     header = score_results(tmp_path / "result", tmp_path / "score")["models"]["m"]["categories"]["simple_python"]
     assert header["correct_count"] == 0 and header["total_count"] == 4
-    assert not marker.exists() and not calls
+    assert not marker.exists() and not os_calls
 
 
 def test_fc_files_tell_whether_the_model_writes_dotted_names_with_underscores(tmp_path):

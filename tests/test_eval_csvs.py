@@ -1,5 +1,6 @@
 """Leaderboard CSVs and group scores: BFCL's columns, byte-identical rows where every category ran, N/A (never a
-deflated number) where one did not, and v3's formula as an option.
+deflated number) where one did not, and v3's formula as an option; format sensitivity's max delta, std and
+per-config accuracies in data_overall.csv and data_format_sensitivity.csv, "N/A" where it was not run.
 
 OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_eval_csvs.py
 """
@@ -12,13 +13,28 @@ import random
 import bfcl_official as official
 import pytest
 
+from chat.format_sensitivity import CONFIGS as FORMAT_CONFIGS
 from eval import csvs
 from eval.csvs import DATASET_SIZES, groups, overall_note, write_leaderboard_csvs
+from eval.format_sensitivity import _spread
 
 
-def _table(rng, categories, latency: list[float]) -> dict:
+def _table(rng, categories, latency: list[float], format_configs: int = 0) -> dict:
     value = {c: {"accuracy": rng.randint(0, n) / n, "total_count": n} for c, n in DATASET_SIZES.items() if c in categories}  # fmt: skip
+    if format_configs:  # a format_sensitivity score header over the first configs (all 26: a full run)
+        value["format_sensitivity"] = _format_header(rng, FORMAT_CONFIGS[:format_configs])
     return {**value, "latency": latency}
+
+
+def _format_header(rng, configs) -> dict:
+    per_config = {}
+    for config in configs:
+        correct = rng.randint(0, 200)
+        per_config[config] = {"accuracy": correct / 200, "correct_count": correct, "total_count": 200}
+    correct = sum(v["correct_count"] for v in per_config.values())
+    header = {"accuracy": correct / (200 * len(configs)), "correct_count": correct, "total_count": 200 * len(configs)}
+    header.update(_spread([v["accuracy"] for v in per_config.values()]))
+    return {**header, **per_config}
 
 
 def _official_csvs(table: dict, tmp_path) -> dict[str, str]:
@@ -41,6 +57,8 @@ def test_columns_are_bfcl_columns():
     assert csvs.COLUMNS_OVERALL == h.COLUMNS_OVERALL and csvs.COLUMNS_MULTI_TURN == h.COLUMNS_MULTI_TURN
     assert csvs.COLUMNS_NON_LIVE == h.COLUMNS_NON_LIVE and csvs.COLUMNS_LIVE == h.COLUMNS_LIVE
     assert csvs.COLUMNS_AGENTIC == h.COLUMNS_AGENTIC
+    assert csvs.COLUMNS_FORMAT_SENS == h.COLUMNS_FORMAT_SENS_PREFIX + [f"Config {c}" for c in FORMAT_CONFIGS]
+    assert len(csvs.CSV_FILES) == 6 and "data_format_sensitivity.csv" in csvs.CSV_FILES
 
 
 def test_dataset_sizes_are_the_installed_bfcl_sizes():
@@ -52,13 +70,23 @@ def test_dataset_sizes_are_the_installed_bfcl_sizes():
 
 def test_full_runs_give_bfcl_csvs_byte_for_byte(tmp_path):
     rng = random.Random(3)
-    table = {f"model_{k}": _table(rng, DATASET_SIZES, [rng.uniform(0.1, 3) for _ in range(50)]) for k in range(4)}
+    # format sensitivity: run on all configs, on a few (partial), on one (max delta 0.0), or not run (N/A)
+    runs = [26, 0, 26, 5, 1, 0, 26]
+    table = {
+        f"model_{k}": _table(rng, DATASET_SIZES, [rng.uniform(0.1, 3) for _ in range(50)], configs)
+        for k, configs in enumerate(runs)
+    }
     theirs = _official_csvs(table, tmp_path)
     write_leaderboard_csvs(table, tmp_path / "ours")
     for name in csvs.CSV_FILES:
         ours = (tmp_path / "ours" / name).read_text()
         # BFCL shows registry display names; ours are the model dirs: the same here
         assert ours == theirs[name], name
+    format_rows = [r.split(",") for r in theirs["data_format_sensitivity.csv"].split("\n")[1:]]
+    assert [r[2] == "N/A" for r in format_rows] == [False] * 5 + [True] * 2  # the rows not run come last
+    assert sum("N/A" in r[4:] for r in format_rows) == 4  # partial runs leave their other configs N/A
+    overall = [r.split(",") for r in theirs["data_overall.csv"].split("\n")[1:]]
+    assert sorted(r[32] for r in overall).count("N/A") == 2 and all(r[32] != "N/A" or r[33] == "N/A" for r in overall)
 
 
 def test_missing_groups_are_na_where_bfcl_shows_deflated_numbers(tmp_path):

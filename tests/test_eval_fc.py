@@ -221,18 +221,7 @@ def test_the_format_prefilter_never_hides_a_decodable_step():
     assert decodable > 30
 
 
-def test_hostile_fc_steps_never_execute(tmp_path, monkeypatch):
-    import os
-    import subprocess
-
-    calls = []
-
-    def trap(*args, **kwargs):
-        calls.append(args)
-        raise AssertionError("a hostile step reached the OS")
-
-    monkeypatch.setattr(os, "system", trap)
-    monkeypatch.setattr(subprocess, "Popen", trap)
+def test_hostile_fc_steps_never_execute(tmp_path, os_calls):
     marker = tmp_path / "pwned"
     hostile = [
         [{f"__import__('os').system('touch {marker}') or ls": "{}"}],
@@ -248,7 +237,7 @@ def test_hostile_fc_steps_never_execute(tmp_path, monkeypatch):
     root = _write_results(tmp_path / "result", "m", {"multi_turn_base": rows})
     header = score_results(root, tmp_path / "score", fmt="fc")["models"]["m"]["categories"]["multi_turn_base"]
     assert (header["correct_count"], header["total_count"]) == (6, 10)
-    assert not marker.exists() and not calls
+    assert not marker.exists() and not os_calls
 
 
 def test_bfcl_v3_result_files_are_named_not_silently_skipped(tmp_path):

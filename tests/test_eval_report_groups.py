@@ -1,4 +1,5 @@
-"""The report's single-turn and agentic sections: measured rows beside quoted paper rows, a chart per group.
+"""The report's single-turn and agentic sections: measured rows beside quoted paper rows, a chart per group; the
+v4 groups table shows format sensitivity's max delta and std where it ran (N/A otherwise); BFCL's six CSVs.
 
 OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_eval_report_groups.py
 """
@@ -7,11 +8,12 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 from pathlib import Path
 
 from bfcl_ast_damage import model_output
 
-from eval import agentic
+from eval import agentic, format_sensitivity
 from eval.paper import AGENTIC_ROWS, LEADERBOARD_V4_ROWS, SINGLE_TURN_ROWS
 from eval.report import QUOTED, QUOTED_V4, build_report
 from eval.score import score_results
@@ -40,6 +42,12 @@ def _label(run: Path, label: str, frozen_corpus: bool) -> None:
         entries, answers = agentic._load(category)
         rows = [{"id": i, "result": [[f"It is {answers[i][0]}."]]} for i in list(entries)[:10]]
         _write(model, agentic.result_subdir(category), category, rows)
+    if frozen_corpus:  # sft also ran format sensitivity: one question in all 26 configs, always answered in Python
+        cases = list(format_sensitivity.load_cases().values())[:26]
+        entries, gt = load_category("simple_python")
+        orig = cases[0]["id"].split(":")[-1]
+        answer = model_output(entries[orig], gt[orig], "pythonic", rng, kind="none")
+        _write(model, "format_sensitivity", "format_sensitivity", [{"id": c["id"], "result": answer} for c in cases])
     score_results(out / "result", out / "score", "pythonic")
     meta = {"label": label, "tool_format": "pythonic"}
     if frozen_corpus:
@@ -66,6 +74,13 @@ def test_single_turn_and_agentic_sections_place_measured_rows_among_quoted_ones(
     assert "sft (web search: frozen corpus corpus-2026-11.jsonl, not comparable) | measured" in agentic_part
     overall = md.split("## BFCL v4 groups (measured)")[1].split("## Single-turn")[0]
     assert "| base | measured | N/A |" in overall
+    # format sensitivity: sft's plain Python answers pass the 5 python configs without the tag, fail the other 21
+    base_row = next(line for line in overall.splitlines() if line.startswith("| base | measured"))
+    sft_row = next(line for line in overall.splitlines() if line.startswith("| sft | measured"))
+    std = statistics.stdev([1.0] * 5 + [0.0] * 21) * 100
+    assert base_row.endswith("| N/A | N/A |") and sft_row.endswith(f"| 100.00 | {std:.2f} |"), sft_row
+    assert "FS Max Delta | FS Std |" in overall and "| – | – |" in overall
+    assert "BFCL's six CSVs" in md and "`data_format_sensitivity.csv`" in md
     # the leaderboard's own small-model rows sit under the measured ones, in both tables, labelled as quoted
     leaderboard = md.split("## Leaderboard")[1].split("## BFCL v4 groups")[0]
     for r in LEADERBOARD_V4_ROWS:
@@ -75,4 +90,4 @@ def test_single_turn_and_agentic_sections_place_measured_rows_among_quoted_ones(
     for chart in summary["charts"]:
         assert Path(chart).stat().st_size > 10_000
     assert {Path(c).name for c in summary["charts"]} == {"report.png", "report_single_turn.png", "report_agentic.png"}
-    assert all(Path(c).exists() for c in summary["csv"]) and len(summary["csv"]) == 5
+    assert all(Path(c).exists() for c in summary["csv"]) and len(summary["csv"]) == 6

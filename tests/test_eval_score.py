@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import random
-import subprocess
 from pathlib import Path
 
 import bfcl_official as official
@@ -139,17 +137,8 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
-def test_hostile_outputs_never_execute_and_scoring_continues(tmp_path, monkeypatch, fmt):
+def test_hostile_outputs_never_execute_and_scoring_continues(tmp_path, os_calls, fmt):
     marker = tmp_path / "pwned"
-    calls = []
-
-    def trap(*args, **kwargs):
-        calls.append(args)
-        raise AssertionError("a hostile output reached the OS")
-
-    monkeypatch.setattr(os, "system", trap)
-    monkeypatch.setattr(os, "popen", trap)
-    monkeypatch.setattr(subprocess, "Popen", trap)
     good = gt_rows(fmt)["multi_turn_base"][:2]
     gt = bfcl.load_ground_truth("base")
     hostile = []
@@ -160,7 +149,7 @@ def test_hostile_outputs_never_execute_and_scoring_continues(tmp_path, monkeypat
     summary = score_results(root, tmp_path / "score", fmt=fmt)
     base = summary["models"]["hostile"]["categories"]["multi_turn_base"]
     assert (base["correct_count"], base["total_count"], base["partial"]) == (2, 2 + len(hostile), True)
-    assert not marker.exists() and not calls
+    assert not marker.exists() and not os_calls
 
 
 def _expect_error(tmp_path, text: str, match: str, partial: bool = True):

@@ -174,3 +174,102 @@ def test_eval_stage_runs_single_turn_with_the_tiny_model(tiny_model_dir, tmp_pat
     path.write_text(yaml.safe_dump(recipe))
     with pytest.raises(UserError, match="live services"):
         evaluate_model(load_recipe(path), str(tiny_model_dir), "base", progress=False)
+
+
+# ------------------------------------------------------------------ format_sensitivity (pythonic models only)
+
+
+def _case_answers(cases: list[dict], written_as: str | None = None):
+    """A scripted prompting model answering every case with its ground truth, in the case's return format and tag
+    (or always in `written_as` Python without the tag)."""
+    import random
+
+    from bfcl_ast_damage import prompting_output
+
+    from chat.format_sensitivity import config_of, parse_config
+    from eval import format_sensitivity
+
+    _, truth = format_sensitivity._load()
+    rng, texts = random.Random(0), {}
+    for case in cases:
+        c = parse_config(config_of(case["id"]))
+        fmt, tag = (written_as, False) if written_as else (c.return_format, c.tool_call_tag)
+        texts[case["id"]] = prompting_output(case, truth[case["id"]], fmt, tag, rng, kind="none")
+    return lambda request: texts[request.key[0]]
+
+
+def test_format_sensitivity_prompts_are_bfcls(tiny_tokenizer):
+    """Every config's prompt is the template over BFCL's own messages for the case (bfcl_eval's
+    system_prompt_pre_processing_chat_model on the entries its generation loader gives); a recipe's extra system
+    text follows BFCL's prompt, as in the default pythonic prompt."""
+    import bfcl_official as official
+
+    theirs = {e["id"]: e for e in official.load_dataset_entry("format_sensitivity")}
+    cases = load_single_turn(["format_sensitivity"], limit=26 * 3)["format_sensitivity"]
+    with_system = [e for e in load_single_turn(["format_sensitivity"])["format_sensitivity"]
+                   if e["question"][0][0]["role"] == "system"][:26]  # fmt: skip
+    assert len({c["id"].split(":")[1] for c in cases}) == 26 and with_system
+    runner = SingleTurnRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions())
+    for case in cases + with_system:
+        bfcl_entry = theirs[case["id"]]
+        messages = official.system_prompt_pre_processing_chat_model(
+            json.loads(json.dumps(bfcl_entry["question"][0])), bfcl_entry["function"], bfcl_entry["id"]
+        )
+        expected = tiny_tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        assert runner.request(case).text == expected, case["id"]
+    extra = SingleTurnRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions(system_prompt="Be brief."))
+    text = extra.request(with_system[0]).text
+    own = with_system[0]["question"][0][0]["content"]
+    assert f"\n\nBe brief.\n\n{own}" in text and text.count("Be brief.") == 1
+
+
+def test_format_sensitivity_runs_and_scores_per_config(tiny_tokenizer, tmp_path):
+    """Two questions in all 26 configs through the runner and `funreason score`: answers in each config's format
+    score 100 % everywhere (max delta 0); answers always written as plain Python lists pass only the python configs
+    without the tag (max delta 100)."""
+    from eval.csvs import CSV_FILES
+
+    entries = load_single_turn(["format_sensitivity"], limit=52)
+    cases = entries["format_sensitivity"]
+    for name, written_as in (("adapts", None), ("python_only", "python")):
+        backend = ScriptedBackend(_case_answers(cases, written_as))
+        stats = SingleTurnRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=16, progress=False).run(
+            entries, tmp_path / name / "result" / name
+        )
+        assert stats["errors"] == 0 and stats["entries"] == 52
+        path = tmp_path / name / "result" / name / "format_sensitivity" / "BFCL_v4_format_sensitivity_result.json"
+        assert path == result_path(tmp_path / name / "result" / name, "format_sensitivity") and path.is_file()
+        summary = score_results(tmp_path / name / "result", tmp_path / name / "score", "pythonic")
+        header = summary["models"][name]["categories"]["format_sensitivity"]
+        configs = {k: v for k, v in header.items() if k.startswith("ret_fmt=")}
+        assert len(configs) == 26 and all(v["total_count"] == 2 for v in configs.values())
+        assert header["partial"] and header["dataset_size"] == 5200
+        if written_as is None:
+            assert header["accuracy"] == 1.0 and header["accuracy_max_delta"] == 0.0
+        else:
+            passing = {k for k, v in configs.items() if v["accuracy"] == 1.0}
+            assert passing == {k for k in configs if k.startswith("ret_fmt=python&tool_call_tag=False")}
+            assert header["accuracy_max_delta"] == 100.0 and all(v["accuracy"] == 0.0 for k, v in configs.items() if k not in passing)  # fmt: skip
+        assert summary["csv"][-1].endswith("data_format_sensitivity.csv") and len(summary["csv"]) == len(CSV_FILES)
+        row = (tmp_path / name / "score" / "data_format_sensitivity.csv").read_text().splitlines()[1].split(",")
+        assert row[1:4] == [name, str(header["accuracy_max_delta"]), str(header["accuracy_std"])]
+
+
+def test_format_sensitivity_is_refused_for_fc_formats(tiny_model_dir, tmp_path):
+    """BFCL runs format_sensitivity for prompting models only: a hermes run refuses it in one line, before any
+    generation."""
+    from core.recipe import load_recipe
+    from eval.pipeline import evaluate_model
+
+    recipe = {
+        "model": str(tiny_model_dir), "run_dir": str(tmp_path / "run"), "seed": 0, "chat": {"tool_format": "hermes"},
+        "eval": {"categories": ["simple_python", "format_sensitivity"], "limit": 1, "backend": "hf"},
+    }  # fmt: skip
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(
+        UserError, match=r"^format_sensitivity runs only in the pythonic \(prompting\) tool format"
+    ) as e:
+        evaluate_model(load_recipe(path), str(tiny_model_dir), "base", progress=False)
+    assert "\n" not in str(e.value) and not (tmp_path / "run" / "eval" / "base" / "result").exists()
+    assert split_categories(["format_sensitivity", "base"]) == (["base"], ["format_sensitivity"], [])

@@ -24,7 +24,8 @@ class EvalSection:
         metadata={
             "help": "BFCL categories to run: multi-turn (base, miss_func, miss_param, long_context), single-turn "
             "(simple_python, live_multiple, irrelevance, ...), agentic (memory_kv, memory_vector, memory_rec_sum; "
-            "web_search_base, web_search_no_snippet with web_search_corpus)."
+            "web_search_base, web_search_no_snippet with web_search_corpus), format_sensitivity (non-scoring; 200 "
+            "questions x 26 system-prompt configs; pythonic tool format only, as BFCL runs it for prompting models)."
         },
     )
     limit: int | None = field(default=None, metadata={"help": "Keep the first N entries of each category."})
