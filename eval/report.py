@@ -256,7 +256,7 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         "",
         *notes,
         "",
-        "## BFCL v4 groups (measured)",
+        "## BFCL v4 groups",
         "",
         f'Measured rows, then "{QUOTED_V4}" rows (source above). Weights 10/10/10/30/40 on Non-Live / Live / '
         "Irrelevance / Multi-Turn / Agentic; Relevance is shown, not "

@@ -69,6 +69,11 @@ _EXPORTS = {
     "GORILLA_TO_OPENAPI": ("constants.type_mappings", "GORILLA_TO_OPENAPI"),
     "ModelStyle": ("constants.enums", "ModelStyle"),
     "load_dataset_entry": ("utils", "load_dataset_entry"),
+    "load_file": ("utils", "load_file"),
+    "update_leaderboard_table_with_local_score_file": (
+        "eval_checker.eval_runner_helper",
+        "update_leaderboard_table_with_local_score_file",
+    ),
     "ReturnFormat": ("constants.enums", "ReturnFormat"),
 }
 __all__ = [

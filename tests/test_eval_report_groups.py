@@ -72,7 +72,7 @@ def test_single_turn_and_agentic_sections_place_measured_rows_among_quoted_ones(
     # web_search_base and memory_kv ran (on 10 entries each): their columns, and N/A for every mean that needs more
     assert "| base | measured | N/A | N/A | 100.00 | N/A | N/A | 100.00 | N/A | N/A |" in agentic_part
     assert "sft (web search: frozen corpus corpus-2026-11.jsonl, not comparable) | measured" in agentic_part
-    overall = md.split("## BFCL v4 groups (measured)")[1].split("## Single-turn")[0]
+    overall = md.split("## BFCL v4 groups")[1].split("## Single-turn")[0]
     assert "| base | measured | N/A |" in overall
     # format sensitivity: sft's plain Python answers pass the 5 python configs without the tag, fail the other 21
     base_row = next(line for line in overall.splitlines() if line.startswith("| base | measured"))
