@@ -68,7 +68,10 @@ RESULT_RE = re.compile(rf"^{VERSION_PREFIX}_(multi_turn_\w+?)_result\.json$")
 # (scored only: our runner never writes it; eval/fc.py)
 FORMATS = (*TOOL_FORMATS, "fc")
 MAX_WORKERS = 8  # scoring processes by default: past this, a model's handful of files leaves workers idle
-PARALLEL_MIN_BYTES = 512 * 1024  # smaller runs score in-process: forking would cost more than it saves
+# Rough scoring cost of one result row, in seconds on one core (benchmarks/eval_speed.py): a multi-turn row replays
+# every call on two sets of backends; a single-turn row is one parse and one AST check.
+ROW_SECONDS = {"multi_turn": 1e-3, "other": 3e-5}
+PARALLEL_MIN_SECONDS = 0.3  # less estimated work than this is scored in-process: forking would cost more
 
 
 def result_file_name(category: str) -> str:
@@ -408,11 +411,11 @@ def score_results(
             for c, p in files.items()
         }
         forked = [c for c in jobs if c not in agentic.CATEGORIES]
-        sizes = [files[c].stat().st_size for c in forked]
-        n_workers = workers if sum(sizes) >= PARALLEL_MIN_BYTES else 1
+        costs = [_estimated_seconds(c, files[c]) for c in forked]
+        n_workers = workers if sum(costs) >= PARALLEL_MIN_SECONDS else 1
         batch = [functools.partial(jobs[c], progress=n_workers == 1) for c in forked]
         with tqdm(total=len(batch), desc=f"score {model}", unit="file", leave=False, disable=n_workers == 1) as bar:
-            done = dict(zip(forked, run_jobs(batch, n_workers, sizes, on_done=lambda _: bar.update())))
+            done = dict(zip(forked, run_jobs(batch, n_workers, costs, on_done=lambda _: bar.update())))
         results = [done[c] if c in done else jobs[c]() for c in files]
         for category, (info, records, lat, stopped) in zip(files, results):
             cats[category] = info
@@ -438,6 +441,14 @@ def score_results(
         info["overall_note"] = notes.get(model, "")
     summary["csv"] = [str(out_dir / name) for name in CSV_FILES]
     return summary
+
+
+def _estimated_seconds(category: str, path: Path) -> float:
+    """A result file's scoring time on one core, from its row count (ROW_SECONDS): decides whether worker processes
+    pay off, and hands the heaviest files out first."""
+    with path.open("rb") as f:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    return rows * ROW_SECONDS["multi_turn" if category.startswith("multi_turn_") else "other"]
 
 
 def _score_file(

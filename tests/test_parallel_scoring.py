@@ -51,7 +51,7 @@ def _tree(out: Path) -> dict[str, bytes]:
 
 
 def test_workers_write_the_same_scores_as_one_process(tmp_path, monkeypatch):
-    monkeypatch.setattr(score, "PARALLEL_MIN_BYTES", 0)  # these files are small: force the worker path
+    monkeypatch.setattr(score, "PARALLEL_MIN_SECONDS", 0)  # these files are small: force the worker path
     results = _results(tmp_path / "result")
     serial = score.score_results(results, tmp_path / "serial", workers=1)
     parallel = score.score_results(results, tmp_path / "parallel", workers=2)
@@ -63,7 +63,7 @@ def test_workers_write_the_same_scores_as_one_process(tmp_path, monkeypatch):
 
 
 def test_a_bad_row_in_a_worker_is_the_same_one_line_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(score, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(score, "PARALLEL_MIN_SECONDS", 0)
     results = _results(tmp_path / "result")
     path = results / "m" / "multi_turn" / score.result_file_name("multi_turn_miss_param")
     path.write_text(path.read_text() + json.dumps({"id": "multi_turn_miss_param_9999", "result": []}) + "\n")
