@@ -216,17 +216,10 @@ def score_category(
     entries = {e["id"]: e for e in loaded}
     if ground_truth is None:
         ground_truth = bfcl.load_ground_truth(category)
+    single_turn.check_rows(path, rows, entries, category, partial, source)
     for row in rows:
-        if row["id"] not in entries:
-            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of {source}")
         if row["id"] not in ground_truth:
             raise UserError(f"{path}:{row['_line']}: no ground truth for {row['id']!r} (eval.answer_file?)")
-    if not partial and len(rows) != len(entries):
-        missing = sorted(set(entries) - {r["id"] for r in rows}, key=bfcl.entry_sort_key)
-        raise UserError(
-            f"{path}: {len(rows)} result rows for {len(entries)} entries of {category} (missing e.g. "
-            f"{', '.join(missing[:3])}); pass --partial-eval to score only the rows present"
-        )
     failed, records, latencies = [], [], []
     with call_timer_handler():  # installed once for the file's thousands of timed tool calls
         for row in tqdm(rows, desc=f"score {model_name}/{category}", leave=False, disable=not progress):

@@ -179,12 +179,16 @@ def evaluate_entry(
     }
 
 
-def check_rows(path: Path, rows: list[dict], entries: dict, category: str, partial: bool) -> None:
+def check_rows(
+    path: Path, rows: list[dict], entries: dict, category: str, partial: bool, source: str | None = None
+) -> None:
     """Every row answers an entry of the category and, unless `partial`, every entry has a row (`bfcl evaluate`
-    without --partial-eval); UserError naming the file otherwise."""
+    without --partial-eval); UserError naming the file otherwise. `source` names where the entries come from in
+    the message (default: BFCL's category). Every scorer (multi-turn, single-turn, format sensitivity) checks here."""
+    source = source or f"BFCL {category}"
     for row in rows:
         if row["id"] not in entries:
-            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of BFCL {category}")
+            raise UserError(f"{path}:{row['_line']}: id {row['id']!r} is not an entry of {source}")
     if not partial and len(rows) != len(entries):
         missing = sorted(set(entries) - {r["id"] for r in rows}, key=bfcl.entry_sort_key)
         raise UserError(
