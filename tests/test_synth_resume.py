@@ -137,7 +137,7 @@ def test_a_failing_worker_stops_the_run_with_its_error(recipe_file, tmp_path):
 
     config = dataclasses.replace(recipe.synth, workers=2)
     # Repeated: the parent's SIGTERM lands at a random point of the worker's error report, and one landing inside
-    # the queue's close used to hang the worker, and the stage joining it, forever (3 in 4 runs of 40 hung).
+    # the queue's close used to hang the worker, and the stage joining it, forever (here at the 4th of 40 attempts).
     for attempt in range(25):
         started = time.monotonic()
         with pytest.raises(RuntimeError, match=r"synthesis worker synth-worker-\d: KeyError: .bug at trajectory"):
