@@ -18,12 +18,10 @@ by `ensure_project_root()`, which points that variable at `$FUNREASON_BFCL_ROOT`
 
 from __future__ import annotations
 
-import copy
 import importlib
 import importlib.metadata
 import json
 import os
-import pickle
 import sys
 import threading
 import warnings
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from envs.base import copy_state
 
 __all__ = [
     "AGENTIC_CLASSES",
@@ -173,16 +172,6 @@ def _backend_class(class_name: str) -> type:
     return getattr(importlib.import_module(mapping[class_name]), class_name)
 
 
-def _clone(value: Any) -> Any:
-    """`copy.deepcopy(value)`, in half the time: a pickle round trip runs in C, and rebuilds the same structure
-    (shared references included) for the plain data and plain objects BFCL's backends hold. Anything pickle
-    cannot carry goes through deepcopy."""
-    try:
-        return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-    except Exception:
-        return copy.deepcopy(value)
-
-
 def make_instances(initial_config: dict, involved_classes: list[str], long_context: bool = False) -> dict[str, Any]:
     """Fresh backend instances, one per involved class, loaded exactly as BFCL's executor loads them.
 
@@ -196,9 +185,9 @@ def make_instances(initial_config: dict, involved_classes: list[str], long_conte
     for class_name in involved_classes:
         instance = _backend_class(class_name)()
         if class_name not in stateless:
-            instance._load_scenario(_clone(initial_config.get(class_name, {})), long_context=long_context)
+            instance._load_scenario(copy_state(initial_config.get(class_name, {})), long_context=long_context)
             if long_context:  # the padding is BFCL's module constants inserted as they are (TravelAPI's extra cards):
-                vars(instance).update(_clone(vars(instance)))  # a booking would charge them process-wide
+                vars(instance).update(copy_state(vars(instance)))  # a booking would charge them process-wide
         instances[class_name] = instance
     return instances
 

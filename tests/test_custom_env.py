@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from synth_configs import quiet_config
 
 from chat import pythonic
 from core.errors import UserError
 from core.sections.chat import ChatOptions
-from core.sections.synth import SynthConfig
 from envs.dispatch import Dispatcher, parse_call
 from envs.resolve import UnknownEnvironment, func_docs, make_instances, resolve_env
 from synth.assembly import synthesize_trajectory
@@ -71,15 +71,7 @@ def test_unknown_environments_are_user_errors(ref, message):
 # --- data synthesized from the toy environment ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def records() -> list[dict]:
-    config = SynthConfig(
-        environments=[TOY],
-        rounds=[1, 2],
-        trace_length=[1, 3],
-        miss_param_ratio=0.0,
-        miss_func_ratio=0.0,
-        long_context_ratio=0.0,
-        error_response_ratio=0.0,
-    )
+    config = quiet_config(environments=[TOY], rounds=[1, 2], trace_length=[1, 3])
     outs = [asyncio.run(synthesize_trajectory(i, config, 3, TemplateTeacher())) for i in range(4)]
     found = [o.record for o in outs if o.record is not None]
     assert len(found) >= 3

@@ -16,12 +16,12 @@ import asyncio
 import json
 
 import pytest
+from synth_configs import quiet_config
 
 from chat.calls import ToolCall
 from chat.formats import tool_format
 from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING, HoldoutError, holdout_conversation
 from core.sections.chat import ChatOptions
-from core.sections.synth import SynthConfig
 from envs.dispatch import Dispatcher
 from envs.resolve import func_docs, make_instances
 from eval.backends import ScriptedBackend
@@ -93,16 +93,10 @@ def synth_record(tmp_path_factory) -> dict:
     from synth.teachers.template import TemplateTeacher
     from train.data import read_rows
 
-    cfg = SynthConfig(
-        environments=["GorillaFileSystem", "TwitterAPI"],
-        classes_per_trajectory=[2, 2],
-        rounds=[3, 3],
-        trace_length=[2, 3],
-        miss_param_ratio=0.0,
-        miss_func_ratio=1.0,
-        long_context_ratio=0.0,
-        error_response_ratio=0.0,
-    )
+    cfg = quiet_config(
+        environments=["GorillaFileSystem", "TwitterAPI"], classes_per_trajectory=[2, 2], rounds=[3, 3],
+        trace_length=[2, 3], miss_func_ratio=1.0,
+    )  # fmt: skip
     for index in range(12):
         record = asyncio.run(synthesize_trajectory(index, cfg, 0, TemplateTeacher())).record
         missed = record and record["metadata"]["missed_function"]

@@ -72,7 +72,7 @@ def test_a_bad_row_in_a_worker_is_the_same_one_line_error(tmp_path, monkeypatch)
             score.score_results(results, tmp_path / f"out{workers}", workers=workers)
 
 
-def test_jobs_run_largest_first_and_come_back_in_order():
+def test_jobs_run_in_workers_and_come_back_in_their_order():
     jobs = [lambda i=i: (i, os.getpid()) for i in range(7)]
     out = run_jobs(jobs, workers=3, costs=[1, 5, 2, 7, 3, 6, 4])
     assert [i for i, _ in out] == list(range(7))

@@ -8,7 +8,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from core.sections.synth import SynthConfig
+from synth_configs import travel_chain_config
+
 from synth.assembly import synthesize_trajectory
 from synth.causality import plan_steps, premature_calls
 from synth.stats import SynthStats
@@ -63,17 +64,7 @@ def test_premature_calls_finds_the_one_step_chain():
 
 
 def test_template_dialogue_on_a_dependent_chain_is_causal_and_replays():
-    config = SynthConfig(
-        environments=["TravelAPI"],
-        targets=["get_credit_card_balance"],
-        target_policy="list",
-        rounds=[1, 2],
-        trace_length=[2, 3],
-        miss_param_ratio=0.0,
-        miss_func_ratio=0.0,
-        long_context_ratio=0.0,
-        error_response_ratio=0.0,
-    )
+    config = travel_chain_config(rounds=[1, 2], trace_length=[2, 3])
     records = [asyncio.run(synthesize_trajectory(i, config, 3, TemplateTeacher())).record for i in range(4)]
     seen_chain = False
     for record in records:
@@ -93,17 +84,7 @@ def test_template_dialogue_on_a_dependent_chain_is_causal_and_replays():
 
 
 def test_injected_error_is_a_plausible_call_then_a_verified_retry():
-    config = SynthConfig(
-        environments=["TravelAPI"],
-        targets=["get_credit_card_balance"],
-        target_policy="list",
-        rounds=[1, 1],
-        trace_length=[2, 2],
-        miss_param_ratio=0.0,
-        miss_func_ratio=0.0,
-        long_context_ratio=0.0,
-        error_response_ratio=1.0,
-    )
+    config = travel_chain_config(error_response_ratio=1.0)
     record = asyncio.run(synthesize_trajectory(0, config, 0, TemplateTeacher())).record
     meta = record["metadata"]
     assert meta["flags"]["error_tool_response"] and meta["turns"][0]["error_tool_response"]

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+from synth_configs import quiet_config
 
 from core.sections.synth import SynthConfig
 from envs.resolve import resolve_env
@@ -57,16 +58,7 @@ class Scripted(TemplateTeacher):
 
 
 def config(**kw) -> SynthConfig:
-    base = dict(
-        environments=["GorillaFileSystem"],
-        rounds=[1, 1],
-        trace_length=[3, 3],
-        miss_param_ratio=0.0,
-        miss_func_ratio=0.0,
-        long_context_ratio=0.0,
-        error_response_ratio=0.0,
-    )
-    return SynthConfig(**{**base, **kw})
+    return quiet_config(**{"environments": ["GorillaFileSystem"], "trace_length": [3, 3], **kw})
 
 
 def test_phase2_hides_steps_and_phase2_off_is_forward():

@@ -9,6 +9,7 @@ import json
 import re
 
 from fake_openai import FakeOpenAIServer
+from synth_configs import travel_chain_config
 
 from core.sections.synth import SynthConfig
 from core.sections.teacher import TeacherConfig
@@ -88,18 +89,7 @@ def responder(endpoint: str, request: dict):
 
 
 def _config(**kw) -> SynthConfig:
-    base = dict(
-        environments=["TravelAPI"],
-        targets=["get_credit_card_balance"],
-        target_policy="list",
-        rounds=[1, 1],
-        trace_length=[2, 2],
-        miss_param_ratio=0.0,
-        miss_func_ratio=0.0,
-        long_context_ratio=0.0,
-        num_distractors=4,
-    )
-    return SynthConfig(**{**base, **kw})
+    return travel_chain_config(**{"num_distractors": 4, **kw})
 
 
 def _synthesize(config: SynthConfig, n: int, server: FakeOpenAIServer):
