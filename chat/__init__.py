@@ -7,6 +7,6 @@
     from chat.formats import tool_format            # the one switch on the recipe's tool-call format
     from chat.step import take_step, StepOutcome    # the multi-turn step eval, RL and synthesis share
 
-Nothing in this package executes model text (DESIGN invariant 2; a step runs calls through the executor it is
+Nothing in this package executes model text (invariant 2 of docs/design.md; a step runs calls through the executor it is
 given); see docs/architecture.md §chat for the contract.
 """

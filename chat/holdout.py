@@ -17,8 +17,8 @@ without the Python hint every offered doc carries (`chat.tools`): BFCL removes t
 Training data (synth records, or any row with `metadata.missed_function` = {turn: [tool names]}) keeps every doc
 the conversation ever offers in `tools` and names the held ones per turn, as BFCL's data does; the user message of
 the adding turn is a placeholder (synth writes BFCL's FC sentence) that `holdout_conversation` replaces with what
-`holdout_turn` writes. So a held-out tool is absent from every prompt before the turn that adds it (DESIGN
-invariant 6) and the adding turn's tokens are eval's (invariant 1).
+`holdout_turn` writes. So a held-out tool is absent from every prompt before the turn that adds it (invariant 6
+of docs/design.md) and the adding turn's tokens are eval's (invariant 1).
 """
 
 from __future__ import annotations

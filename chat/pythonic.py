@@ -21,7 +21,7 @@ Modes (checked against bfcl_eval 2026.3.23 `default_decode_execute_prompting` / 
   given), a name not among ``tools`` is an error, and values must be literals (no bare names, nested calls or
   subscripts; ``+``/``-`` mean what Python means).
 
-Safety policy (DESIGN invariant 2): BFCL runs ``eval(ast.unparse(node))`` on any binary-operation argument. We
+Safety policy (invariant 2 of docs/design.md): BFCL runs ``eval(ast.unparse(node))`` on any binary-operation argument. We
 never evaluate model text. Instead a tiny evaluator accepts only number/string/bytes constants combined with
 ``+ - * / // % **`` and unary ``+ -`` and bounds the work (integers up to 4096 bits, exponents up to 10,000,
 strings up to 100,000 characters, ``%`` not applied to strings since it formats). Everything else (names,

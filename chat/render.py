@@ -1,4 +1,4 @@
-"""The one renderer: SFT examples, GRPO prompts and eval prompts all come from here (DESIGN invariant 1).
+"""The one renderer: SFT examples, GRPO prompts and eval prompts all come from here (invariant 1 of docs/design.md).
 
     from chat.render import render_prompt, render_example, parse_assistant, assistant_message, tool_messages
     prompt = render_prompt(tokenizer, messages, tools, options)          # Rendered(text, ids): generate from ids

@@ -57,7 +57,7 @@ _HINT = {
 def functions_for(entry: dict) -> list[dict]:
     """`entry["function"]` as BFCL's generation step shows it to the model (a copy; the entry is not changed).
     Python docs go through `chat.tools.offered_docs`, the one function deciding the docs every prompt offers
-    (DESIGN invariant 7); Java and JavaScript, which only single-turn categories use, add their own hint and types."""
+    (invariant 7 of docs/design.md); Java and JavaScript, which only single-turn categories use, add their own hint and types."""
     functions = copy.deepcopy(entry.get("function") or [])
     language = language_of(entry["id"])
     if language == "python":

@@ -12,7 +12,7 @@ reply as BFCL's Qwen handlers do (before the last ``</think>``: `chat.messages.s
 recipe's format (`chat.formats`); a reply that does not decode, or decodes to no call, ends the turn; otherwise the
 calls run, in order, through `execute` and their results come back as tool messages. `execute(calls) -> results`
 (one string per call) is the caller's: eval and RL pass `envs.dispatch.Dispatcher(instances).execute_all`, so
-this package still executes nothing (DESIGN invariant 2). Step limits, logs and token bookkeeping stay with the
+this package still executes nothing (invariant 2 of docs/design.md). Step limits, logs and token bookkeeping stay with the
 caller (BFCL's 20-step force-quit in eval, ``max_tool_steps`` and the loss mask in RL).
 """
 

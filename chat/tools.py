@@ -1,4 +1,4 @@
-"""The tool docs a prompt offers: one function decides them for SFT, RL and eval alike (DESIGN invariant 7).
+"""The tool docs a prompt offers: one function decides them for SFT, RL and eval alike (invariant 7 of docs/design.md).
 
     from chat.tools import offered_docs
     tools = offered_docs(record["tools"])          # SFT rows (train/data.py), RL tasks (train/rl_tasks.py)

@@ -1,4 +1,4 @@
-"""How a result was made (DESIGN invariant 5): versions, git commit, recipe, data hashes, time.
+"""How a result was made (invariant 5 of docs/design.md): versions, git commit, recipe, data hashes, time.
 
     from core.provenance import collect, Stopwatch
     meta = collect(recipe=recipe, data_files=envs.bfcl.data_files("multi_turn_base"), extra={"sampling": {...}})

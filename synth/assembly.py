@@ -385,7 +385,7 @@ async def _refusal_turn(state: _Round, piece: dict, missing: str | None, base_tu
         flags["miss_param"] = True
         return piece["supply"], "miss_param_followup"
     # Not told the withheld tool's name: the model being trained has never seen it at this point, so a refusal that
-    # names it would teach knowledge the conversation has not shown (DESIGN invariant 6).
+    # names it would teach knowledge the conversation has not shown (invariant 6 of docs/design.md).
     cannot, why = await state.agents.closing({"mode": "cannot", "query": piece["query"]})
     reply = cannot["reply"] if cannot else "I can't do that with the tools I have right now."
     messages.append({"role": "assistant", "content": reply, "reasoning_content": (cannot or {}).get("think", "")})

@@ -1,4 +1,4 @@
-"""Value flow in a dialogue: which call needs which earlier call's *result* (DESIGN invariant 6).
+"""Value flow in a dialogue: which call needs which earlier call's *result* (invariant 6 of docs/design.md).
 
     from synth.causality import plan_steps, premature_calls
     plan_steps(calls, results, shown)   # [[0], [1, 2]]: call 1 uses a value only call 0's result shows

@@ -22,7 +22,7 @@ the real package cannot be found. The registry stand-in is empty: `_evaluate_sin
 reads it (only `get_handler` and leaderboard metadata do, which no test calls).
 
 BFCL's decoders and executor `eval` what they are given: tests feed them only strings they wrote or rendered from
-ground truth, never model text (DESIGN invariant 2 holds for our code, which these tests check against).
+ground truth, never model text (invariant 2 of docs/design.md holds for our code, which these tests check against).
 
 BFCL's executor caches backend instances in `multi_turn_utils`' module globals, keyed by model name and entry id,
 for the life of the process; `instance_cache_cleared` scopes one model name and drops its instances on exit.

@@ -1,4 +1,4 @@
-"""DESIGN invariant 1: the SFT example, the GRPO prompt and the eval prompt agree token for token, on the project's
+"""invariant 1 of docs/design.md: the SFT example, the GRPO prompt and the eval prompt agree token for token, on the project's
 tiny tokenizer, on Qwen3-4B-Instruct-2507's real one (built by `funreason tokenizer`), and on that vocabulary with
 Qwen2.5-Instruct's chat template (the real model of `make real-model` is a Qwen2.5: its template writes a default
 system prompt, no think blocks, and the newline before `<tool_call>` itself), so the renderer assumes no Qwen3-only

@@ -1,4 +1,4 @@
-"""The import table of DESIGN.md, enforced: core -> chat, envs -> synth, train, eval -> funreason -> benchmarks.
+"""The import table of docs/design.md, enforced: core -> chat, envs -> synth, train, eval -> funreason -> benchmarks.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_layers.py
 

@@ -93,7 +93,7 @@ def test_bad_records_name_the_row():
     ids=["pythonic-prefill", "hermes-keep"],
 )
 def test_rl_prompt_tokens_equal_eval_prompt(tiny_tokenizer, options):
-    """The rollout's prompt ids are eval's prompt for the same conversation prefix (DESIGN invariant 1)."""
+    """The rollout's prompt ids are eval's prompt for the same conversation prefix (invariant 1 of docs/design.md)."""
     from chat.render import render_prompt
     from chat.tools import offered_docs
     from train.rl_tasks import build_tasks

@@ -1,4 +1,4 @@
-"""Nothing is lost (DESIGN invariant 4): synthesis killed with SIGKILL at random points and resumed gives the same
+"""Nothing is lost (invariant 4 of docs/design.md): synthesis killed with SIGKILL at random points and resumed gives the same
 outputs as an uninterrupted run, with no duplicate and no missing trajectory; two shards equal one full run.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_synth_resume.py

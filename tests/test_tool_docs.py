@@ -1,4 +1,4 @@
-"""One function decides the tool docs a prompt offers (chat/tools.py, DESIGN invariant 7): SFT, RL and eval prompts
+"""One function decides the tool docs a prompt offers (chat/tools.py, invariant 7 of docs/design.md): SFT, RL and eval prompts
 of the same tools carry the same system text, and eval's docs stay byte-identical to BFCL's own loader.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_tool_docs.py

@@ -9,7 +9,7 @@
 Design decision: TRL's built-in tool loop (`tools=` / `environment_factory=`) parses only the hermes format and
 builds tool schemas from Python methods, so RL prompts would differ from eval prompts. We use GRPOTrainer's
 `rollout_func` instead and drive *our* renderer (`chat.render`) and dispatcher (`envs.dispatch`) for both tool-call
-formats, so an RL prompt is token-identical to the eval prompt for the same conversation (DESIGN invariant 1) and
+formats, so an RL prompt is token-identical to the eval prompt for the same conversation (invariant 1 of docs/design.md) and
 tool results are rendered exactly as in SFT and eval.
 
 One rollout is BFCL's inner loop for one turn, each step the `chat.step.take_step` that `eval/runner.py` takes:
