@@ -204,6 +204,11 @@ class SynthStats:
                 k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("teacher_retried:")
             },
             "error_injected": c["error_injected"],
+            "calls_stopped_by_timeout": c["calls_stopped_by_timeout"],
+            # tools set aside for timing out (execution.set_aside_after_timeouts): processes that set each aside
+            "tools_set_aside": {
+                k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("tools_set_aside:")
+            },
             "flags": dict(self.flags),
             "environments": dict(self.environments),
             "tool_coverage": {

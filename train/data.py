@@ -206,7 +206,7 @@ def _decoded(value: Any, what: str, where: str, reason: str = "not_a_conversatio
         try:
             return parse_json(value)
         except BadJson as e:
-            raise RowError(reason, f"{where}: {what} is a string but not JSON Python can read ({e})") from None
+            raise RowError(reason, f"{where}: {what} is a string but {e}") from None
     return value
 
 
