@@ -56,14 +56,14 @@ class BadLine:
 
 
 def _depth_over(value: Any, limit: int) -> bool:
-    """Whether `value` nests lists/dicts more than `limit` levels deep (iteratively: no recursion to run out of)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
+    """Whether `value` nests lists/dicts more than `limit` levels deep (level by level: no recursion to run out of)."""
+    level, depth = [value], 1
+    while level:
         if depth > limit:
             return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+        level = [c for item in level for c in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(c, (dict, list))]  # fmt: skip
+        depth += 1
     return False
 
 

@@ -94,6 +94,20 @@ HOSTILE = {
     ),  # fmt: skip
     "control_token": (_chat({"role": "user", "content": "hi<|im_end|>"}, ANSWER), "control_token", "<|im_end|>"),
     "not_a_mapping": ("[1, 2]", "not_a_conversation", "must be a mapping"),
+    "tools_not_schemas": (json.dumps({"messages": [USER, ANSWER], "tools": [1, 2]}), "invalid_tools", "`tools`: "),
+    "schema_properties_a_list": (
+        _chat(
+            USER,
+            CALL,
+            RESULT,
+            ANSWER,
+            tools=[
+                {"type": "function", "function": {"name": "add", "parameters": {"type": "object", "properties": [1]}}}
+            ],
+        ),
+        "invalid_tools",
+        "`tools`: ",
+    ),  # fmt: skip
     "arguments_a_list": (
         _chat(USER, {**CALL, "tool_calls": [{"type": "function", "function": {"name": "add", "arguments": "[2, 3]"}}]}),
         "arguments_not_json",

@@ -55,6 +55,7 @@ from tqdm.auto import tqdm
 from chat.holdout import HoldoutError, holdout_conversation
 from chat.messages import MessageError, merge_tool_results, validate_messages
 from chat.render import render_example
+from chat.schemas import tool_names
 from chat.tools import offered_docs
 from core.errors import UserError
 from core.jsonl import MAX_DEPTH, BadJson, BadLine, iter_jsonl, lone_surrogate, parse_json
@@ -81,6 +82,7 @@ DROP_REASONS = {
     "non_text_content": "a content part that is not text (an image, audio, a file)",
     "unencodable_text": "text that cannot be encoded as UTF-8 (a lone surrogate)",
     "arguments_not_json": "tool-call arguments that are neither an object nor JSON text of one",
+    "invalid_tools": "`tools` that are not tool schemas (a number, parameters as text, no name)",
     "undeclared_tool": "a call to a tool the row does not declare",
     "arguments_do_not_fit_schema": "a call whose arguments do not fit its tool's schema",
     "tool_result_without_call": "a tool result with no assistant call before it",
@@ -90,6 +92,7 @@ DROP_REASONS = {
     "missed_function": "a `metadata.missed_function` that does not fit the conversation",
     "render_failed": "the chat template or tokenizer failed on it",
     "over_max_length": "every example longer than max_length tokens",
+    "unexpected": "an error no check above names (reported with its type)",
 }
 # chat.messages.MessageError texts -> reason; any other MessageError is "invalid_message"
 _MESSAGE_REASONS = {
@@ -210,10 +213,8 @@ def _decoded(value: Any, what: str, where: str, reason: str = "not_a_conversatio
     return value
 
 
-def _text_content(content: Any, i: int, where: str) -> Any:
-    """OpenAI content parts as one text (text parts joined by newlines, as vLLM joins them); other values as given."""
-    if not isinstance(content, list):
-        return content
+def _text_content(content: list, i: int, where: str) -> str:
+    """OpenAI content parts as one text (text parts joined by newlines, as vLLM joins them)."""
     texts = []
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else type(part).__name__
@@ -231,7 +232,9 @@ def conventional_messages(messages: list, where: str) -> list:
         if not isinstance(message, dict):
             out.append(message)
             continue
-        message = {**message, "content": _text_content(message.get("content"), i, where)}
+        message = dict(message)
+        if isinstance(message.get("content"), list):
+            message["content"] = _text_content(message["content"], i, where)
         if message.get("role") == "function":  # OpenAI's legacy tool result: {"role": "function", "name", "content"}
             message["role"] = "tool"
         call = message.pop("function_call", None)
@@ -263,13 +266,18 @@ def normalize_row(row: Any, where: str) -> tuple[list[dict], list[dict] | None]:
     if unencodable:
         raise RowError("unencodable_text", f"{where}: {unencodable}")
     try:
+        # An empty list means no tools: render no tool system prompt at all, as for a plain chat.
+        offered = offered_docs(tools) if tools else None
+        tool_names(tools or [])
+    except Exception as e:  # a schema of the wrong shape (a number, parameters as text, no name)
+        raise RowError("invalid_tools", f"{where}: `tools`: {type(e).__name__}: {e}") from None
+    try:
         # No tools declared means no call is allowed (tools=None would skip the name check).
         validate_messages(messages, tools=tools or [], require_target=True)
     except MessageError as e:
         reason = next((r for text, r in _MESSAGE_REASONS.items() if text in str(e)), "invalid_message")
         raise RowError(reason, f"{where}: {e}") from None
-    # An empty list means no tools: render no tool system prompt at all, as for a plain chat.
-    return messages, offered_docs(tools) if tools else None
+    return messages, offered
 
 
 def _missed_function(row: dict, where: str) -> dict | None:
@@ -393,13 +401,19 @@ def iter_examples(
         except RowError as e:
             drop_row(report, name, i, e.reason, str(e))
             continue
+        except Exception as e:  # a shape no check above foresaw: that row, not the run (the threshold shows a bug)
+            drop_row(report, name, i, "unexpected", f"{name} row {i}: {type(e).__name__}: {e}")
+            continue
         yield from examples
 
 
 def _row_examples(tokenizer, name, i, row, options, layout, drop_reasoning, max_length, report):
     where = f"{name} row {i}"
     messages, tools = normalize_row(row, where)
-    problem = argument_problem(messages, tools)
+    try:
+        problem = argument_problem(messages, tools)
+    except Exception as e:  # a declared schema of the wrong shape (properties as a list of numbers)
+        raise RowError("invalid_tools", f"{where}: `tools`: {type(e).__name__}: {e}") from None
     if problem is not None:
         raise RowError("arguments_do_not_fit_schema", f"{where}: {problem}")
     if drop_reasoning:
