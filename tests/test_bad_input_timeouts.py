@@ -70,3 +70,28 @@ def test_synthesis_sets_a_hanging_tool_aside_and_goes_on(fast_limits, tmp_path, 
     assert "catalogue_sync" not in stats["tool_coverage"]["counts"]
     err = capsys.readouterr().err
     assert err.count("warning: tool HangingLibrary.catalogue_sync() set aside") == 1
+
+
+def test_a_teachers_lone_surrogate_rejects_the_trajectory_not_the_run(tmp_path):
+    """An LLM teacher that emits half of an escaped emoji: the trajectory is rejected (no tokenizer, Arrow column or
+    UTF-8 file takes it), the dataset of the others is written."""
+    from synth.teachers.template import TemplateTeacher
+
+    class HalfEmojiTeacher(TemplateTeacher):
+        replies = 0
+
+        async def generate(self, role, messages, payload):
+            text = await super().generate(role, messages, payload)
+            if role != "closing":  # the assistant's last words, as a real teacher's JSON reply would carry them
+                return text
+            HalfEmojiTeacher.replies += 1
+            reply = json.loads(text)
+            key = next(k for k, v in reply.items() if isinstance(v, str))
+            reply[key] += " \ud83d" if HalfEmojiTeacher.replies % 2 else ""
+            return json.dumps(reply)
+
+    config = quiet_config(environments=["tests.toy_env:ToyLibrary"], num_trajectories=6)
+    summary = run(config, tmp_path, seed=0, progress=False, teacher=HalfEmojiTeacher())
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert summary["complete"] and stats["rejection_reasons"].get("assembly:unencodable_text", 0) >= 1, stats
+    assert (tmp_path / "dataset").is_dir() and summary["accepted"] == stats["accepted"]
