@@ -252,6 +252,7 @@ class SynthStats:
             f"- {d['tokens']['unit']} per trajectory: mean {d['tokens']['mean']:.0f}, total {d['tokens']['total']}",
             f"- tool coverage: {d['tool_coverage']['used']}/{d['tool_coverage']['offered']} tools used",
             *_coverage_lines(d),
+            *_set_aside_lines(d),
             f"- calls restating a tool's doc sentence: {d['quality']['calls_restating_docs']:.1%}; turns repeating "
             f"an identical call: {d['quality']['turns_repeating_a_call']:.1%}; phase-I targets reached: "
             f"{d['quality']['targets_reached']:.1%}",
@@ -285,6 +286,16 @@ class SynthStats:
                 f"{contamination.get('overlapping_queries')} of {contamination.get('queries')} queries ({verdict}).",
             ]
         return "\n".join(lines) + "\n"
+
+
+def _set_aside_lines(d: dict) -> list[str]:
+    """Tools set aside for timing out (envs.dispatch): whatever the run made, it made without them."""
+    if not d["tools_set_aside"]:
+        return []
+    tools = ", ".join(d["tools_set_aside"])
+    return [
+        f"- **set aside** for timing out: {tools} ({d['calls_stopped_by_timeout']} calls stopped by the time limit)"
+    ]
 
 
 def _coverage_lines(d: dict) -> list[str]:

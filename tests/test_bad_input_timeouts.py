@@ -68,6 +68,7 @@ def test_synthesis_sets_a_hanging_tool_aside_and_goes_on(fast_limits, tmp_path, 
     assert stats["tools_set_aside"] == {"HangingLibrary.catalogue_sync": 1}
     assert stats["calls_stopped_by_timeout"] == FAST.set_aside_after_timeouts
     assert "catalogue_sync" not in stats["tool_coverage"]["counts"]
+    assert "**set aside** for timing out: HangingLibrary.catalogue_sync (3 calls" in (tmp_path / "stats.md").read_text()
     err = capsys.readouterr().err
     assert err.count("warning: tool HangingLibrary.catalogue_sync() set aside") == 1
 
