@@ -34,6 +34,12 @@ execution: call stopped: ..."`, counted in `LIMIT_COUNTS` by kind, and the calle
   `BaseException`, so a tool's own `except Exception` cannot swallow it. An earlier timer (of the caller) is
   restored afterwards.
 - `max_arg_chars`: the length of a call string (refused before parsing) or of a parsed call's argument values.
+- `set_aside_after_timeouts` (synthesis only, inside `setting_tools_aside()`): a tool whose calls are stopped by
+  the time limit that many times in a row is set aside for the rest of the block, named in one warning line:
+  later calls to it are `"call stopped: ..."` errors at once, `is_set_aside` lets synthesis leave it out of the
+  API graph and the sampler, and `take_timeout_counts` hands the counts to stats.json. A tool that never answers
+  would otherwise cost the time limit hundreds of times (graph probing, sampling, phase III, replays). Outside
+  the block (evaluation, scoring, RL) every call runs: a timeout there comes from its arguments.
 - `max_precision`: checked before BFCL's MathAPI `logarithm`/`square_root`, which set mpmath/decimal precision
   from their `precision` argument: `square_root(number=2, precision=1000000)` is one libmpdec call of 16 s that
   no timer stops (and mpmath's precision is process-global). Other slow calls, `power(base=10,
@@ -48,6 +54,7 @@ import contextlib
 import copy
 import json
 import signal
+import sys
 import threading
 from collections import Counter
 from typing import Any
@@ -64,8 +71,11 @@ __all__ = [
     "format_result",
     "is_execution_error",
     "is_limit_error",
+    "is_set_aside",
     "parse_call",
     "set_default_limits",
+    "setting_tools_aside",
+    "take_timeout_counts",
 ]
 
 ERROR_PREFIX = "Error during execution: "
@@ -109,6 +119,69 @@ def is_limit_error(result: object) -> bool:
 def _stopped(kind: str, message: str) -> str:
     LIMIT_COUNTS[kind] += 1
     return _error(STOPPED + message)
+
+
+# --- tools set aside for timing out (synthesis; see the module docstring) ---------------------------------------
+_set_aside_after = 0  # consecutive timeouts that set a tool aside; 0 outside `setting_tools_aside()`
+_TIMEOUT_STREAKS: Counter = Counter()  # "Class.tool" -> its calls stopped by the time limit in a row
+SET_ASIDE: dict[str, int] = {}  # "Class.tool" -> the streak that set it aside, in this process
+_UNREPORTED: Counter = Counter()  # what `take_timeout_counts` has not handed out yet
+
+
+@contextlib.contextmanager
+def setting_tools_aside(after: int | None = None):
+    """Within the block (a synthesis run in this process), set aside tools that keep timing out: after `after`
+    consecutive timeouts (default: the installed limits' `set_aside_after_timeouts`; 0 = never). Starts afresh."""
+    global _set_aside_after
+    previous = _set_aside_after
+    _set_aside_after = _DEFAULT_LIMITS.set_aside_after_timeouts if after is None else after
+    _TIMEOUT_STREAKS.clear()
+    SET_ASIDE.clear()
+    _UNREPORTED.clear()
+    try:
+        yield
+    finally:
+        _set_aside_after = previous
+
+
+def _tool_key(instances: dict[str, Any], name: str) -> str | None:
+    owner = None
+    for class_name, instance in instances.items():  # later classes win, as in the Dispatcher's name mapping
+        if name in tool_names(instance):
+            owner = class_name
+    return None if owner is None else f"{owner}.{name}"
+
+
+def is_set_aside(instances: dict[str, Any], name: str) -> bool:
+    """Whether the tool `name` of these instances has been set aside (always False outside `setting_tools_aside`)."""
+    return bool(_set_aside_after and SET_ASIDE) and _tool_key(instances, name) in SET_ASIDE
+
+
+def _note_call(key: str, timed_out: bool, timeout: float) -> None:
+    """Track a tool's run of timeouts; set it aside (one warning line) when the run reaches the limit."""
+    if not timed_out:
+        _TIMEOUT_STREAKS.pop(key, None)
+        return
+    _UNREPORTED["calls_stopped_by_timeout"] += 1
+    _TIMEOUT_STREAKS[key] += 1
+    if _TIMEOUT_STREAKS[key] >= _set_aside_after and key not in SET_ASIDE:
+        SET_ASIDE[key] = _TIMEOUT_STREAKS[key]
+        _UNREPORTED[f"tools_set_aside:{key}"] += 1
+        print(
+            f"warning: tool {key}() set aside for the rest of this run: {SET_ASIDE[key]} calls in a row stopped by "
+            f"the {timeout:g} s time limit (execution.call_timeout_s, execution.set_aside_after_timeouts); the run "
+            "goes on with the other tools",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def take_timeout_counts() -> dict[str, int]:
+    """Calls stopped by the time limit and tools set aside (`tools_set_aside:Class.tool`: 1) since the last take, in
+    this process: synthesis adds them to a finished trajectory's counters, so stats.json sums them over workers."""
+    counts = dict(_UNREPORTED)
+    _UNREPORTED.clear()
+    return counts
 
 
 class _CallTimeout(BaseException):
@@ -358,10 +431,25 @@ class Dispatcher:
             stopped = _guard(self._owner_class[name], name, args, kwargs, limits)
             if stopped is not None:
                 return stopped
+            key = f"{self._owner_class[name]}.{name}"
+            if _set_aside_after and key in SET_ASIDE:
+                return _stopped(
+                    "set_aside",
+                    f"{name}() was set aside after {SET_ASIDE[key]} calls in a row took longer than "
+                    f"{limits.call_timeout_s:g} s (execution.set_aside_after_timeouts)",
+                )
             method = getattr(self._owner[name], name)
             # BFCL's mutable defaults (post_tweet's mentions=[]) would otherwise carry state across instances.
             kwargs.update(fresh_defaults(method, len(args), kwargs))
-            result = _run_with_timeout(lambda: format_result(method(*args, **kwargs)), limits.call_timeout_s)
+            timed_out = False
+            try:
+                result = _run_with_timeout(lambda: format_result(method(*args, **kwargs)), limits.call_timeout_s)
+            except _CallTimeout:
+                timed_out = True
+                raise
+            finally:  # a result or the tool's own error is an answer: it ends a run of timeouts
+                if _set_aside_after:
+                    _note_call(key, timed_out, limits.call_timeout_s)
         except _CallTimeout:
             result = _stopped(
                 "timeout",

@@ -27,11 +27,11 @@ A URL the corpus lacks is BFCL's fetch error shape: {"error": "An error occurred
 from __future__ import annotations
 
 import functools
-import json
 import re
 from pathlib import Path
 
 from core.errors import UserError
+from core.jsonl import iter_jsonl
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 MODES = ("raw", "markdown", "truncate")
@@ -48,33 +48,26 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple[list[dict], dict[str, in
 
     pages: list[dict] = []
     by_url: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path} line {n}: not JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path} line {n}: expected an object with url, title, snippet, content")
-            url, content = row.get("url"), row.get("content")
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise UserError(f"{path} line {n}: 'url' must be an http(s) URL string")
-            if not isinstance(content, str):
-                raise UserError(f"{path} line {n}: 'content' must be a string (the page text)")
-            if url in by_url:
-                raise UserError(f"{path} line {n}: duplicate url {url!r} (first on an earlier line)")
-            snippet = row.get("snippet", row.get("body"))
-            page = {
-                "url": url,
-                "title": str(row.get("title") or url),
-                "snippet": str(snippet) if snippet is not None else content[:300],
-                "content": content,
-                **{m: row[m] for m in MODES if isinstance(row.get(m), str)},
-            }
-            by_url[url] = len(pages)
-            pages.append(page)
+    for n, row in iter_jsonl(path):  # a line Python's json cannot read: a JsonlError naming it
+        if not isinstance(row, dict):
+            raise UserError(f"{path} line {n}: expected an object with url, title, snippet, content")
+        url, content = row.get("url"), row.get("content")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise UserError(f"{path} line {n}: 'url' must be an http(s) URL string")
+        if not isinstance(content, str):
+            raise UserError(f"{path} line {n}: 'content' must be a string (the page text)")
+        if url in by_url:
+            raise UserError(f"{path} line {n}: duplicate url {url!r} (first on an earlier line)")
+        snippet = row.get("snippet", row.get("body"))
+        page = {
+            "url": url,
+            "title": str(row.get("title") or url),
+            "snippet": str(snippet) if snippet is not None else content[:300],
+            "content": content,
+            **{m: row[m] for m in MODES if isinstance(row.get(m), str)},
+        }
+        by_url[url] = len(pages)
+        pages.append(page)
     if not pages:
         raise UserError(f"{path}: the web search corpus holds no pages")
     tokenized = [_tokens(f"{p['title']} {p['snippet']} {p['content']}") for p in pages]

@@ -34,12 +34,12 @@ the corpus the recipe names (`eval.web_search_corpus`); without one, web search 
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 from pathlib import Path
 
 from chat.tools import offered_docs
 from core.errors import UserError
+from core.jsonl import iter_jsonl
 from envs import bfcl
 from eval import agentic
 from eval.runner import BfclEpisode, MultiTurnRunner
@@ -193,11 +193,7 @@ def _done_ids(path: Path) -> set[str]:
     """Ids of the complete rows of a result file (a torn last line is not a row)."""
     done = set()
     if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        for _, row in iter_jsonl(path, bad_lines="keep"):  # a torn last line is a BadLine
             if isinstance(row, dict) and "id" in row:
                 done.add(row["id"])
     return done

@@ -12,6 +12,7 @@ extras, never leaderboard numbers.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -28,10 +29,11 @@ def _sum_nested(value: Any) -> float:
 
 
 def flat_numbers(value: Any) -> list[float]:
+    """Every number in a (nested) latency list; NaN and Infinity (legal in BFCL's JSON reader) are no measurement."""
     if isinstance(value, bool):
         return []
     if isinstance(value, (int, float)):
-        return [value]
+        return [value] if math.isfinite(value) else []
     if isinstance(value, list):
         return [x for v in value for x in flat_numbers(v)]
     return []

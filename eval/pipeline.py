@@ -33,6 +33,7 @@ from pathlib import Path
 from core import provenance
 from core.atomic import atomic_write_json
 from core.errors import UserError
+from core.jsonl import iter_jsonl
 from core.layout import RunLayout
 from core.lock import stage_lock
 from core.modelfiles import check_tokenizer_files, is_model_dir, loading, require_model_dir
@@ -288,8 +289,9 @@ def token_counts(model_result_dir: Path, categories: list[str], single: list[str
     totals = {"prompt": 0, "completion": 0, "steps": 0, "inference_errors": 0}
     for cat in single:  # single-turn rows: one step, counts are numbers
         path = single_result_path(model_result_dir, cat)
-        for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
-            row = json.loads(line)
+        for _, row in iter_jsonl(path, bad_lines="keep") if path.is_file() else []:
+            if not isinstance(row, dict):  # a torn line (BadLine): scoring names it
+                continue
             if isinstance(row.get("result"), str) and row["result"].startswith("Error during inference"):
                 totals["inference_errors"] += 1
                 continue
@@ -299,8 +301,9 @@ def token_counts(model_result_dir: Path, categories: list[str], single: list[str
     for path in [result_file(model_result_dir, cat) for cat in categories] + list(paths):  # multi-turn layout rows
         if not path.is_file():
             continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        for _, row in iter_jsonl(path, bad_lines="keep"):
+            if not isinstance(row, dict):
+                continue
             if isinstance(row.get("result"), str):
                 totals["inference_errors"] += 1
                 continue

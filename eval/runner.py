@@ -38,7 +38,7 @@ from chat.holdout import holdout_turn
 from chat.render import render_prompt
 from chat.step import DECODE_ERROR, NO_CALLS, take_step
 from core.atomic import atomic_write_text
-from core.jsonl import jsonable
+from core.jsonl import iter_jsonl, jsonable
 from envs import bfcl
 from envs.base import public_state
 from envs.dispatch import Dispatcher
@@ -70,14 +70,9 @@ class ResultWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.rows: dict[str, dict] = {}
         if resume and path.exists():
-            with open(path, encoding="utf-8") as f:
-                for line in f:
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError:  # the torn tail of a killed run
-                        continue
-                    if isinstance(row, dict) and "id" in row:
-                        self.rows[row["id"]] = row
+            for _, row in iter_jsonl(path, bad_lines="keep"):  # a BadLine: the torn tail of a killed run
+                if isinstance(row, dict) and "id" in row:
+                    self.rows[row["id"]] = row
         self._rewrite(sort=False)  # drops a torn line (or starts afresh without resume)
         self._f = open(path, "a", encoding="utf-8")
 

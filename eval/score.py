@@ -45,7 +45,7 @@ from chat.formats import FORMATS as TOOL_FORMATS
 from chat.formats import tool_format
 from core.atomic import atomic_write_text
 from core.errors import RecipeError, UserError
-from core.jsonl import iter_jsonl, jsonable
+from core.jsonl import iter_jsonl, json_line, json_text
 from core.parallel import run_jobs, usable_cpus
 from core.sections.execution import ExecutionLimits
 from envs import bfcl
@@ -259,9 +259,7 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     """A score file: written whole to a temp file and renamed (never torn), without fsync: score files are derived
     from the result files and re-made by scoring again, and two fsyncs per file were half of scoring's time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
-        path, "".join(json.dumps(jsonable(row), ensure_ascii=False) + "\n" for row in rows), durable=False
-    )
+    atomic_write_text(path, "".join(map(json_line, rows)), durable=False)  # valid JSON whatever the model wrote
 
 
 def _bfcl_version() -> str:
@@ -418,7 +416,7 @@ def score_results(
         diag = summarize(all_records)
         diag_path = out_dir / model / "diagnostics.json"
         diag_path.parent.mkdir(parents=True, exist_ok=True)
-        diag_path.write_text(json.dumps({"format": fmt, **diag, "records": all_records}, indent=1, default=str))
+        diag_path.write_text(json_text({"format": fmt, **diag, "records": all_records}, indent=1), encoding="utf-8")
         latency_by_model[model] = latencies
         summary["models"][model] = {
             "categories": cats,

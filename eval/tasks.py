@@ -22,7 +22,7 @@ from pathlib import Path
 
 from chat.tools import offered_docs
 from core.errors import UserError
-from core.jsonl import iter_jsonl
+from core.jsonl import iter_jsonl, lone_surrogate
 from envs import bfcl
 from envs.resolve import UnknownEnvironment, func_docs, source_files
 
@@ -99,6 +99,9 @@ def check_question(entry: dict, where: str) -> None:
                 )
             if not isinstance(message.get("content"), str):
                 raise DataError(f"{where}: field '{field_name}.content' must be a string")
+    unencodable = lone_surrogate(entry)  # a prompt the tokenizer cannot take
+    if unencodable:
+        raise DataError(f"{where}: {unencodable}")
     classes = entry.get("involved_classes")
     if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
         raise DataError(f"{where}: field 'involved_classes' must be a non-empty list of class names")

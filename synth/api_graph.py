@@ -39,6 +39,7 @@ from typing import Any
 
 from core.atomic import atomic_write_text
 from envs.base import Frozen
+from envs.dispatch import SET_ASIDE
 from envs.resolve import EnvSpec
 from synth.sampler import ValuePools, attempt
 from synth.trajectory import Step, is_failure, run_call
@@ -336,7 +337,8 @@ def load_or_build(
                 graphs.append(ApiGraph.from_json(data))
                 continue
         graph = probe_class(env.single(name), probes=probes, seed=seed)
-        if path is not None:
+        # a tool set aside for timing out looks dead to this run only: such a graph is not cached
+        if path is not None and not any(key.startswith(f"{name}.") for key in SET_ASIDE):
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, json.dumps(graph.to_json(), indent=1, sort_keys=True))
         graphs.append(graph)

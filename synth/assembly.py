@@ -54,6 +54,7 @@ from typing import Any
 
 from chat.calls import ToolCall
 from chat.holdout import HOLDOUT_FC
+from core.jsonl import lone_surrogate
 from core.sections.synth import SynthConfig
 from envs.base import copy_state
 from envs.resolve import EnvSpec, resolve_env
@@ -475,6 +476,9 @@ def _outcome(state: _Round, setup: dict, missing, messages, turns, flags, inject
     counters["teacher_requests"] = state.agents.requests
     if not turns or all(not t["ground_truth"] for t in turns):
         state.reject("assembly", "no_round_survived")
+        return TrajectoryOutcome(None, state.rejections, counters)
+    if lone_surrogate(messages):  # a teacher's half-escaped emoji: no tokenizer, Arrow or UTF-8 file takes it
+        state.reject("assembly", "unencodable_text")
         return TrajectoryOutcome(None, state.rejections, counters)
     missed = {str(i): t["added_functions"] for i, t in enumerate(turns) if t.get("added_functions")}
     flags["miss_func"] = bool(missed)

@@ -36,7 +36,7 @@ from core.atomic import atomic_write_text
 from core.errors import UserError
 from core.layout import RunLayout
 from core.schema import to_dict
-from envs.dispatch import set_default_limits
+from envs.dispatch import set_default_limits, setting_tools_aside, take_timeout_counts
 from envs.resolve import UnknownEnvironment, resolve_env
 from synth.assembly import synthesize_trajectory
 from synth.contamination import check_records
@@ -220,7 +220,7 @@ def synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrenc
     called once per finished trajectory. The writer is closed (flushed) and the teacher closed whatever happens:
     a teacher's connections belong to the event loop that made them, which ends here."""
     try:
-        with _quiet_gc():
+        with _quiet_gc(), setting_tools_aside():  # a tool that keeps timing out is set aside for this run
             asyncio.run(_run_all(todo, config, seed, teacher, synthesize, writer, concurrency, count))
     finally:
         writer.close()
@@ -264,6 +264,7 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
                 RETRIED.reset(token)
             for kind, n in retried.items():
                 entry["counters"][f"teacher_retried:{kind}"] = n
+            entry["counters"].update(take_timeout_counts())  # this process's, since its last finished trajectory
             writer.add(entry)
             count(entry["record"] is not None)
 

@@ -204,6 +204,11 @@ class SynthStats:
                 k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("teacher_retried:")
             },
             "error_injected": c["error_injected"],
+            "calls_stopped_by_timeout": c["calls_stopped_by_timeout"],
+            # tools set aside for timing out (execution.set_aside_after_timeouts): processes that set each aside
+            "tools_set_aside": {
+                k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("tools_set_aside:")
+            },
             "flags": dict(self.flags),
             "environments": dict(self.environments),
             "tool_coverage": {
@@ -247,6 +252,7 @@ class SynthStats:
             f"- {d['tokens']['unit']} per trajectory: mean {d['tokens']['mean']:.0f}, total {d['tokens']['total']}",
             f"- tool coverage: {d['tool_coverage']['used']}/{d['tool_coverage']['offered']} tools used",
             *_coverage_lines(d),
+            *_set_aside_lines(d),
             f"- calls restating a tool's doc sentence: {d['quality']['calls_restating_docs']:.1%}; turns repeating "
             f"an identical call: {d['quality']['turns_repeating_a_call']:.1%}; phase-I targets reached: "
             f"{d['quality']['targets_reached']:.1%}",
@@ -280,6 +286,16 @@ class SynthStats:
                 f"{contamination.get('overlapping_queries')} of {contamination.get('queries')} queries ({verdict}).",
             ]
         return "\n".join(lines) + "\n"
+
+
+def _set_aside_lines(d: dict) -> list[str]:
+    """Tools set aside for timing out (envs.dispatch): whatever the run made, it made without them."""
+    if not d["tools_set_aside"]:
+        return []
+    tools = ", ".join(d["tools_set_aside"])
+    return [
+        f"- **set aside** for timing out: {tools} ({d['calls_stopped_by_timeout']} calls stopped by the time limit)"
+    ]
 
 
 def _coverage_lines(d: dict) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from synth_configs import quiet_config
@@ -27,7 +28,7 @@ from envs.resolve import func_docs, make_instances
 from eval.backends import ScriptedBackend
 from eval.runner import MultiTurnRunner
 from eval.tasks import load_tasks
-from train.data import DatasetError, iter_examples
+from train.data import iter_examples, new_report
 from train.rl_tasks import tasks_from_record
 from train.rollout import EnvRollout
 
@@ -258,8 +259,11 @@ def test_records_without_missed_function_are_unchanged(tiny_tokenizer):
 def test_inconsistent_missed_function_is_refused(tiny_tokenizer):
     record = hand_record()
     early = {**record, "metadata": {**record["metadata"], "missed_function": {"2": ["ls"]}}}
-    with pytest.raises(DatasetError, match=r"data row 0: ls\(\) is called before turn 2"):
-        list(iter_examples(tiny_tokenizer, [("data", 0, early)], CASES["pythonic"], "per_turn", progress=False))
+    report = new_report()  # a row that cannot be trained on is dropped and named (train/data.py)
+    assert not list(iter_examples(tiny_tokenizer, [("data", 0, early)], CASES["pythonic"], "per_turn", progress=False,
+                                  report=report))  # fmt: skip
+    assert report["by_reason"] == {"missed_function": 1}
+    assert re.search(r"data row 0: ls\(\) is called before turn 2", report["dropped_rows"][0]["why"])
     with pytest.raises(HoldoutError, match="holds out 'nope'"):
         holdout_conversation(record["messages"], record["tools"], {"2": ["nope"]}, CASES["pythonic"])
     with pytest.raises(HoldoutError, match="turn 7 is not a user turn"):

@@ -237,12 +237,12 @@ def test_calls_that_do_not_fit_their_schema_are_dropped_and_named(tiny_tokenizer
     report = new_report()
     path = write_dataset(tmp_path / "b.jsonl", rows)
     ds = build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(path))], OPTIONS, layout="full", progress=False,
-                           report=report)  # fmt: skip
+                           report=report, max_dropped_fraction=None)  # fmt: skip
     assert len(ds) == len(clean) - 2
-    assert report["rows_with_bad_arguments"] == 2
-    assert all(reason in line and "row" in line for line in report["bad_argument_rows"])
-    assert f"row {bad[0]}:" in " ".join(report["bad_argument_rows"])
-    assert "[sft] warning: dropped 2 rows whose tool-call arguments do not match" in capsys.readouterr().out
+    assert report["by_reason"] == {"arguments_do_not_fit_schema": 2}
+    assert all(reason in d["why"] and "row" in d["why"] for d in report["dropped_rows"])
+    assert f"row {bad[0]}:" in " ".join(d["why"] for d in report["dropped_rows"])
+    assert "[sft] warning: dropped 2 of 12 rows: a call whose arguments do not fit" in capsys.readouterr().out
 
 
 def test_examples_over_max_length_are_dropped_and_counted_never_cut(tiny_tokenizer, tmp_path, capsys):
@@ -258,7 +258,7 @@ def test_examples_over_max_length_are_dropped_and_counted_never_cut(tiny_tokeniz
     limit = lengths[len(lengths) // 2]
     report = new_report()
     kept = build_sft_dataset(tiny_tokenizer, spec, OPTIONS, layout="per_turn", progress=False, max_length=limit,
-                             report=report)  # fmt: skip
+                             report=report, max_dropped_fraction=None)  # fmt: skip
     assert max(len(ids) for ids in kept["input_ids"]) <= limit
     assert sorted(len(ids) for ids in kept["input_ids"]) == [n for n in lengths if n <= limit]  # none cut
     assert report["examples_over_max_length"] == sum(n > limit for n in lengths)

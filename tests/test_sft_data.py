@@ -18,7 +18,7 @@ from chat.render import render_prompt
 from chat.tools import offered_docs
 from core.sections.chat import ChatOptions
 from core.sections.train import DatasetSpec
-from train.data import DatasetError, build_sft_dataset, mix, read_rows
+from train.data import DatasetError, build_sft_dataset, mix, new_report, read_rows
 
 TOOLS = [
     {
@@ -261,6 +261,8 @@ BAD_ROWS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_ROWS))
 def test_bad_rows_name_the_dataset_and_row(tiny_tokenizer, tmp_path, convs, case):
+    """One bad row of four is dropped and named; a quarter of the rows is past sft.max_dropped_fraction's default,
+    so the set is refused, naming that row (tests/test_bad_input_sft.py: the rule itself)."""
     bad, message = BAD_ROWS[case]
     rows = [convs[0], convs[1], bad, convs[2]]
     path = write_dataset(tmp_path / "bad.jsonl", rows)
@@ -268,6 +270,11 @@ def test_bad_rows_name_the_dataset_and_row(tiny_tokenizer, tmp_path, convs, case
         build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(path))], OPTIONS, progress=False)
     text = str(err.value)
     assert f"{path} row 2" in text and message in text, text
+    report = new_report()
+    ds = build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(path))], OPTIONS, progress=False, report=report,
+                           max_dropped_fraction=0.25)  # fmt: skip
+    assert len(ds) == _assistant_count(convs[:3]) and report["rows_dropped"] == 1
+    assert report["dropped_rows"][0]["row"] == 2 and message in report["dropped_rows"][0]["why"]
 
 
 def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
@@ -275,7 +282,7 @@ def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
         build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(tmp_path / "nope"))], OPTIONS)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"messages": []}\n{not json\n')
-    with pytest.raises(DatasetError, match=":2: not valid JSON"):
+    with pytest.raises(DatasetError, match=r"no examples .*row 1: line 2: not valid JSON"):
         build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(broken))], OPTIONS)
 
 

@@ -136,17 +136,28 @@ def weight_dtype(bf16: bool):
 def load_model_and_tokenizer(path: str | Path, bf16: bool = False, **model_kwargs):
     """A causal LM and its tokenizer from a local directory (nothing is downloaded). `model_kwargs` go to
     `from_pretrained` (the recipe's `model_init_kwargs`, e.g. `attn_implementation: flash_attention_2`)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    tokenizer = load_tokenizer(path)
+    return load_model(path, bf16, **model_kwargs), tokenizer
+
+
+def load_tokenizer(path: str | Path):
+    """The tokenizer of a local model directory, checked as `load_model_and_tokenizer` checks it; SFT renders its
+    data with it before the model loads, so a dataset that is refused costs no model load."""
+    from transformers import AutoTokenizer
 
     path = Path(path)
     require_model_dir(path)
     check_tokenizer_files(path)
     with loading(path, "tokenizer"):
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        return AutoTokenizer.from_pretrained(path)
+
+
+def load_model(path: str | Path, bf16: bool = False, **model_kwargs):
+    from transformers import AutoModelForCausalLM
+
     model_kwargs.setdefault("dtype", weight_dtype(bf16))
     with loading(path, "model"):
-        model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
-    return model, tokenizer
+        return AutoModelForCausalLM.from_pretrained(Path(path), **model_kwargs)
 
 
 def _numbered_checkpoints(output_dir: Path) -> list[tuple[int, Path]]:

@@ -25,20 +25,26 @@ example). Strings holding JSON are decoded (`messages`, `tools`, tool-call `argu
 them as JSON text, such as xLAM-style exports. JSON files are read with `json` rather than Arrow so that differing
 tool-argument keys are never unified into null-filled columns (docs/stack.md §5).
 
-Rows that would teach something wrong or be cut are dropped, counted and reported (`build_sft_dataset(report=...)`,
-which train/sft.py writes into train_summary.json and prints), never trained on silently:
-  - a row with an assistant tool call whose arguments do not match the row's tool schema (an unknown argument, a
-    missing required one, a value of the wrong type: `argument_problem`). Dropped rather than refused because one
-    bad row of an external set should not stop a multi-GPU job after the model loaded; the whole row goes, since
-    later turns build on that call. Every dropped row is named (source and row number) in the report;
-  - an example longer than `max_length` tokens (TRL would cut it without a word). In the per_turn layout the
-    later, longer prefixes of that conversation are dropped with it, without rendering them.
-If nothing is left, that is an error.
+Common conventions of exported sets are read, not refused: OpenAI content parts (`[{"type": "text", "text": ...}]`,
+text parts joined by newlines as vLLM joins them), the legacy `function` role (a tool result) and `function_call` (an
+assistant call), tool-call `arguments` as JSON text (an empty string for none).
+
+One rule for rows that cannot be trained on, whatever the reason (docs/bad-input.md): the row is dropped, counted by
+reason and named (source, row, why) in the report (`build_sft_dataset(report=...)`, which train/sft.py writes into
+train_summary.json), one warning line per reason is printed, and training goes on. `build_sft_dataset` refuses, in
+one line and before train/sft.py loads the model, only when the dropped share of rows passes
+`max_dropped_fraction` (sft.max_dropped_fraction) or nothing is left. Reasons (`DROP_REASONS`): a line that is not
+JSON Python can read, no conversation, content that is not text or cannot be encoded, tool calls whose arguments are
+not JSON, name an undeclared tool or do not fit its schema (`argument_problem`: the whole row goes, since later
+turns build on that call), a tool result with no call before it, no assistant turn to train on, a chat control
+token, a `missed_function` that does not fit, a row the renderer cannot render. A row longer than `max_length` in
+every example is dropped with the reason `over_max_length`; in the per_turn layout a row that keeps its shorter
+prefixes is not dropped, but its examples over `max_length` are counted (TRL would cut them without a word), and
+the later, longer prefixes are never rendered.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -46,18 +52,58 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from chat.holdout import holdout_conversation
+from chat.holdout import HoldoutError, holdout_conversation
 from chat.messages import MessageError, merge_tool_results, validate_messages
 from chat.render import render_example
+from chat.schemas import tool_names
 from chat.tools import offered_docs
 from core.errors import UserError
-from core.jsonl import JsonlError, iter_jsonl
+from core.jsonl import MAX_DEPTH, BadJson, BadLine, iter_jsonl, lone_surrogate, parse_json
 from core.sections.chat import ChatOptions
 from core.sections.train import DatasetSpec
 
 
 class DatasetError(UserError):
     """A training dataset cannot be used; the message names the dataset path and the row."""
+
+
+class RowError(DatasetError):
+    """One row cannot be trained on; `reason` is its kind (a key of DROP_REASONS), the message says why."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+# Why a row is dropped, by kind: the keys of train_summary.json's `dropped.by_reason`.
+DROP_REASONS = {
+    "unreadable": "a line that is not JSON Python can read (invalid, not UTF-8, nested too deep, a huge integer)",
+    "not_a_conversation": "no non-empty `messages` list (or `messages`/`tools` text that is not JSON)",
+    "non_text_content": "a content part that is not text (an image, audio, a file)",
+    "unencodable_text": "text that cannot be encoded as UTF-8 (a lone surrogate)",
+    "arguments_not_json": "tool-call arguments that are neither an object nor JSON text of one",
+    "invalid_tools": "`tools` that are not tool schemas (a number, parameters as text, no name)",
+    "undeclared_tool": "a call to a tool the row does not declare",
+    "arguments_do_not_fit_schema": "a call whose arguments do not fit its tool's schema",
+    "tool_result_without_call": "a tool result with no assistant call before it",
+    "no_assistant_turn": "no assistant message to train on at the end",
+    "control_token": "a chat control token (<|im_start|>...) in the text",
+    "invalid_message": "another malformed message (role, content type, tool-call shape)",
+    "missed_function": "a `metadata.missed_function` that does not fit the conversation",
+    "render_failed": "the chat template or tokenizer failed on it",
+    "over_max_length": "every example longer than max_length tokens",
+    "unexpected": "an error no check above names (reported with its type)",
+}
+# chat.messages.MessageError texts -> reason; any other MessageError is "invalid_message"
+_MESSAGE_REASONS = {
+    "not among the declared tools": "undeclared_tool",
+    "a tool result must follow": "tool_result_without_call",
+    "there is no assistant turn": "no_assistant_turn",
+    "control token": "control_token",
+    "function.arguments must be a dict": "arguments_not_json",
+    "messages must be a non-empty list": "not_a_conversation",
+}
+MAX_NAMED = 100  # dropped rows named one by one in the report (all are counted)
 
 
 # BFCL-dialect and JSON-schema type names -> the Python types a JSON-decoded argument may have
@@ -138,15 +184,14 @@ def read_rows(path: str | Path) -> list[dict]:
         return ds.to_list()
     suffix = p.suffix.lower()
     if suffix == ".jsonl":
-        try:
-            return [row for _, row in iter_jsonl(p)]
-        except JsonlError as e:
-            raise DatasetError(str(e)) from None
+        # A line that cannot be read is a row that cannot be trained on: kept in place (row numbers hold) as a BadLine
+        return [row if not isinstance(row, BadLine) else BadLine(f"line {n}: {row.why}") for n, row in iter_jsonl(
+            p, bad_lines="keep")]  # fmt: skip
     if suffix == ".json":
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{p}: invalid JSON at line {e.lineno} ({e.msg})") from None
+            data = parse_json(p.read_bytes(), max_depth=MAX_DEPTH + 1)  # + the list of rows
+        except BadJson as e:
+            raise DatasetError(f"{p}: {e}") from None
         if isinstance(data, dict) and isinstance(data.get("data"), list):
             data = data["data"]
         if not isinstance(data, list):
@@ -159,55 +204,100 @@ def read_rows(path: str | Path) -> list[dict]:
     raise DatasetError(f"{p}: unsupported dataset format (use a save_to_disk dir, .jsonl, .json or .parquet)")
 
 
-def _decoded(value: Any, what: str, where: str) -> Any:
+def _decoded(value: Any, what: str, where: str, reason: str = "not_a_conversation") -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{where}: {what} is a string but not valid JSON ({e.msg})") from None
+            return parse_json(value)
+        except BadJson as e:
+            raise RowError(reason, f"{where}: {what} is a string but {e}") from None
     return value
 
 
+def _text_content(content: list, i: int, where: str) -> str:
+    """OpenAI content parts as one text (text parts joined by newlines, as vLLM joins them)."""
+    texts = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+        if kind != "text" or not isinstance(part.get("text"), str):
+            raise RowError("non_text_content", f"{where}: message {i}: a content part of type {kind!r} is not text")
+        texts.append(part["text"])
+    return "\n".join(texts)
+
+
+def conventional_messages(messages: list, where: str) -> list:
+    """The conventions of exported sets in this project's form: content parts as text, the legacy `function` role
+    as a tool result and `function_call` as a tool call, tool-call `arguments` JSON text decoded ("" = none)."""
+    out = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            out.append(message)
+            continue
+        message = dict(message)
+        if isinstance(message.get("content"), list):
+            message["content"] = _text_content(message["content"], i, where)
+        if message.get("role") == "function":  # OpenAI's legacy tool result: {"role": "function", "name", "content"}
+            message["role"] = "tool"
+        call = message.pop("function_call", None)
+        if message.get("role") == "assistant" and isinstance(call, dict) and not message.get("tool_calls"):
+            message["tool_calls"] = [{"type": "function", "function": call}]
+        out.append(_decode_calls(message, where))
+    return out
+
+
 def normalize_row(row: Any, where: str) -> tuple[list[dict], list[dict] | None]:
-    """(messages, tools) of one row, JSON strings decoded and validated, tools as the prompt offers them
-    (`chat.tools.offered_docs`). Raises DatasetError naming `where`."""
+    """(messages, tools) of one row, conventions read (`conventional_messages`), JSON strings decoded and validated,
+    tools as the prompt offers them (`chat.tools.offered_docs`). Raises RowError naming `where` and the reason."""
+    if isinstance(row, BadLine):
+        raise RowError("unreadable", f"{where}: {row.why}")
     if not isinstance(row, dict):
-        raise DatasetError(f"{where}: a row must be a mapping, got {type(row).__name__}")
+        raise RowError("not_a_conversation", f"{where}: a row must be a mapping, got {type(row).__name__}")
     if "messages" not in row or row["messages"] is None:
-        keys = ", ".join(sorted(row)) or "none"
-        raise DatasetError(f"{where}: missing `messages` (row keys: {keys})")
+        keys = ", ".join(sorted(map(str, row))) or "none"
+        raise RowError("not_a_conversation", f"{where}: missing `messages` (row keys: {keys})")
     messages = _decoded(row["messages"], "`messages`", where)
     tools = _decoded(row.get("tools"), "`tools`", where)
     if tools is not None and not isinstance(tools, list):
-        raise DatasetError(f"{where}: `tools` must be a list of tool schemas, got {type(tools).__name__}")
+        raise RowError(
+            "invalid_message", f"{where}: `tools` must be a list of tool schemas, got {type(tools).__name__}"
+        )
     if isinstance(messages, list):
-        messages = [_decode_calls(m, where) for m in messages]
+        messages = conventional_messages(messages, where)
+    unencodable = lone_surrogate([messages, tools])
+    if unencodable:
+        raise RowError("unencodable_text", f"{where}: {unencodable}")
+    try:
+        # An empty list means no tools: render no tool system prompt at all, as for a plain chat.
+        offered = offered_docs(tools) if tools else None
+        tool_names(tools or [])
+    except Exception as e:  # a schema of the wrong shape (a number, parameters as text, no name)
+        raise RowError("invalid_tools", f"{where}: `tools`: {type(e).__name__}: {e}") from None
     try:
         # No tools declared means no call is allowed (tools=None would skip the name check).
         validate_messages(messages, tools=tools or [], require_target=True)
     except MessageError as e:
-        raise DatasetError(f"{where}: {e}") from None
-    # An empty list means no tools: render no tool system prompt at all, as for a plain chat.
-    return messages, offered_docs(tools) if tools else None
+        reason = next((r for text, r in _MESSAGE_REASONS.items() if text in str(e)), "invalid_message")
+        raise RowError(reason, f"{where}: {e}") from None
+    return messages, offered
 
 
 def _missed_function(row: dict, where: str) -> dict | None:
     """The row's `metadata.missed_function` ({user turn: [tool names]}, as synth writes it), or None."""
-    metadata = _decoded(row.get("metadata"), "`metadata`", where)
+    metadata = _decoded(row.get("metadata"), "`metadata`", where, "missed_function")
     return metadata.get("missed_function") or None if isinstance(metadata, dict) else None
 
 
-def _decode_calls(message: Any, where: str) -> Any:
-    if not isinstance(message, dict) or not message.get("tool_calls"):
+def _decode_calls(message: dict, where: str) -> dict:
+    if not message.get("tool_calls") or not isinstance(message["tool_calls"], list):
         return message
     calls = []
     for call in message["tool_calls"]:
         if isinstance(call, dict) and isinstance(call.get("function"), dict):
             fn = call["function"]
-            call = {
-                **call,
-                "function": {**fn, "arguments": _decoded(fn.get("arguments"), "tool-call arguments", where)},
-            }
+            arguments = fn.get("arguments")
+            if isinstance(arguments, str) and not arguments.strip():
+                arguments = {}  # some exports write "" for a call without arguments
+            arguments = _decoded(arguments, "tool-call arguments", where, "arguments_not_json")
+            call = {**call, "function": {**fn, "arguments": arguments}}
         calls.append(call)
     return {**message, "tool_calls": calls}
 
@@ -298,67 +388,115 @@ def iter_examples(
     max_length: int | None = None,
     report: dict | None = None,
 ):
-    """(ids, mask) of every example; rows and examples dropped (see the module docstring) are counted in `report`."""
+    """(ids, mask) of every example; rows that cannot be trained on are dropped and counted in `report` by reason,
+    examples over `max_length` counted (see the module docstring)."""
+    if layout not in ("per_turn", "full"):
+        raise UserError(f"unknown sft.layout {layout!r}; use per_turn or full")
     rows = list(rows)
     report = new_report() if report is None else report
     for name, i, row in tqdm(rows, desc=f"rendering SFT examples ({layout})", disable=not progress):
-        where = f"{name} row {i}"
-        messages, tools = normalize_row(row, where)
-        problem = argument_problem(messages, tools)
-        if problem is not None:
-            report["rows_with_bad_arguments"] += 1
-            if len(report["bad_argument_rows"]) < 20:
-                report["bad_argument_rows"].append(f"{where}: {problem}")
-            continue
-        if drop_reasoning:
-            messages = without_reasoning(messages)
+        report["rows"] += 1
         try:
-            missed = _missed_function(row, where)
-            examples = render_conversation(tokenizer, messages, tools, options, layout, max_length, missed)
-        except UserError as e:
-            raise DatasetError(f"{where}: {e}") from None
-        wanted = sum(m["role"] == "assistant" for m in messages) if layout == "per_turn" else len(examples)
-        over = wanted - len(examples)
-        for ids, mask in examples:
-            if 1 not in mask:
-                raise DatasetError(f"{name} row {i}: rendering produced no trained tokens")
-            if max_length is not None and len(ids) > max_length:
-                over += 1
-                continue
-            yield ids, mask
-        if over:
-            report["examples_over_max_length"] += over
-            report["rows_over_max_length"] += 1
-            if len(report["over_max_length_rows"]) < 20:
-                report["over_max_length_rows"].append(where)
+            examples = list(_row_examples(tokenizer, name, i, row, options, layout, drop_reasoning, max_length, report))
+        except RowError as e:
+            drop_row(report, name, i, e.reason, str(e))
+            continue
+        except Exception as e:  # a shape no check above foresaw: that row, not the run (the threshold shows a bug)
+            drop_row(report, name, i, "unexpected", f"{name} row {i}: {type(e).__name__}: {e}")
+            continue
+        yield from examples
+
+
+def _row_examples(tokenizer, name, i, row, options, layout, drop_reasoning, max_length, report):
+    where = f"{name} row {i}"
+    messages, tools = normalize_row(row, where)
+    try:
+        problem = argument_problem(messages, tools)
+    except Exception as e:  # a declared schema of the wrong shape (properties as a list of numbers)
+        raise RowError("invalid_tools", f"{where}: `tools`: {type(e).__name__}: {e}") from None
+    if problem is not None:
+        raise RowError("arguments_do_not_fit_schema", f"{where}: {problem}")
+    if drop_reasoning:
+        messages = without_reasoning(messages)
+    missed = _missed_function(row, where)
+    try:
+        examples = render_conversation(tokenizer, messages, tools, options, layout, max_length, missed)
+    except HoldoutError as e:
+        raise RowError("missed_function", f"{where}: {e}") from None
+    except Exception as e:  # the template or tokenizer on text it cannot take: that row, not the run
+        raise RowError("render_failed", f"{where}: {type(e).__name__}: {e}") from None
+    wanted = sum(m["role"] == "assistant" for m in messages) if layout == "per_turn" else len(examples)
+    over = wanted - len(examples)
+    kept = []
+    for ids, mask in examples:
+        if 1 not in mask:
+            raise RowError("render_failed", f"{where}: rendering produced no trained tokens")
+        if max_length is not None and len(ids) > max_length:
+            over += 1
+            continue
+        kept.append((ids, mask))
+    if over:
+        report["examples_over_max_length"] += over
+        report["rows_over_max_length"] += 1
+        if len(report["over_max_length_rows"]) < 20:
+            report["over_max_length_rows"].append(where)
+    if not kept:
+        raise RowError("over_max_length", f"{where}: every example is longer than max_length={max_length} tokens")
+    return kept
 
 
 def new_report() -> dict:
-    """What `iter_examples` drops, by reason (counts, and the first 20 rows named)."""
+    """What `iter_examples` drops: rows by reason (counted, and the first MAX_NAMED named as {source, row, reason,
+    why}), and examples over max_length (counts, and the first 20 rows named)."""
     return {
-        "rows_with_bad_arguments": 0,
-        "bad_argument_rows": [],
+        "rows": 0,
+        "rows_dropped": 0,
+        "by_reason": {},
+        "dropped_rows": [],
         "examples_over_max_length": 0,
         "rows_over_max_length": 0,
         "over_max_length_rows": [],
     }
 
 
+def drop_row(report: dict, source: str, row: int, reason: str, why: str) -> None:
+    """Count one dropped row under `reason` and name it (a row drawn twice by mixing is named once)."""
+    report["rows_dropped"] += 1
+    report["by_reason"][reason] = report["by_reason"].get(reason, 0) + 1
+    named = report["dropped_rows"]
+    if len(named) < MAX_NAMED and not any(d["source"] == source and d["row"] == row for d in named):
+        named.append({"source": source, "row": row, "reason": reason, "why": why})
+
+
 def report_lines(report: dict, max_length: int | None) -> list[str]:
-    """One warning line per kind of drop, for the log (the full report goes to train_summary.json)."""
+    """One warning line per reason rows were dropped for, naming the first such row, and one for the examples over
+    max_length (the full report goes to train_summary.json)."""
     lines = []
-    if report["rows_with_bad_arguments"]:
-        lines.append(
-            f"dropped {report['rows_with_bad_arguments']} rows whose tool-call arguments do not match their tool "
-            f"schema (first: {report['bad_argument_rows'][0]})"
-        )
     if report["examples_over_max_length"]:
         lines.append(
             f"dropped {report['examples_over_max_length']} examples longer than max_length={max_length} tokens from "
             f"{report['rows_over_max_length']} rows (first: {report['over_max_length_rows'][0]}); raise "
             "sft.max_length to keep them"
         )
+    for reason, n in sorted(report["by_reason"].items(), key=lambda kv: -kv[1]):
+        first = next(d["why"] for d in report["dropped_rows"] if d["reason"] == reason)
+        what = DROP_REASONS.get(reason, reason)
+        lines.append(f"dropped {n} of {report['rows']} rows: {what} [{reason}] (first: {first})")
     return lines
+
+
+def dropped_share_problem(report: dict, max_dropped_fraction: float | None) -> str | None:
+    """Why the run is refused for the rows it dropped (more than `max_dropped_fraction` of them), or None."""
+    rows, dropped = report["rows"], report["rows_dropped"]
+    if max_dropped_fraction is None or not rows or dropped / rows <= max_dropped_fraction:
+        return None
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(report["by_reason"].items(), key=lambda kv: -kv[1]))
+    first = report["dropped_rows"][0]["why"]
+    return (
+        f"{dropped} of {rows} rows ({dropped / rows:.1%}) cannot be trained on, more than "
+        f"sft.max_dropped_fraction={max_dropped_fraction:g} ({reasons}; first: {first}); fix or remove those rows, "
+        "or raise sft.max_dropped_fraction"
+    )
 
 
 def load_sources(specs: Sequence[DatasetSpec]) -> list[tuple[str, list]]:
@@ -381,10 +519,12 @@ def build_sft_dataset(
     drop_reasoning: bool = False,
     max_length: int | None = None,
     report: dict | None = None,
+    max_dropped_fraction: float | None = 0.05,
 ):
-    """A pre-tokenized `datasets.Dataset` (`input_ids`, `assistant_masks`) ready for SFTTrainer. Examples over
-    `max_length` tokens and rows with calls that do not fit their schema are dropped and counted in `report`
-    (`new_report()`), each kind printed as one warning line."""
+    """A pre-tokenized `datasets.Dataset` (`input_ids`, `assistant_masks`) ready for SFTTrainer. Rows that cannot be
+    trained on and examples over `max_length` tokens are dropped and counted in `report` (`new_report()`), each
+    reason printed as one warning line; DatasetError when more than `max_dropped_fraction` of the rows were dropped
+    (None: any share) or nothing is left."""
     from datasets import Dataset  # deferred: heavy (pyarrow, pandas)
 
     if not specs:
@@ -405,4 +545,7 @@ def build_sft_dataset(
     if not input_ids:
         why = "; ".join(lines) or "all weights 0?"
         raise DatasetError(f"the training datasets produced no examples ({why})")
+    refused = dropped_share_problem(report, max_dropped_fraction)
+    if refused:
+        raise DatasetError(refused)
     return Dataset.from_dict({"input_ids": input_ids, "assistant_masks": masks})

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from chat.holdout import holdout_conversation
 from chat.tools import offered_docs
 from core.errors import UserError
+from core.jsonl import BadJson, lone_surrogate, parse_json
 from core.sections.chat import ChatOptions
 from envs.dispatch import Dispatcher
 from envs.resolve import UnknownEnvironment, make_instances, resolve_env
@@ -74,7 +75,7 @@ class RLTask:
 
 def _loads(value: Any) -> Any:
     # Synth may store nested columns as JSON text to keep Arrow from null-filling mixed structures.
-    return json.loads(value) if isinstance(value, str) else value
+    return parse_json(value) if isinstance(value, str) else value
 
 
 def _turn_starts(messages: list[dict]) -> list[int]:
@@ -92,7 +93,13 @@ def tasks_from_record(record: dict, where: str = "record", options: ChatOptions 
     for key in ("messages", "tools", "metadata"):
         if key not in record:
             raise UserError(f"{where}: missing key '{key}'")
-    messages, tools, meta = _loads(record["messages"]), _loads(record["tools"]), _loads(record["metadata"])
+    try:
+        messages, tools, meta = _loads(record["messages"]), _loads(record["tools"]), _loads(record["metadata"])
+    except BadJson as e:  # RL task files refuse a bad row, naming it (docs/bad-input.md)
+        raise UserError(f"{where}: {e}") from None
+    unencodable = lone_surrogate([messages, tools])
+    if unencodable:
+        raise UserError(f"{where}: {unencodable}")
     for key in ("involved_classes", "initial_config", "turns"):
         if key not in meta:
             raise UserError(f"{where}: metadata has no '{key}'")

@@ -13,7 +13,9 @@
     accelerate launch train/sft.py --config recipes/smoke.yaml --fresh
 
 Any TRL `SFTConfig` field can be set in the recipe's `sft:` section or as an override; the project's own fields
-(layout, datasets, lora, merge_lora, liger, model, output_dir, accelerate_config) are in core/sections/train.py (SFTSection).
+(layout, datasets, lora, merge_lora, liger, max_dropped_fraction, model, output_dir, accelerate_config) are in
+core/sections/train.py (SFTSection). Rows that cannot be trained on are dropped and named in train_summary.json
+(`dropped`); more than sft.max_dropped_fraction of them refuses the run before the model loads (docs/bad-input.md).
 Examples are rendered by `chat.render` (token-identical to eval prompts) and handed to SFTTrainer pre-tokenized.
 Outputs: checkpoints in <run_dir>/sft/checkpoint-*, the final model with its tokenizer and the resolved recipe in
 <run_dir>/sft/final, tensorboard logs in <run_dir>/sft/runs, and <run_dir>/sft/train_summary.json.
@@ -33,7 +35,8 @@ from core.recipe import Recipe  # noqa: E402
 from core.sections.train import DatasetSpec, SFTSection  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
-    load_model_and_tokenizer,
+    load_model,
+    load_tokenizer,
     lock_output_dir,
     lora_config,
     parse_script_args,
@@ -93,9 +96,9 @@ def main(argv: list[str] | None = None) -> dict:
     config = sft_config(recipe)
     lock_output_dir(config, "sft")  # before anything is loaded or written: a second run stops here, in one line
     model_path = section.model or recipe.model
-    # We load the model ourselves (SFTTrainer would ignore model_init_kwargs for an instance), so honour them here.
-    model, tokenizer = load_model_and_tokenizer(model_path, bf16=config.bf16, **(config.model_init_kwargs or {}))
-    config.model_init_kwargs = None
+    tokenizer = load_tokenizer(model_path)
+    # Rows that cannot be trained on are dropped and named (train/data.py); a dataset with too many of them, or
+    # none left, is refused here, before the model loads.
     dropped = new_report()
     with config.main_process_first(desc="rendering SFT examples"):
         dataset = build_sft_dataset(
@@ -108,7 +111,11 @@ def main(argv: list[str] | None = None) -> dict:
             drop_reasoning=section.reasoning == "drop",
             max_length=config.max_length,
             report=dropped,
+            max_dropped_fraction=section.max_dropped_fraction,
         )
+    # We load the model ourselves (SFTTrainer would ignore model_init_kwargs for an instance), so honour them here.
+    model = load_model(model_path, bf16=config.bf16, **(config.model_init_kwargs or {}))
+    config.model_init_kwargs = None
     score_trained_positions_only()
     trainer = SFTTrainer(
         model=model,
@@ -129,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
         "final_loss": losses[-1] if losses else result.training_loss,
         "train_loss": result.training_loss,
         "examples": len(dataset),
-        # dropped, never trained on silently (train/data.py): schema-mismatched calls, examples over max_length
+        # dropped, never trained on silently (train/data.py): rows by reason, each named; examples over max_length
         "max_length": config.max_length,
         "dropped": dropped,
         "layout": section.layout,

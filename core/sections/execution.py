@@ -33,7 +33,18 @@ class ExecutionLimits:
         },
     )
 
+    set_aside_after_timeouts: int = field(
+        default=3,
+        metadata={
+            "help": "Synthesis only: a tool whose calls are stopped by call_timeout_s this many times in a row is set "
+            "aside for the rest of the run (left out of the API graph and the sampler, later calls to it fail at "
+            "once), named in a warning line and counted in stats.json; 0 = never. Evaluation, scoring and RL "
+            "always call every tool."
+        },
+    )
+
     def __post_init__(self) -> None:
         at_least("execution.call_timeout_s", self.call_timeout_s, 0)
         at_least("execution.max_arg_chars", self.max_arg_chars, 0)
         at_least("execution.max_precision", self.max_precision, 0)
+        at_least("execution.set_aside_after_timeouts", self.set_aside_after_timeouts, 0)

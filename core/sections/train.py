@@ -10,6 +10,7 @@ sft:
     - {path: data/xlam_style.jsonl, weight: 0.5}
   lora: {r: 16, lora_alpha: 32}    # omit for a full fine-tune
   merge_lora: true
+  max_dropped_fraction: 0.05       # refuse (before the model loads) when more rows than this cannot be trained on
   max_steps: 200                   # ...and any other TRL SFTConfig / TrainingArguments field
   learning_rate: 1.0e-5
 
@@ -112,9 +113,18 @@ class SFTSection(TrainingSection):
     liger: bool = field(
         default=False, metadata={"help": "Use Liger kernels (use_liger_kernel) when liger-kernel is installed."}
     )
+    max_dropped_fraction: float = field(
+        default=0.05,
+        metadata={
+            "help": "Rows that cannot be trained on (malformed, undeclared tools, arguments off-schema, over "
+            "max_length...) are dropped, counted and named in train_summary.json; the run is refused before the "
+            "model loads when more than this share of the rows is dropped (1.0 = never)."
+        },
+    )
     extra: dict[str, Any] = field(default_factory=dict, metadata={"help": "TRL SFTConfig fields."})
 
     def __post_init__(self):
+        ratio("sft.max_dropped_fraction", self.max_dropped_fraction)
         for spec in self.datasets:
             at_least("sft.datasets[].weight", spec.weight, 0, strict=True)
         trl_values("sft", self.extra)
