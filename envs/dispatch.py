@@ -97,10 +97,6 @@ def set_default_limits(limits: ExecutionLimits | None) -> None:
     _DEFAULT_LIMITS = limits if limits is not None else ExecutionLimits()
 
 
-def default_limits() -> ExecutionLimits:
-    return _DEFAULT_LIMITS
-
-
 def is_limit_error(result: object) -> bool:
     """Whether a result string is a call stopped by an execution limit (a kind of `is_execution_error`)."""
     return isinstance(result, str) and result.startswith(ERROR_PREFIX + STOPPED)

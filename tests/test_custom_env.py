@@ -213,7 +213,7 @@ def test_eval_loads_toy_tasks_with_offered_docs(toy_files):
 def test_eval_runner_and_scorer_on_toy_tasks(toy_files, tiny_tokenizer, tmp_path, replay, accuracy):
     """BFCL's loop and checker on the custom environment: the ground truth scores 100%, saying nothing 0%."""
     from eval.backends import ScriptedBackend
-    from eval.runner import MultiTurnRunner
+    from eval.runner import LockstepRunner
     from eval.score import score_results
     from eval.tasks import load_tasks
 
@@ -227,7 +227,7 @@ def test_eval_runner_and_scorer_on_toy_tasks(toy_files, tiny_tokenizer, tmp_path
             return pythonic.render_calls([parse_call(c) for c in calls])
         return "Done."
 
-    runner = MultiTurnRunner(ScriptedBackend(script), tiny_tokenizer, OPTIONS, in_flight=4, progress=False)
+    runner = LockstepRunner(ScriptedBackend(script), tiny_tokenizer, OPTIONS, in_flight=4, progress=False)
     stats = runner.run(tasks.entries, tmp_path / "result" / "toy")
     assert stats["errors"] == 0
     summary = score_results(tmp_path / "result", tmp_path / "score", "pythonic", list(tasks.entries), tasks=tasks)

@@ -16,7 +16,8 @@ from test_eval_score import CATS, _keyword_call, _write_results, gt_row
 from core.errors import UserError
 from envs import bfcl
 from eval import fc
-from eval.score import decode_result, main, score_results
+from eval.score import main, score_results
+from eval.step_decode import decode_result
 
 # Every way a step can look in an FC file (and then some): BFCL's decoder must raise, return [] or calls for each.
 ODD_STEPS = [
@@ -205,7 +206,7 @@ def test_ground_truth_row_helper_still_covers_all_formats():
 def test_the_format_prefilter_never_hides_a_decodable_step():
     """`could_hold_calls` lets the wrong-format check skip decoding; it must be True wherever a decoder finds a call."""
     from eval.format_check import FORMATS, could_hold_calls
-    from eval.score import decode_step
+    from eval.step_decode import decode_step
 
     steps = list(ODD_STEPS)
     for fmt in ("pythonic", "hermes"):

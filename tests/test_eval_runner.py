@@ -13,7 +13,9 @@ from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING
 from core.sections.chat import ChatOptions
 from envs import bfcl
 from eval.backends import GenRequest, ScriptedBackend, ground_truth_script
-from eval.runner import MAXIMUM_STEP_LIMIT, MultiTurnRunner, result_file
+from eval.bfcl_layout import result_path as result_file
+from eval.multi_turn import MAXIMUM_STEP_LIMIT
+from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 
 
@@ -59,7 +61,7 @@ def test_tasks_from_path_match_installed_loader(tmp_path):
 def test_scoring_loader_matches_installed_loader():
     """eval.score reads each func-doc file once instead of once per entry; the entries must be BFCL's own."""
     from envs import bfcl
-    from eval.score import load_scoring_entries
+    from eval.score_multi_turn import load_scoring_entries
 
     for cat in bfcl.MULTI_TURN_CATEGORIES:
         ours, names = load_scoring_entries(cat)
@@ -77,7 +79,7 @@ def test_ground_truth_replay_scores_100(tiny_tokenizer, tmp_path, fmt):
     entries = tasks.all_entries()
     gt = {k: v for cat in tasks.ground_truth.values() for k, v in cat.items()}
     backend = ScriptedBackend(ground_truth_script(entries, gt, fmt))
-    runner = MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(tool_format=fmt), in_flight=6, progress=False)
+    runner = LockstepRunner(backend, tiny_tokenizer, ChatOptions(tool_format=fmt), in_flight=6, progress=False)
     stats = runner.run(tasks.entries, tmp_path / "result" / "replay")
     assert stats["errors"] == 0
     # Lockstep: the first tick carries every entry in flight together.
@@ -103,7 +105,7 @@ def test_force_quit_after_20_tool_steps(tiny_tokenizer, tmp_path):
     entries = load_tasks(["base"], ids=["multi_turn_base_0"]).all_entries()
     assert len(entries[0]["question"]) > 1
     backend = ScriptedBackend(lambda r: "[pwd()]")
-    MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
     (row,) = rows_of(result_file(tmp_path, "base"))
     assert len(row["result"]) == 1  # remaining turns skipped
     assert len(row["result"][0]) == MAXIMUM_STEP_LIMIT + 1
@@ -115,7 +117,7 @@ def test_force_quit_after_20_tool_steps(tiny_tokenizer, tmp_path):
 def test_turn_ends_on_undecodable_reply(tiny_tokenizer, tmp_path):
     entries = load_tasks(["base"], ids=["multi_turn_base_1"]).all_entries()
     backend = ScriptedBackend(lambda r: "[pwd()]" if r.key[2] == 0 else "[unclosed(")
-    MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
     (row,) = rows_of(result_file(tmp_path, "base"))
     assert [len(t) for t in row["result"]] == [2] * len(entries[0]["question"])
     turn_logs = [x for x in row["inference_log"] if isinstance(x, dict)]
@@ -134,7 +136,7 @@ def test_miss_func_holdout_announcement(tiny_tokenizer, tmp_path, fmt, holdout):
         seen[r.key] = r
         return "I can not do that."
 
-    runner = MultiTurnRunner(
+    runner = LockstepRunner(
         ScriptedBackend(script), tiny_tokenizer, ChatOptions(tool_format=fmt, hermes_holdout=holdout), progress=False
     )
     runner.run(entries, tmp_path)
@@ -164,7 +166,7 @@ def test_context_overflow_is_an_inference_error_and_others_go_on(tiny_tokenizer,
     chosen = [e for e in entries if e["id"] in (small, big)]
     backend = ScriptedBackend(lambda r: "Nothing to do.")
     limit = (sizes[small] + sizes[big]) // 2  # room for the small entry's later turns, not for the big prompt
-    MultiTurnRunner(backend, tiny_tokenizer, opts, max_context=limit, max_new_tokens=4096, progress=False).run(
+    LockstepRunner(backend, tiny_tokenizer, opts, max_context=limit, max_new_tokens=4096, progress=False).run(
         chosen, tmp_path
     )
     rows = {r["id"]: r for r in rows_of(result_file(tmp_path, "base"))}
@@ -183,7 +185,7 @@ def test_resume_after_kill_does_not_redo_finished_entries(tiny_tokenizer, tmp_pa
             raise KeyboardInterrupt
         return "No calls."
 
-    runner = MultiTurnRunner(ScriptedBackend(dying), tiny_tokenizer, ChatOptions(), in_flight=1, progress=False)
+    runner = LockstepRunner(ScriptedBackend(dying), tiny_tokenizer, ChatOptions(), in_flight=1, progress=False)
     with pytest.raises(KeyboardInterrupt):
         runner.run(tasks.entries, tmp_path)
     path = result_file(tmp_path, "base")
@@ -197,7 +199,7 @@ def test_resume_after_kill_does_not_redo_finished_entries(tiny_tokenizer, tmp_pa
         asked.add(r.key[0])
         return "No calls."
 
-    runner = MultiTurnRunner(ScriptedBackend(record), tiny_tokenizer, ChatOptions(), in_flight=2, progress=False)
+    runner = LockstepRunner(ScriptedBackend(record), tiny_tokenizer, ChatOptions(), in_flight=2, progress=False)
     stats = runner.run(tasks.entries, tmp_path, resume=True)
     assert stats["skipped_done"] == len(done)
     assert asked == {e["id"] for e in entries} - set(done)
@@ -211,7 +213,7 @@ def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path)
 
     tasks = load_tasks(["base"], ids=["multi_turn_base_0", "multi_turn_base_1"])
     backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=2)
-    runner = MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), max_new_tokens=6, in_flight=2, progress=False)
+    runner = LockstepRunner(backend, tiny_tokenizer, ChatOptions(), max_new_tokens=6, in_flight=2, progress=False)
     stats = runner.run(tasks.entries, tmp_path)
     rows = rows_of(result_file(tmp_path, "base"))
     assert [r["id"] for r in rows] == ["multi_turn_base_0", "multi_turn_base_1"] and stats["errors"] == 0

@@ -19,8 +19,9 @@ from chat.calls import ToolCall
 from core.errors import UserError
 from envs import bfcl
 from envs.dispatch import parse_call
+from eval.bfcl_layout import result_file_name
 from eval.csvs import COLUMNS_MULTI_TURN, COLUMNS_OVERALL, write_leaderboard_csvs
-from eval.score import main, result_file_name, score_results
+from eval.score import main, score_results
 
 CATS = [bfcl.category_name(c) for c in bfcl.MULTI_TURN_CATEGORIES]
 

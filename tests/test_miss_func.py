@@ -2,7 +2,7 @@
 
 A synth record (and a hand-built one) with `metadata.missed_function` is turned into the equivalent BFCL-format
 question (the adding turn empty, `missed_function` naming the held tools) and loaded by eval's own loader; eval's
-`MultiTurnRunner` then replays the record's assistant messages as scripted replies, executing the calls in fresh
+`LockstepRunner` then replays the record's assistant messages as scripted replies, executing the calls in fresh
 backends. Every prompt eval generates from must equal the SFT example's prompt (its ids up to the trained turn)
 and, at each turn's first step, the RL task's prompt (`EnvRollout.start`), in pythonic and in hermes with both
 holdout modes; no prompt before the adding turn shows the held-out tool's doc.
@@ -25,7 +25,7 @@ from core.sections.chat import ChatOptions
 from envs.dispatch import Dispatcher
 from envs.resolve import func_docs, make_instances
 from eval.backends import ScriptedBackend
-from eval.runner import MultiTurnRunner
+from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 from train.data import DatasetError, iter_examples
 from train.rl_tasks import tasks_from_record
@@ -164,7 +164,7 @@ def eval_prompts(tokenizer, record: dict, options: ChatOptions, tmp_path) -> dic
         seen[(turn, step)] = list(request.ids)
         return replies[(turn, step)]
 
-    stats = MultiTurnRunner(ScriptedBackend(script), tokenizer, options, progress=False).run([entry], tmp_path / "r")
+    stats = LockstepRunner(ScriptedBackend(script), tokenizer, options, progress=False).run([entry], tmp_path / "r")
     assert stats["errors"] == 0 and set(seen) == set(replies)
     return dict(sorted(seen.items()))
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DISK_ERRORS, RecipeError, UserError, disk_error
+from core.layout import FINAL
 from core.lock import hold
 from core.modelfiles import check_tokenizer_files, loading, require_model_dir, weights_problem
 from core.recipe import Recipe, load_recipe, save_resolved
@@ -48,10 +49,6 @@ def has_gpu() -> bool:
 def under_deepspeed() -> bool:
     """True inside `accelerate launch` with a DeepSpeed config."""
     return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
-
-
-def under_fsdp() -> bool:
-    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
 
 
 def qualify_overrides(overrides: list[str], section: str) -> list[str]:
@@ -228,7 +225,7 @@ def resume_checkpoint(args: argparse.Namespace, config, stage: str) -> str | Non
                 _move_aside(torn, dest)
             if getattr(args, "fresh", False):
                 old = [d for _, d in _numbered_checkpoints(out)]
-                old += [out / name for name in ("final", "adapter") if (out / name).exists()]
+                old += [out / name for name in (FINAL, "adapter") if (out / name).exists()]
                 if old:
                     dest = out / f"superseded-{_stamp()}"
                     _move_aside(old, dest)

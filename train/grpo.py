@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> dict:
     result = trainer.train(resume_from_checkpoint=resume)
     out = output_dir(recipe)
     merge_base = policy_path(recipe) if section.lora is not None and section.merge_lora else None
-    final = save_final(trainer, trainer.processing_class, recipe, out / "final", base_model=merge_base)
+    final = save_final(
+        trainer, trainer.processing_class, recipe, RunLayout.of(recipe).grpo_final, base_model=merge_base
+    )
     history = trainer.state.log_history
     summary = {
         "final_model": str(final),
