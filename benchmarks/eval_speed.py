@@ -221,7 +221,7 @@ def _fc_replay(per_category: int | None, model_dir: Path) -> dict:
         entries = bfcl.load_entries(cat, language_hint=False)[:per_category]
         rows = []
         for entry in entries:
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
             turns = []
             for calls in gt[entry["id"]]:
                 step = []

@@ -22,8 +22,8 @@ _llm_response_generation's depends_on scheduling), and how it is reproduced here
     dispatcher), driven by the one lockstep runner (`eval.runner`);
   - a prereq that finishes without an inference error flushes its memory (`_flush_memory_to_local_file`: its own
     checkpoint and the scenario's `_final.json`); a question never writes memory;
-  - scheduling: each entry's `depends_on` lists the prereqs of its (backend, scenario) chain that come before it
-    (a prereq: the earlier ones; a question: the whole chain); the runner starts an entry once those have rows,
+  - scheduling: each entry's `depends_on` (BFCL's field, a prereq's widened from its predecessor to all of them)
+    lists the prereqs of its (backend, scenario) chain that come before it (a question: the whole chain); the runner starts an entry once those have rows,
     so a chain runs in order, chains side by side, and a scenario's questions together after it. When an entry
     starts, `_final.json` is reset to the newest checkpoint of those prereqs, so a resumed run continues exactly
     where the killed one was (a prereq killed after its flush but before its row is rerun from the state before

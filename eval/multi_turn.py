@@ -28,7 +28,7 @@ from chat.step import DECODE_ERROR, NO_CALLS, take_step
 from core.jsonl import jsonable
 from envs.base import public_state
 from envs.dispatch import Dispatcher
-from envs.resolve import make_instances
+from envs.resolve import resolve_env
 from eval.backends import Generation, GenRequest, generation_budget
 from eval.bfcl_layout import inference_error
 from eval.episode import Episode
@@ -59,10 +59,9 @@ class MultiTurnEpisode(Episode):
         self.log: list = []
 
     def start(self) -> None:
-        self.instances = make_instances(
-            self.entry.get("initial_config", {}),
-            self.entry["involved_classes"],
-            long_context="long_context" in self.category,
+        env = resolve_env(self.entry["involved_classes"])
+        self.instances = env.make_instances(
+            self.entry.get("initial_config"), long_context="long_context" in self.category
         )
         self.dispatcher = Dispatcher(self.instances)
         self.prepare()

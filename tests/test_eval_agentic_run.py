@@ -173,12 +173,12 @@ def test_memory_system_prompt_is_bfcls(tmp_path):
     bfcl.ensure_project_root()
     from bfcl_eval.model_handler.utils import add_memory_instruction_system_prompt
 
-    from envs.resolve import make_instances
+    from envs.resolve import resolve_env
 
     for cat in ("memory_kv", "memory_rec_sum"):
         entries = agentic_run.load_agentic([cat], tmp_path, ids=ids_for(cat))
         for e in entries[cat] + entries[cat + "_prereq"][:1]:
-            inst = make_instances(e["initial_config"], e["involved_classes"])[e["involved_classes"][0]]
+            inst = resolve_env(e["involved_classes"]).make_instances(e["initial_config"])[e["involved_classes"][0]]
             for fill in (False, True):
                 if fill:
                     if cat == "memory_kv":
@@ -243,7 +243,7 @@ def write_corpus(path, answers: dict[str, str]):
 
 def test_frozen_web_search_tools(tmp_path):
     from envs.dispatch import Dispatcher
-    from envs.resolve import func_docs, make_instances
+    from envs.resolve import func_docs, resolve_env
 
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(
@@ -253,7 +253,7 @@ def test_frozen_web_search_tools(tmp_path):
         + json.dumps({"url": "https://a.org/blanc", "title": "Mont Blanc", "content": "Mont Blanc is in the Alps."})
         + "\n"
     )  # fmt: skip
-    inst = make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(corpus)}}, ["WebSearchAPI"])
+    inst = resolve_env(["WebSearchAPI"]).make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(corpus)}})
     d = Dispatcher(inst)
     assert sorted(d.tool_names) == sorted(doc["name"] for doc in func_docs(["WebSearchAPI"]))
     hits = ast.literal_eval(d.execute("search_engine_query(keywords='highest mountain Europe', max_results=5)"))
@@ -264,14 +264,16 @@ def test_frozen_web_search_tools(tmp_path):
     }
     assert "404" in d.execute("fetch_url_content(url='https://a.org/none')")
     assert d.execute("fetch_url_content(url='ftp://x')").startswith("Error during execution: Invalid URL")
-    no_snip = make_instances({"WebSearchAPI": {"show_snippet": False, "corpus": str(corpus)}}, ["WebSearchAPI"])
+    no_snip = resolve_env(["WebSearchAPI"]).make_instances(
+        {"WebSearchAPI": {"show_snippet": False, "corpus": str(corpus)}}
+    )
     assert "body" not in ast.literal_eval(Dispatcher(no_snip).execute("search_engine_query(keywords='alps')"))[0]
     with pytest.raises(UserError, match="frozen corpus"):
-        make_instances({"WebSearchAPI": {"show_snippet": True}}, ["WebSearchAPI"])
+        resolve_env(["WebSearchAPI"]).make_instances({"WebSearchAPI": {"show_snippet": True}})
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"url": "a.org", "content": "x"}\n')
     with pytest.raises(UserError, match="line 1: 'url'"):
-        make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(bad)}}, ["WebSearchAPI"])
+        resolve_env(["WebSearchAPI"]).make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(bad)}})
 
 
 def test_web_search_end_to_end_on_a_corpus(tiny_tokenizer, tmp_path):
@@ -353,7 +355,7 @@ def test_first_prompt_system_message_is_bfcls(tiny_tokenizer, tmp_path, cat):
         system_prompt_pre_processing_chat_model,
     )
 
-    from envs.resolve import make_instances
+    from envs.resolve import resolve_env
 
     seen = {}
 
@@ -379,7 +381,7 @@ def test_first_prompt_system_message_is_bfcls(tiny_tokenizer, tmp_path, cat):
         if e["id"] not in (ids[0], f"{cat}_prereq_10-healthcare-0"):
             continue
         # the question sees the memory the prereqs left; the first prereq starts empty
-        inst = make_instances(e["initial_config"], e["involved_classes"])[e["involved_classes"][0]]
+        inst = resolve_env(e["involved_classes"]).make_instances(e["initial_config"])[e["involved_classes"][0]]
         question = add_memory_instruction_system_prompt(copy.deepcopy(e["question"]), cat, e["scenario"], inst)
         system = system_prompt_pre_processing_chat_model(question[0], e["function"], e["id"])[0]["content"]
         assert system in seen[e["id"]], e["id"]

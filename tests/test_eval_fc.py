@@ -79,7 +79,7 @@ def test_ground_truth_in_fc_layout_scores_800_of_800(tmp_path):
         gt = bfcl.load_ground_truth(cat)
         rows = []
         for entry in bfcl.load_entries(cat, language_hint=False):
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
             turns = [([fc_step(t, instances)] if t else []) + ["All done."] for t in gt[entry["id"]]]
             rows.append({"id": entry["id"], "result": turns})
         rows_by_cat[cat] = rows
@@ -104,7 +104,7 @@ def test_verdicts_equal_official_fc_pipeline_on_damaged_results(tmp_path):
         foreign = [c for e in entries[::41] for turn in gt[e["id"]] for c in turn]
         rows = []
         for k, entry in enumerate(entries[:70]):
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
             model = damage(gt[entry["id"]], rng, KINDS[k % len(KINDS)], foreign)
             turns = []
             for steps in model:
@@ -154,7 +154,7 @@ def _fc_rows(n: int) -> list[dict]:
     gt = bfcl.load_ground_truth("base")
     rows = []
     for entry in bfcl.load_entries("base", language_hint=False)[:n]:
-        instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+        instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
         rows.append({"id": entry["id"], "result": [[fc_step(t, instances), "Done."] for t in gt[entry["id"]]]})
     return rows
 

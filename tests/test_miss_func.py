@@ -23,7 +23,7 @@ from chat.formats import tool_format
 from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING, HoldoutError, holdout_conversation
 from core.sections.chat import ChatOptions
 from envs.dispatch import Dispatcher
-from envs.resolve import func_docs, make_instances
+from envs.resolve import func_docs, resolve_env
 from eval.backends import ScriptedBackend
 from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
@@ -51,7 +51,7 @@ def hand_record() -> dict:
             }
         }
     }
-    instances = make_instances(config, ["GorillaFileSystem"])
+    instances = resolve_env(["GorillaFileSystem"]).make_instances(config)
     run = Dispatcher(instances).execute_all
 
     def calls(*cs: ToolCall) -> list[dict]:

@@ -130,19 +130,27 @@ def weight_dtype(bf16: bool):
     return torch.bfloat16 if bf16 and has_gpu() else torch.float32
 
 
-def load_model_and_tokenizer(path: str | Path, bf16: bool = False, **model_kwargs):
-    """A causal LM and its tokenizer from a local directory (nothing is downloaded). `model_kwargs` go to
+def load_model_and_tokenizer(path: str | Path, bf16: bool = False, what: str = "model", **model_kwargs):
+    """A causal LM and its tokenizer from a local directory (nothing is downloaded); a LoRA adapter directory (an
+    unmerged SFT) is merged into its base first. `what` names the model in error messages. `model_kwargs` go to
     `from_pretrained` (the recipe's `model_init_kwargs`, e.g. `attn_implementation: flash_attention_2`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(path)
-    require_model_dir(path)
+    adapter = (path / "adapter_config.json").is_file() and not (path / "config.json").is_file()
+    if not adapter:
+        require_model_dir(path, what)
     check_tokenizer_files(path)
     with loading(path, "tokenizer"):
         tokenizer = AutoTokenizer.from_pretrained(path)
     model_kwargs.setdefault("dtype", weight_dtype(bf16))
-    with loading(path, "model"):
-        model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
+    with loading(path, what):
+        if adapter:
+            from peft import AutoPeftModelForCausalLM  # deferred: heavy, and only LoRA adapter inputs need it
+
+            model = AutoPeftModelForCausalLM.from_pretrained(path, **model_kwargs).merge_and_unload()
+        else:
+            model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
     return model, tokenizer
 
 
