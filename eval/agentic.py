@@ -97,7 +97,7 @@ def evaluate_entry(
     strings, or None for a step that does not decode or holds no call: eval.score.decode_step)."""
     base = {"id": entry_id, "model_name": model_name, "test_category": category, "valid": False}
     if type(raw) is not list or len(raw) != 1:
-        message = "Error during inference phase. Model did not output a list of model responses."
+        message = layout.INFERENCE_ERROR_VERDICT
         return {
             **base, "error": {"error_message": [message], "error_type": "agentic:inference_error"},
             "prompt": entry, "model_result": raw, "possible_answer": answers,

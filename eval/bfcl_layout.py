@@ -29,6 +29,8 @@ from envs.bfcl import MULTI_TURN_CATEGORIES
 
 VERSION_PREFIX = "BFCL_v4"
 INFERENCE_ERROR = "Error during inference"  # BFCL's inference-error result: a string where the turns would be
+# ... and what BFCL's checkers say of such a row
+INFERENCE_ERROR_VERDICT = "Error during inference phase. Model did not output a list of model responses."
 TOOL_FORMATS = tuple(_TOOL_FORMATS)  # what the runner generates in
 FORMATS = (*TOOL_FORMATS, "fc")  # what the scorer reads: plus BFCL's API function-calling layout (eval/fc.py)
 

@@ -25,6 +25,7 @@ from core.jsonl import jsonable
 from envs.dispatch import Dispatcher, parse_call
 from envs.resolve import resolve_env
 from envs.verify import compare_turn
+from eval.bfcl_layout import INFERENCE_ERROR_VERDICT
 
 INFERENCE_ERROR = "multi_turn:inference_error"
 FORCE_TERMINATED = "multi_turn:force_terminated"
@@ -124,7 +125,7 @@ def _shape_failure(decoded_model_turns: Any, ground_truth: list[list[str]]) -> d
     """BFCL's verdict for a result that is no list of turns (an inference error) or has the wrong number of turns
     (force-terminated); None when the shape is right."""
     if not isinstance(decoded_model_turns, list):
-        message = "Error during inference phase. Model did not output a list of model responses."
+        message = INFERENCE_ERROR_VERDICT
         error = {"error_message": [message], "error_type": INFERENCE_ERROR}
         return _verdict(INFERENCE_ERROR, message, {}, error, [], None)
     if len(decoded_model_turns) != len(ground_truth):

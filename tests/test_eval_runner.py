@@ -1,4 +1,5 @@
-"""The multi-turn runner: BFCL's loop (turns, steps, force-quit, holdouts), lockstep batching, result files, resume.
+"""The lockstep runner: BFCL's multi-turn loop (turns, steps, force-quit, holdouts), lockstep batching, result files,
+resume, every episode kind in one run, and entries that wait on others (depends_on).
 
 OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_eval_runner.py
 """
@@ -221,3 +222,56 @@ def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path)
         assert len(row["result"]) == len(entry["question"])
         assert all(0 < n <= 6 for turn in row["output_token_count"] for n in turn)
         assert all(n > 500 for turn in row["input_token_count"] for n in turn)  # the whole BFCL prompt
+
+
+def test_one_run_drives_every_kind_with_one_stats_shape(tiny_tokenizer, tmp_path):
+    """Multi-turn and single-turn entries in one run: each category's rows in BFCL's layout, one batch per tick
+    across kinds, totals that are the sum of the per-kind counts, and a broken entry failing alone."""
+    from eval.single_run import load_single_turn
+
+    multi = load_tasks(["base"], limit=2).entries
+    single = load_single_turn(["simple_python"], limit=3)
+    broken = {"id": "multi_turn_miss_param_0", "question": [[{"role": "user", "content": "hi"}]]}  # no classes
+    backend = ScriptedBackend(lambda request: "No calls.")
+    runner = LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=8, progress=False)
+    stats = runner.run({**multi, "miss_param": [broken], **single}, tmp_path)
+    assert [r["id"] for r in rows_of(result_file(tmp_path, "base"))] == ["multi_turn_base_0", "multi_turn_base_1"]
+    assert len(rows_of(result_file(tmp_path, "simple_python"))) == 3
+    (failed,) = rows_of(result_file(tmp_path, "miss_param"))
+    assert failed["result"].startswith("Error during inference: KeyError") and "traceback" in failed
+    assert backend.calls[0] == 5  # the first tick holds both kinds: 2 multi-turn + 3 single-turn prompts
+    kinds = stats["kinds"]
+    assert kinds["single_turn"]["entries"] == 3 and kinds["single_turn"]["steps"] == 3
+    assert kinds["multi_turn"]["entries"] == 3 and kinds["multi_turn"]["errors"] == 1
+    for key in ("entries", "steps", "errors", "prompt_tokens", "completion_tokens", "skipped_done"):
+        assert stats[key] == sum(k[key] for k in kinds.values()), key
+
+
+def test_entries_start_after_those_they_depend_on(tiny_tokenizer, tmp_path):
+    """An entry whose `depends_on` names entries of the run starts only once those have rows, whatever the batch
+    room; dependencies outside the run, or already done on resume, do not hold it back."""
+    tasks = load_tasks(["base"], limit=4)
+    a, b, c, d = (dict(e) for e in tasks.all_entries())
+    c["depends_on"] = [a["id"], b["id"]]
+    b["depends_on"] = [a["id"], "multi_turn_base_999"]  # the second is not in this run
+    first_step: dict[str, int] = {}  # entry id -> the tick (backend call) of its first step
+
+    def script(request):
+        first_step.setdefault(request.key[0], len(backend.calls) - 1)
+        return "No calls."
+
+    backend = ScriptedBackend(script)
+    turns = {e["id"]: len(e["question"]) for e in (a, b, c, d)}
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=8, progress=False).run([a, b, c, d], tmp_path)
+    assert first_step[a["id"]] == first_step[d["id"]] == 0  # free entries start at once
+    assert first_step[b["id"]] == turns[a["id"]]  # one "No calls." step per turn: a takes that many ticks
+    assert first_step[c["id"]] == turns[a["id"]] + turns[b["id"]]
+    # on resume, a dependency already in the file counts as done
+    rows = rows_of(result_file(tmp_path, "base"))
+    result_file(tmp_path, "base").write_text("".join(json.dumps(r) + "\n" for r in rows if r["id"] != c["id"]))
+    first_step.clear()
+    backend.calls.clear()
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=8, progress=False).run(
+        [a, b, c, d], tmp_path, resume=True
+    )
+    assert set(first_step) == {c["id"]} and first_step[c["id"]] == 0
