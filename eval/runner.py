@@ -52,7 +52,7 @@ class Schedule:
     done (has a row)."""
 
     def __init__(self, entries: dict[str, list[dict]], done: set[str]):
-        in_run = {e["id"] for es in entries.values() for e in es}
+        self.in_run = {e["id"] for es in entries.values() for e in es}
         self.done = set(done)
         self.ready: deque[tuple[str, dict]] = deque()
         self.waiting: dict[str, list[tuple[str, dict]]] = {}  # unfinished id -> entries waiting on it
@@ -62,11 +62,12 @@ class Schedule:
                 if e["id"] in self.done:
                     continue
                 self.pending += 1
-                deps = [d for d in e.get("depends_on", ()) if d in in_run]
-                self._place((cat, e), deps)
+                self._place((cat, e))
 
-    def _place(self, item: tuple[str, dict], deps: list[str]) -> None:
-        blocker = next((d for d in deps if d not in self.done), None)
+    def _place(self, item: tuple[str, dict]) -> None:
+        """Ready, or waiting on its first unfinished dependency (one outside this run never holds it back)."""
+        deps = item[1].get("depends_on", ())
+        blocker = next((d for d in deps if d in self.in_run and d not in self.done), None)
         if blocker is None:
             self.ready.append(item)
         else:
@@ -81,7 +82,7 @@ class Schedule:
     def finished(self, entry_id: str) -> None:
         self.done.add(entry_id)
         for item in self.waiting.pop(entry_id, []):
-            self._place(item, list(item[1].get("depends_on", ())))
+            self._place(item)
 
 
 class LockstepRunner:

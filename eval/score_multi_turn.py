@@ -111,25 +111,29 @@ def score_category(
             record["calls_stopped_by_limits"] = sum(LIMIT_COUNTS.values()) - stopped_before
             records.append(record)
             latencies += flat_numbers(row.get("latency", []))
-            if verdict["valid"]:
-                continue
-            prompt = entry
-            item = {
-                "id": row["id"],
-                "model_name": model_name,
-                "test_category": category,
-                "valid": False,
-                "error": verdict["error"],
-                "prompt": prompt,
-            }
-            if verdict["error_type"] in ("multi_turn:inference_error", "multi_turn:force_terminated"):
-                item["model_result"] = raw
-            else:
-                item["model_result_raw"] = raw
-                item["model_result_decoded"] = [[[call_text(c) for c in step] for step in turn] for turn in decoded]
-            item["possible_answer"] = gt
-            item["inference_log"] = row.get("inference_log", "")
-            failed.append(item)
+            if not verdict["valid"]:
+                failed.append(_failed_row(row, entry, gt, decoded, verdict, category, model_name))
     correct = len(rows) - len(failed)
     header = {"accuracy": correct / len(rows) if rows else 0.0, "correct_count": correct, "total_count": len(rows)}
     return header, failed, records, latencies
+
+
+def _failed_row(row: dict, entry: dict, gt: list, decoded, verdict: dict, category: str, model_name: str) -> dict:
+    """A failed entry's line in the score file, with BFCL's fields."""
+    raw = row["result"]
+    item = {
+        "id": row["id"],
+        "model_name": model_name,
+        "test_category": category,
+        "valid": False,
+        "error": verdict["error"],
+        "prompt": entry,
+    }
+    if verdict["error_type"] in ("multi_turn:inference_error", "multi_turn:force_terminated"):
+        item["model_result"] = raw
+    else:
+        item["model_result_raw"] = raw
+        item["model_result_decoded"] = [[[call_text(c) for c in step] for step in turn] for turn in decoded]
+    item["possible_answer"] = gt
+    item["inference_log"] = row.get("inference_log", "")
+    return item
