@@ -45,12 +45,12 @@ REPEATS = 3
 def replay(tokenizer, tasks, out: Path) -> float:
     from core.sections.chat import ChatOptions
     from eval.backends import ScriptedBackend, ground_truth_script
-    from eval.runner import MultiTurnRunner
+    from eval.runner import LockstepRunner
 
     gt = {k: v for cat in tasks.ground_truth.values() for k, v in cat.items()}
     backend = ScriptedBackend(ground_truth_script(tasks.all_entries(), gt, "pythonic"))
     t = time.perf_counter()
-    MultiTurnRunner(backend, tokenizer, ChatOptions(), in_flight=64, state_log=False).run(tasks.entries, out)
+    LockstepRunner(backend, tokenizer, ChatOptions(), in_flight=64, state_log=False).run(tasks.entries, out)
     return time.perf_counter() - t
 
 
@@ -83,7 +83,7 @@ def official_checker(tasks, model_result_dir: Path, run: int = 0) -> tuple[float
     from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils import is_empty_execute_response
     from bfcl_eval.model_handler.utils import default_decode_execute_prompting
 
-    from eval.runner import result_file
+    from eval.bfcl_layout import result_path as result_file
 
     valid = 0
     t = time.perf_counter()
@@ -117,13 +117,15 @@ def official_evaluate(model_dir: Path, handler, model_name: str, score_dir: Path
     import contextlib
     import io
 
+    from eval import bfcl_layout as layout
+
     official, _ = _tests_helpers()
     official.register_model(model_name, underscore_to_dot=handler is official.api_fc())
     table: dict = {}
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        for path in sorted(model_dir.rglob("BFCL_v4_*_result.json")):
-            category = path.name.removeprefix("BFCL_v4_").removesuffix("_result.json")
+        for path in sorted(model_dir.rglob(layout.RESULT_GLOB)):
+            category = layout.RESULT_NAME.match(path.name).group(1)
             rows = official.load_file(path, sort_by_id=True)
             table = official.evaluate_task(  # allow_missing: `--partial-eval`, for --per-category runs
                 category, model_dir.parent, score_dir, rows, model_name, handler, table, allow_missing=True
@@ -208,7 +210,7 @@ def _fc_replay(per_category: int | None, model_dir: Path) -> dict:
 
     from envs import bfcl
     from envs.dispatch import parse_call
-    from eval.score import result_file_name
+    from eval.bfcl_layout import result_file_name
 
     out = {}
     d = model_dir / "multi_turn"
@@ -219,7 +221,7 @@ def _fc_replay(per_category: int | None, model_dir: Path) -> dict:
         entries = bfcl.load_entries(cat, language_hint=False)[:per_category]
         rows = []
         for entry in entries:
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
             turns = []
             for calls in gt[entry["id"]]:
                 step = []
@@ -242,6 +244,7 @@ def official_fc_checker(entries_by_cat: dict, model_dir: Path, run: int) -> tupl
     import json
 
     from envs import bfcl
+    from eval import bfcl_layout as layout
 
     official, _ = _tests_helpers()
     valid = 0
@@ -249,7 +252,7 @@ def official_fc_checker(entries_by_cat: dict, model_dir: Path, run: int) -> tupl
     for cat, entries in entries_by_cat.items():
         name = bfcl.category_name(cat)
         gt = bfcl.load_ground_truth(cat)
-        rows = {r["id"]: r for r in map(json.loads, (model_dir / "multi_turn" / f"BFCL_v4_{name}_result.json").open())}
+        rows = {r["id"]: r for r in map(json.loads, layout.result_path(model_dir, name).open())}
         for entry in entries:
             result = rows[entry["id"]]["result"]
             decoded = []
@@ -298,8 +301,9 @@ def _single_turn_files(fmt: str, root: Path) -> dict:
     import random
 
     from eval.ast_checker import language_of
+    from eval.bfcl_layout import result_path
     from eval.single_turn import CATEGORIES as SINGLE
-    from eval.single_turn import group_of, load_category
+    from eval.single_turn import load_category
 
     _, damage = _tests_helpers()
     rng = random.Random(0)
@@ -315,9 +319,9 @@ def _single_turn_files(fmt: str, root: Path) -> dict:
             else:
                 raw = damage.model_output(entry, gt[entry_id], fmt, rng, language_of(cat), kind="none")
             rows.append({"id": entry_id, "result": json.loads(json.dumps(raw))})
-        d = root / group_of(cat)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"BFCL_v4_{cat}_result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        path = result_path(root, cat)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         files[cat] = (entries, gt, rows)
     return files
 
@@ -327,7 +331,7 @@ def official_single_turn(files: dict, root: Path, fmt: str, run: int) -> tuple[f
     import json
 
     from eval.ast_checker import language_of
-    from eval.single_turn import group_of
+    from eval.bfcl_layout import result_path
 
     official, _ = _tests_helpers()
     handler = {"pythonic": official.prompting_handler, "hermes": official.qwen_fc, "fc": official.api_fc}[fmt]()
@@ -335,7 +339,7 @@ def official_single_turn(files: dict, root: Path, fmt: str, run: int) -> tuple[f
     valid = 0
     t = time.perf_counter()
     for cat, (entries, gt, _) in files.items():
-        rows = [json.loads(line) for line in (root / group_of(cat) / f"BFCL_v4_{cat}_result.json").open()]
+        rows = [json.loads(line) for line in result_path(root, cat).open()]
         lang = language_of(cat).upper()
         for row in rows:
             entry = entries[row["id"]]
@@ -380,19 +384,20 @@ def part_a_single(fmt: str, tmp: Path) -> None:
 
 def _ours_single_turn_inner(files: dict, root: Path, fmt: str, underscore_to_dot: bool) -> float:
     """What the official side does, done by ours: read each file, decode and check every row; nothing written."""
-    from eval.score import read_results
-    from eval.single_turn import group_of, score_single_turn
+    from eval.bfcl_layout import result_path
+    from eval.result_rows import read_results
+    from eval.single_turn import score_single_turn
 
     t = time.perf_counter()
     for cat in files:
-        path = root / group_of(cat) / f"BFCL_v4_{cat}_result.json"
+        path = result_path(root, cat)
         score_single_turn(path, cat, fmt, "bench", True, read_results(path), underscore_to_dot)
     return time.perf_counter() - t
 
 
 def _clear_caches() -> None:
     """Our scorer memoizes decoded step texts per process: start every timed run cold, as the official side is."""
-    from eval.score import _decode_text
+    from eval.step_decode import _decode_text
 
     _decode_text.cache_clear()
 
@@ -435,7 +440,7 @@ def first_prompt_lengths(tokenizer, entries: list[dict]) -> list[int]:
 
 def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: int, tmp: Path, kind: str) -> None:
     from core.sections.chat import ChatOptions
-    from eval.runner import MultiTurnRunner
+    from eval.runner import LockstepRunner
     from eval.tasks import load_tasks
 
     tasks = load_tasks(["base"], limit=entries)
@@ -448,7 +453,7 @@ def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: 
     times = {}
     for name, in_flight, make in (("one-at-a-time", 1, one), ("lockstep", entries, lockstep)):
         backend = make()
-        runner = MultiTurnRunner(backend, tokenizer, ChatOptions(), max_new_tokens=max_new_tokens, in_flight=in_flight)
+        runner = LockstepRunner(backend, tokenizer, ChatOptions(), max_new_tokens=max_new_tokens, in_flight=in_flight)
         t = time.perf_counter()
         stats = runner.run(tasks.entries, tmp / name)
         times[name] = time.perf_counter() - t

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 STAGES = ("synth", "sft", "grpo", "eval", "report")
+FINAL = "final"  # a training stage's finished model, under its output dir
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,11 @@ class RunLayout:
     # --- training ----------------------------------------------------------------------------------------
     @property
     def sft_final(self) -> Path:
-        return self.sft_dir / "final"
+        return self.sft_dir / FINAL
 
     @property
     def grpo_final(self) -> Path:
-        return self.grpo_dir / "final"
+        return self.grpo_dir / FINAL
 
     def checkpoint(self, name: str, base_model: str | Path) -> Path:
         """The model eval calls `name`: `base` (the recipe's model), `sft` or `grpo` (that stage's final model)."""

@@ -5,8 +5,8 @@
     entries = bfcl.load_entries("base")                          # BFCL_v4_multi_turn_base, `function` filled
     gt = bfcl.load_ground_truth("base")                          # {id: [[call, ...] per turn]}
     entry = entries[0]
-    instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"],
-                                    long_context=bfcl.is_long_context("base"))
+    instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"],
+                                  long_context=bfcl.is_long_context("base"))
     # execute with envs.dispatch.Dispatcher(instances): never with BFCL's eval()-based executor
     # stages resolve environments through envs.resolve (BFCL names and module:Class), which builds BFCL's here
 
@@ -43,7 +43,7 @@ __all__ = [
     "is_long_context",
     "load_entries",
     "load_ground_truth",
-    "make_instances",
+    "new_backends",
     "set_project_root",
 ]
 
@@ -172,7 +172,7 @@ def _backend_class(class_name: str) -> type:
     return getattr(importlib.import_module(mapping[class_name]), class_name)
 
 
-def make_instances(initial_config: dict, involved_classes: list[str], long_context: bool = False) -> dict[str, Any]:
+def new_backends(initial_config: dict, involved_classes: list[str], long_context: bool = False) -> dict[str, Any]:
     """Fresh backend instances, one per involved class, loaded exactly as BFCL's executor loads them.
 
     `class_()`, then (unless the class is stateless) `_load_scenario(deepcopy(initial_config.get(class_name, {})),

@@ -1,7 +1,7 @@
 """The safe call dispatcher: runs a tool call against environment instances without ever `eval`-ing it.
 
     from envs.dispatch import Dispatcher, parse_call
-    dispatcher = Dispatcher({"GorillaFileSystem": fs})      # class name -> instance (e.g. envs.bfcl.make_instances)
+    dispatcher = Dispatcher({"GorillaFileSystem": fs})      # class name -> instance (e.g. envs.resolve.EnvSpec.make_instances)
     dispatcher.execute("cd(folder='document')")             # '{"current_working_directory": "document"}'
     dispatcher.execute(ToolCall("ls", {"a": True}))         # same path for already-parsed calls
     dispatcher.execute("__import__('os').system('ls')")     # 'Error during execution: ...' and nothing runs
@@ -105,10 +105,6 @@ def set_default_limits(limits: ExecutionLimits | None) -> None:
     """Install a stage's limits (the recipe's `execution:` section) for every Dispatcher built afterwards."""
     global _DEFAULT_LIMITS
     _DEFAULT_LIMITS = limits if limits is not None else ExecutionLimits()
-
-
-def default_limits() -> ExecutionLimits:
-    return _DEFAULT_LIMITS
 
 
 def is_limit_error(result: object) -> bool:

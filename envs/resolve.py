@@ -1,7 +1,7 @@
 """Environment resolution, for every stage: BFCL class names and `module:Class` references → classes, instances,
 docs and seeded configs.
 
-    from envs.resolve import resolve_env, make_instances, func_docs
+    from envs.resolve import resolve_env, func_docs
     env = resolve_env(["TravelAPI", "tests.toy_env:ToyLibrary"])   # an EnvSpec; UnknownEnvironment if a name is bad
     env.classes                                   # ["TravelAPI", "ToyLibrary"]: instance (and initial_config) keys
     env.refs                                      # ["TravelAPI", "tests.toy_env:ToyLibrary"]: what resolves them again
@@ -9,7 +9,7 @@ docs and seeded configs.
     instances = env.make_instances(config, long_context=False)
     docs = env.docs()                             # BFCL-dialect docs of every tool, class by class
     # the same from a task's fields (synth metadata `environment_refs`, a BFCL entry's `involved_classes`):
-    instances = make_instances(entry["initial_config"], entry["involved_classes"], long_context=False)
+    instances = resolve_env(entry["involved_classes"]).make_instances(entry["initial_config"], long_context=False)
     docs = func_docs(entry["involved_classes"])
 
 A reference is one of BFCL's multi-turn class names (`envs.bfcl.BFCL_CLASSES`, built from the installed wheel), one of
@@ -35,7 +35,7 @@ from envs import bfcl
 from envs.base import Frozen, create, tool_docs
 from envs.states import CLASS_GENERATORS
 
-__all__ = ["EnvSpec", "UnknownEnvironment", "func_docs", "make_instances", "resolve_env", "source_files"]
+__all__ = ["EnvSpec", "UnknownEnvironment", "func_docs", "resolve_env", "source_files"]
 
 
 class UnknownEnvironment(UserError, ValueError):
@@ -54,12 +54,15 @@ class EnvSpec:
     def name(self) -> str:
         return "+".join(self.classes)
 
-    def make_instances(self, config: dict, long_context: bool = False) -> dict[str, Any]:
-        """Fresh instances `{class name: instance}` loaded from deep copies of their configs (never mutated)."""
+    def make_instances(self, config: dict | None, long_context: bool = False) -> dict[str, Any]:
+        """Fresh instances `{class name: instance}` loaded from deep copies of their configs (never mutated):
+        `envs.bfcl.new_backends` for BFCL classes, `envs.base.create` for the others. The one way every stage
+        builds environment instances."""
+        config = config or {}
         out: dict[str, Any] = {}
         builtin = [c for c in self.classes if c not in self.custom]
         if builtin:
-            out.update(bfcl.make_instances(config, builtin, long_context=long_context))
+            out.update(bfcl.new_backends(config, builtin, long_context=long_context))
         for ref, name in zip(self.refs, self.classes):
             if name in self.custom:
                 own = config.get(name, config.get(ref, {}))
@@ -175,12 +178,6 @@ def resolve_env(refs: list[str]) -> EnvSpec:
                 "(an importable class, e.g. tests.toy_env:ToyLibrary)"
             )
     return EnvSpec(classes, custom, list(refs))
-
-
-def make_instances(initial_config: dict, involved_classes: list[str], long_context: bool = False) -> dict[str, Any]:
-    """Fresh instances `{class name: instance}` of the classes (BFCL names or `module:Class`), loaded from
-    `initial_config` (keyed by class name); `envs.bfcl.make_instances` for BFCL classes, `envs.base.create` else."""
-    return resolve_env(list(involved_classes)).make_instances(initial_config or {}, long_context=long_context)
 
 
 def func_docs(involved_classes: list[str]) -> list[dict]:

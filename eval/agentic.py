@@ -27,16 +27,11 @@ from typing import Any
 
 from core.errors import UserError
 from envs import bfcl
+from eval import bfcl_layout as layout
+from eval.bfcl_layout import MEMORY
 
-MEMORY = ("memory_kv", "memory_vector", "memory_rec_sum")
-WEB_SEARCH = ("web_search_base", "web_search_no_snippet")
-CATEGORIES = MEMORY + WEB_SEARCH
+CATEGORIES = layout.AGENTIC
 _STANDARDIZE = re.compile(r"[\,\.\/\-\_\*\^\(\)]")
-
-
-def result_subdir(category: str) -> str:
-    """Where BFCL writes a category's result and score files under `<model_dir>/`."""
-    return f"agentic/memory/{category.removeprefix('memory_')}" if category in MEMORY else "agentic"
 
 
 def standardize_string(text: str) -> str:
@@ -81,8 +76,8 @@ def _load(category: str) -> tuple[dict[str, dict], dict[str, list[str]]]:
         with open(path, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
 
-    entries = read(Path(PROMPT_PATH) / f"BFCL_v4_{stem}.json")
-    answers = read(Path(POSSIBLE_ANSWER_PATH) / f"BFCL_v4_{stem}.json")
+    entries = read(Path(PROMPT_PATH) / layout.data_file_name(stem))
+    answers = read(Path(POSSIBLE_ANSWER_PATH) / layout.data_file_name(stem))
     out_entries, out_answers = {}, {}
     for entry, answer in zip(entries, answers):  # aligned by position, as BFCL aligns them
         entry_id = entry["id"].replace(prefix, category)
@@ -102,7 +97,7 @@ def evaluate_entry(
     strings, or None for a step that does not decode or holds no call: eval.score.decode_step)."""
     base = {"id": entry_id, "model_name": model_name, "test_category": category, "valid": False}
     if type(raw) is not list or len(raw) != 1:
-        message = "Error during inference phase. Model did not output a list of model responses."
+        message = layout.INFERENCE_ERROR_VERDICT
         return {
             **base, "error": {"error_message": [message], "error_type": "agentic:inference_error"},
             "prompt": entry, "model_result": raw, "possible_answer": answers,

@@ -1,9 +1,10 @@
 """BFCL v4's agentic categories through our backends: memory (kv, vector, rec_sum, with their prerequisite
 conversations) and web search (only against a frozen corpus), in BFCL's multi-turn loop, written in BFCL's layout.
 
-    from eval.agentic_run import load_agentic, run_agentic
+    from eval.agentic_run import load_agentic
+    from eval.runner import LockstepRunner
     entries = load_agentic(["memory_kv", "memory_rec_sum"], model_result_dir, ids=None, limit=8)
-    stats = run_agentic(runner, entries, model_result_dir, resume=True)   # runner: an AgenticRunner
+    stats = LockstepRunner(backend, tokenizer, chat_options).run(entries, model_result_dir, resume=True)
     # -> <model_dir>/agentic/memory/<backend>/BFCL_v4_memory_<backend>[_prereq]_result.json
     #    <model_dir>/agentic/memory/<backend>/memory_snapshot/{prereq_checkpoints/<id>.json, <scenario>_final.json}
     #    <model_dir>/agentic/BFCL_v4_web_search_<base|no_snippet>_result.json
@@ -17,13 +18,16 @@ _llm_response_generation's depends_on scheduling), and how it is reproduced here
     scenario's first prereq starts empty, every later entry loads `<scenario>_final.json`;
   - once its instance exists, the entry's first turn gets BFCL's memory system prompt (the scenario's setting and
     the core-memory dump; rec_sum's unified variant), prepended to a system message already there;
-  - the loop is the multi-turn runner's (`eval.runner`, each step a `chat.step.take_step` through the dispatcher);
+  - the loop is the multi-turn episode's (`eval.multi_turn`, each step a `chat.step.take_step` through the
+    dispatcher), driven by the one lockstep runner (`eval.runner`);
   - a prereq that finishes without an inference error flushes its memory (`_flush_memory_to_local_file`: its own
     checkpoint and the scenario's `_final.json`); a question never writes memory;
-  - scheduling: the prereqs of one (backend, scenario) chain run in order (chain position k of every chain
-    together, batched), then every question of the kept scenarios together. Before each step `_final.json` is
-    reset to the newest checkpoint of the chain's finished prereqs, so a resumed run continues exactly where the
-    killed one was (a prereq killed after its flush but before its row is rerun from the state before it).
+  - scheduling: each entry's `depends_on` (BFCL's field, a prereq's widened from its predecessor to all of them)
+    lists the prereqs of its (backend, scenario) chain that come before it (a question: the whole chain); the runner starts an entry once those have rows,
+    so a chain runs in order, chains side by side, and a scenario's questions together after it. When an entry
+    starts, `_final.json` is reset to the newest checkpoint of those prereqs, so a resumed run continues exactly
+    where the killed one was (a prereq killed after its flush but before its row is rerun from the state before
+    it).
 Only scenarios with a kept question run their prereqs (BFCL's clean_up_memory_prereq_entries drops unused ones).
 The memory score depends on what the same model wrote during its prereqs; prereq rows are written, never scored.
 
@@ -39,36 +43,15 @@ from pathlib import Path
 
 from chat.tools import offered_docs
 from core.errors import UserError
-from core.jsonl import iter_jsonl
 from envs import bfcl
-from eval import agentic
-from eval.runner import BfclEpisode, MultiTurnRunner
+from eval import bfcl_layout as layout
+from eval.multi_turn import MultiTurnEpisode
 from eval.tasks import category_of
 
-PREREQ = "_prereq"
 NO_CORPUS = (
     "web search needs the live web; `funreason eval` runs it only against a frozen corpus: set "
     "eval.web_search_corpus (JSONL pages, envs/web_corpus.py); its scores are labelled not comparable"
 )
-
-
-def base_category(category: str) -> str:
-    """`memory_kv_prereq` -> `memory_kv`."""
-    return category.removesuffix(PREREQ)
-
-
-def is_prereq(entry_id_or_category: str) -> bool:
-    return PREREQ in entry_id_or_category  # bfcl_eval.utils.is_memory_prereq
-
-
-def result_path(model_result_dir: str | Path, category: str) -> Path:
-    """BFCL's result file of an agentic category or a memory prereq category."""
-    return Path(model_result_dir) / agentic.result_subdir(base_category(category)) / f"BFCL_v4_{category}_result.json"
-
-
-def snapshot_dir(model_result_dir: str | Path, category: str) -> Path:
-    """`<model_dir>/agentic/memory/<backend>/memory_snapshot` (MemoryAPI._prepare_snapshot's folder)."""
-    return Path(model_result_dir) / agentic.result_subdir(base_category(category)) / "memory_snapshot"
 
 
 def _memory_prompts():
@@ -103,7 +86,8 @@ def load_agentic(
     limit: int | None = None,
     web_search_corpus: str | None = None,
 ) -> dict[str, list[dict]]:
-    """{category: entries}, memory prereq categories (`memory_kv_prereq`) first, with BFCL's initial configs.
+    """{category: entries}, memory prereq categories (`memory_kv_prereq`) first, with BFCL's initial configs and
+    each memory entry's `depends_on` (the prereqs of its chain before it).
 
     `ids` then `limit` select questions per category (BFCL's order); the prereqs of every scenario that keeps a
     question come along, in chain order."""
@@ -112,16 +96,9 @@ def load_agentic(
     out_prereq: dict[str, list[dict]] = {}
     out: dict[str, list[dict]] = {}
     for cat in categories:
-        if cat not in agentic.CATEGORIES:
-            raise UserError(f"unknown BFCL agentic category {cat!r}; expected one of {list(agentic.CATEGORIES)}")
-        if cat in agentic.WEB_SEARCH and not web_search_corpus:
-            raise UserError(f"eval.categories: {cat!r}: {NO_CORPUS}")
-        if cat == "memory_vector":
-            from envs.embedding import packaged_model_dir  # the optional `agentic` extra: only memory_vector needs it
-
-            packaged_model_dir()  # one line naming the install command when the embedding model is missing
+        _check_category(cat, web_search_corpus)
         loaded = utils.load_dataset_entry(cat, include_prereq=True, include_language_specific_hint=False)
-        questions = [e for e in loaded if not is_prereq(e["id"])]
+        questions = [e for e in loaded if not layout.is_prereq(e["id"])]
         if ids is not None:
             wanted = set(ids)
             questions = [e for e in questions if e["id"] in wanted]
@@ -129,21 +106,45 @@ def load_agentic(
         for e in questions:
             e["function"] = offered_docs(e["function"])
             cls = e["involved_classes"][0]
-            if cat in agentic.MEMORY:
+            if cat in layout.MEMORY:
                 e["initial_config"] = {cls: _memory_config(model_result_dir, e)}
             else:
                 e["initial_config"] = {cls: {"show_snippet": "no_snippet" not in e["id"], "corpus": web_search_corpus}}
         out[cat] = questions
-        if cat in agentic.MEMORY:
-            scenarios = {e["scenario"] for e in questions}
-            prereqs = [e for e in loaded if is_prereq(e["id"]) and _scenario_of(e["id"]) in scenarios]
-            for e in prereqs:
-                e["function"] = offered_docs(e["function"])
-                e["scenario"] = _scenario_of(e["id"])
-                e["initial_config"] = {e["involved_classes"][0]: _memory_config(model_result_dir, e)}
+        if cat in layout.MEMORY:
+            prereqs = _prereqs(loaded, questions, model_result_dir)
             if prereqs:
-                out_prereq[cat + PREREQ] = prereqs
+                out_prereq[cat + layout.PREREQ] = prereqs
     return {**out_prereq, **out}
+
+
+def _check_category(cat: str, web_search_corpus: str | None) -> None:
+    if cat not in layout.AGENTIC:
+        raise UserError(f"unknown BFCL agentic category {cat!r}; expected one of {list(layout.AGENTIC)}")
+    if cat in layout.WEB_SEARCH and not web_search_corpus:
+        raise UserError(f"eval.categories: {cat!r}: {NO_CORPUS}")
+    if cat == "memory_vector":
+        from envs.embedding import packaged_model_dir  # the optional `agentic` extra: only memory_vector needs it
+
+        packaged_model_dir()  # one line naming the install command when the embedding model is missing
+
+
+def _prereqs(loaded: list[dict], questions: list[dict], model_result_dir: Path) -> list[dict]:
+    """The prereq conversations of the questions' scenarios, in chain order, each with its config; every prereq and
+    question gets `depends_on`: the ids of its chain's prereqs before it."""
+    scenarios = {e["scenario"] for e in questions}
+    prereqs = [e for e in loaded if layout.is_prereq(e["id"]) and _scenario_of(e["id"]) in scenarios]
+    chains: dict[str, list[str]] = {}
+    for e in prereqs:
+        e["function"] = offered_docs(e["function"])
+        e["scenario"] = _scenario_of(e["id"])
+        e["initial_config"] = {e["involved_classes"][0]: _memory_config(model_result_dir, e)}
+        chain = chains.setdefault(e["scenario"], [])
+        e["depends_on"] = list(chain)
+        chain.append(e["id"])
+    for e in questions:
+        e["depends_on"] = list(chains.get(e["scenario"], []))
+    return prereqs
 
 
 def _scenario_of(entry_id: str) -> str:
@@ -161,9 +162,21 @@ def _memory_config(model_result_dir: Path, entry: dict) -> dict:
     }
 
 
-class AgenticEpisode(BfclEpisode):
-    """A BFCL entry of an agentic category: the memory system prompt before the first turn, and a prereq's memory
-    flushed when it finishes without an inference error (BFCL's inference_multi_turn_prompting)."""
+class AgenticEpisode(MultiTurnEpisode):
+    """A BFCL entry of an agentic category: memory reset to what its chain's prereqs left before its backend is
+    built, the memory system prompt before the first turn, and a prereq's memory flushed when it finishes without
+    an inference error (BFCL's inference_multi_turn_prompting)."""
+
+    @classmethod
+    def begin(cls, model_result_dir: Path, categories: list[str], resume: bool) -> None:
+        if not resume:
+            clear(model_result_dir, categories)
+
+    def start(self) -> None:
+        if layout.base_category(self.category) in layout.MEMORY:
+            config = next(iter(self.entry["initial_config"].values()))  # the memory backend's: where it persists
+            _reset_final(config["model_result_dir"], self.category, self.entry["scenario"], self.entry["depends_on"])
+        super().start()
 
     def prepare(self) -> None:
         if "memory" not in self.category:
@@ -178,30 +191,13 @@ class AgenticEpisode(BfclEpisode):
 
     def _end_turn(self, force_quit: bool = False) -> None:
         super()._end_turn(force_quit)
-        if self.done and self.error is None and is_prereq(self.id):
+        if self.done and self.error is None and layout.is_prereq(self.id):
             next(iter(self.instances.values()))._flush_memory_to_local_file()
-
-
-class AgenticRunner(MultiTurnRunner):
-    episode_class = AgenticEpisode
-
-    def result_path(self, model_result_dir: str | Path, category: str) -> Path:
-        return result_path(model_result_dir, category)
-
-
-def _done_ids(path: Path) -> set[str]:
-    """Ids of the complete rows of a result file (a torn last line is not a row)."""
-    done = set()
-    if path.is_file():
-        for _, row in iter_jsonl(path, bad_lines="keep"):  # a torn last line is a BadLine
-            if isinstance(row, dict) and "id" in row:
-                done.add(row["id"])
-    return done
 
 
 def _reset_final(model_result_dir: Path, category: str, scenario: str, finished: list[str]) -> None:
     """`<scenario>_final.json` := the checkpoint of the newest finished prereq that flushed one (none: removed)."""
-    folder = snapshot_dir(model_result_dir, category)
+    folder = layout.snapshot_dir(model_result_dir, category)
     final = folder / f"{scenario}_final.json"
     for entry_id in reversed(finished):
         checkpoint = folder / "prereq_checkpoints" / f"{entry_id}.json"
@@ -215,46 +211,6 @@ def _reset_final(model_result_dir: Path, category: str, scenario: str, finished:
 def clear(model_result_dir: str | Path, categories: list[str]) -> None:
     """Remove the result files and memory snapshots of these categories (a fresh, non-resumed run)."""
     for cat in categories:
-        result_path(model_result_dir, cat).unlink(missing_ok=True)
-        if cat in agentic.MEMORY or is_prereq(cat):
-            shutil.rmtree(snapshot_dir(model_result_dir, cat), ignore_errors=True)
-
-
-def run_agentic(runner: AgenticRunner, entries: dict[str, list[dict]], model_result_dir: str | Path, resume: bool):
-    """Run `load_agentic`'s entries: prereq chains position by position, then the questions; returns merged stats."""
-    model_result_dir = Path(model_result_dir)
-    if not resume:
-        clear(model_result_dir, list(entries))
-    chains: dict[tuple[str, str], list[dict]] = {}
-    for cat, es in entries.items():
-        if is_prereq(cat):
-            for e in es:
-                chains.setdefault((cat, e["scenario"]), []).append(e)
-    total: dict = {}
-
-    def add(stats: dict) -> None:
-        for k, v in stats.items():
-            total[k] = max(total.get(k, 0), v) if k == "max_batch" else round(total.get(k, 0) + v, 3)
-
-    depth = max((len(c) for c in chains.values()), default=0)
-    for k in range(depth):
-        phase: dict[str, list[dict]] = {}
-        for (cat, scenario), chain in chains.items():
-            if k >= len(chain):
-                continue
-            done = _done_ids(result_path(model_result_dir, cat))
-            if chain[k]["id"] not in done:
-                _reset_final(model_result_dir, cat, scenario, [e["id"] for e in chain[:k]])
-            phase.setdefault(cat, []).append(chain[k])
-        add(runner.run(phase, model_result_dir, resume=True))
-    for (cat, scenario), chain in chains.items():
-        _reset_final(model_result_dir, cat, scenario, [e["id"] for e in chain])
-    questions = {cat: es for cat, es in entries.items() if not is_prereq(cat)}
-    if questions:
-        add(runner.run(questions, model_result_dir, resume=True))
-    return total
-
-
-def result_paths(model_result_dir: str | Path, categories: list[str]) -> list[Path]:
-    """The result files `run_agentic` writes for these loaded categories (prereq ones included)."""
-    return [result_path(model_result_dir, cat) for cat in categories]
+        layout.result_path(model_result_dir, cat).unlink(missing_ok=True)
+        if layout.base_category(cat) in layout.MEMORY:
+            shutil.rmtree(layout.snapshot_dir(model_result_dir, cat), ignore_errors=True)

@@ -37,10 +37,10 @@ from chat import pythonic
 from chat.hermes import find_blocks
 from core.errors import UserError
 from envs import bfcl
+from eval.bfcl_layout import FORMATS
 from eval.fc import decode_ast as fc_decode
 from eval.json_xml_decode import decode_concise_xml, decode_json, decode_verbose_xml, find_between
 
-FORMATS = ("pythonic", "hermes", "fc")
 MARKUP_DECODERS = {"json": decode_json, "verbose_xml": decode_verbose_xml, "concise_xml": decode_concise_xml}
 
 
@@ -157,9 +157,3 @@ def decode_prompting(raw: Any, return_format: str = "python", tool_call_tag: boo
         return MARKUP_DECODERS[return_format](text), None
     except Exception as exc:  # what BFCL's parsers raise on model text: KeyError, ParseError, ValueError, ...
         return None, f"{type(exc).__name__}: {exc}"
-
-
-def has_calls(raw: Any, fmt: str) -> bool:
-    """True when the output decodes to at least one well-formed call in `fmt` (Python semantics)."""
-    decoded, error = decode_ast(raw, fmt)
-    return error is None and not is_empty_output(decoded)

@@ -36,14 +36,17 @@ from pathlib import Path
 import numpy as np
 
 from chat.format_sensitivity import CONFIGS as FORMAT_CONFIGS
+from core.atomic import atomic_write_text
+from eval import bfcl_layout as layout
 
 NA = "N/A"
-MULTI_TURN = ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context"]
-NON_LIVE = ["simple_python", "simple_java", "simple_javascript", "multiple", "parallel", "parallel_multiple"]
-LIVE = ["live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"]
+# the leaderboard's groups of BFCL's categories (eval/bfcl_layout.py): AST ones apart from (ir)relevance detection
+MULTI_TURN = list(layout.MULTI_TURN)
+NON_LIVE = [c for c in layout.NON_LIVE if "relevance" not in c]
+LIVE = [c for c in layout.LIVE if "relevance" not in c]
 IRRELEVANCE = ["irrelevance", "live_irrelevance"]
-WEB = ["web_search_base", "web_search_no_snippet"]
-MEMORY = ["memory_kv", "memory_vector", "memory_rec_sum"]
+WEB = list(layout.WEB_SEARCH)
+MEMORY = list(layout.MEMORY)
 H100_X8_PRICE_PER_HOUR = 23.92  # bfcl_eval.constants.eval_config
 LOCAL_SERVER_MAX_CONCURRENT_REQUEST = 100
 OVERALL_WEIGHTS = {"Non-Live": 10, "Live": 10, "Irrelevance": 10, "Multi-Turn": 30, "Agentic": 40}
@@ -209,7 +212,7 @@ def _write(rows: list[list], path: Path, header: list[str], sort_index: int, raw
                 continue
             row[j] = str(row[j]) if j in raw_numeric else f"{row[j] * 100:.2f}%"
     lines = [",".join(header)] + [",".join(r) for r in rows]
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines), durable=False)  # derived from the score files, as they are
 
 
 CSV_FILES = (

@@ -77,9 +77,3 @@ def decode_ast(raw: Any) -> list | None:
         except (ValueError, RecursionError):
             return None
     return decoded
-
-
-def looks_like_fc(raw: Any) -> bool:
-    """True for a step in FC layout that holds at least one call (used to tell users which format a file is in)."""
-    calls = decode_execute(raw)
-    return bool(calls) and isinstance(raw, (list, dict))

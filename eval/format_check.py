@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from eval.bfcl_layout import FORMATS
 
-FORMATS = ("pythonic", "hermes", "fc")
 MIN_CALL_STEPS = 3  # below this a file is too small to say what format it is in
 
 

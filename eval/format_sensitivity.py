@@ -33,10 +33,12 @@ from chat.format_sensitivity import CONFIGS, config_of, parse_config
 from chat.single_turn import functions_for
 from core.errors import UserError
 from envs import bfcl
+from eval import bfcl_layout as layout
 from eval import single_turn
 from eval.ast_decode import decode_prompting
+from eval.result_rows import NO_ROWS
 
-CATEGORY = GROUP = "format_sensitivity"
+CATEGORY = layout.FORMAT_SENSITIVITY
 
 
 def is_case(entry_id: str) -> bool:
@@ -105,7 +107,7 @@ def _spread(accuracies: list[float]) -> dict[str, float]:
 def score_format_sensitivity(path: Path, model_name: str, partial: bool, rows: list[dict]) -> tuple[dict, list[dict]]:
     """Score one result file's rows (eval.score.read_results): (header, failed rows in id order)."""
     if not rows:
-        raise UserError(f"{path}: no result rows (an empty file would score as a real-looking 0%)")
+        raise UserError(NO_ROWS.format(path=path))
     cases, truth = _load()
     single_turn.check_rows(path, rows, cases, CATEGORY, partial)
     failed, counts = [], {}

@@ -1,265 +1,91 @@
-"""BFCL's multi-turn inference loop, run in lockstep over many entries, writing BFCL result files.
+"""The one lockstep runner: every BFCL category kind (multi-turn, single-turn, agentic) as episodes batched together,
+written as BFCL result files.
 
-    from eval.runner import MultiTurnRunner
-    runner = MultiTurnRunner(backend, tokenizer, chat_options, max_new_tokens=4096, max_context=40960, in_flight=64)
-    stats = runner.run(tasks.entries, result_dir / "my_model", resume=True)
-    # -> <result_dir>/my_model/multi_turn/BFCL_v4_multi_turn_<category>_result.json, one JSON row per entry
+    from eval.runner import LockstepRunner
+    runner = LockstepRunner(backend, tokenizer, chat_options, max_new_tokens=4096, max_context=40960, in_flight=64)
+    stats = runner.run({"base": [...], "simple_python": [...], "memory_kv_prereq": [...], "memory_kv": [...]},
+                       result_dir / "my_model", resume=True)
+    # -> <model_dir>/<group>/BFCL_v4_<category>_result.json (eval/bfcl_layout.py), one JSON row per entry
 
-The loop is BFCL's `inference_multi_turn_prompting` (bfcl_eval/model_handler/base_handler.py), step for step:
-  - user turns in order; a miss_func holdout turn (empty in the data) is announced as BFCL does
-    (`chat.holdout.holdout_turn`, the one rendering SFT and RL use too; `chat.hermes_holdout` picks the hermes form);
-  - each turn runs steps: generate, then one `chat.step.take_step` (the step the GRPO rollout takes too): append
-    the assistant message, decode; an empty or undecodable reply ends the turn; otherwise the calls run (envs
-    Dispatcher over fresh instances per entry from `envs.resolve`: BFCL classes or `module:Class`), their results
-    are fed back in order, and the step count goes up.
-    Past MAXIMUM_STEP_LIMIT (20) tool-emitting steps the entry is force-quit: the turn ends and all remaining
-    turns are skipped;
-  - raw replies are kept as result[turn][step] (the text after `</think>`, as BFCL's Qwen handlers keep it), with
-    per-step input/output token counts and latency, reasoning_content and an inference_log.
-Lockstep: every entry in flight advances together; each tick gathers the pending prompt of every active entry and
-hands them to the backend as one batch. A prompt that does not fit the context, or a request that fails for good,
-makes that entry an "Error during inference: ..." row (BFCL's inference_error); the other entries go on.
-Rows are appended entry by entry with fsync, so `resume=True` continues after a kill without redoing finished
-entries; a torn last line is dropped. When a category completes its file is rewritten sorted by id (atomically).
+Each category runs as the episode kind its name says (`bfcl_layout.kind_of`): a multi-turn entry
+(eval/multi_turn.py, BFCL's multi-turn loop), a single-turn entry, an episode of one step (eval/single_run.py),
+an agentic entry (eval/agentic_run.py: memory prerequisites, then questions). A flat list of entries is grouped by
+the category their ids name.
+Lockstep: every episode in flight advances together; each tick gathers the pending prompt of every active episode
+and hands them to the backend as one batch. A prompt that does not fit the context, a request that fails for good,
+or any exception while an entry starts or steps makes that entry an "Error during inference: ..." row (BFCL's
+inference_error); the others go on. An entry whose `depends_on` names entries of this run starts once those have
+rows (memory prerequisites, as BFCL schedules them).
+One writer (eval/result_writer.py) per category, one resume rule (an entry is done when its row is in its file),
+one progress bar, and one stats shape: entries, skipped_done, ticks, steps, errors, prompt/completion tokens,
+max_batch, wall_s, and `kinds` (the same counts per episode kind).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from chat.holdout import holdout_turn
-from chat.render import render_prompt
-from chat.step import DECODE_ERROR, NO_CALLS, take_step
-from core.atomic import atomic_write_text
-from core.jsonl import iter_jsonl, jsonable
-from envs import bfcl
-from envs.base import public_state
-from envs.dispatch import Dispatcher
-from envs.resolve import make_instances
-from eval.backends import Backend, Generation, GenRequest, generation_budget
+from eval import bfcl_layout as layout
+from eval.agentic_run import AgenticEpisode
+from eval.backends import Backend, GenRequest
+from eval.episode import Episode
+from eval.multi_turn import MultiTurnEpisode
+from eval.result_writer import ResultWriter
+from eval.single_run import SingleTurnEpisode
 from eval.tasks import category_of
 
-MAXIMUM_STEP_LIMIT = 20  # bfcl_eval.constants.default_prompts.MAXIMUM_STEP_LIMIT
-VERSION_PREFIX = "BFCL_v4"
-STATELESS_CLASSES = ("MathAPI",)  # bfcl_eval.constants.executable_backend_config: no state worth logging
-# ... and OMIT_STATE_INFO_CLASSES: stateful, but BFCL keeps their state out of the inference log (memory snapshots)
-OMIT_STATE_INFO_CLASSES = ("MemoryAPI_kv", "MemoryAPI_vector", "MemoryAPI_rec_sum", "WebSearchAPI")
+EPISODES: dict[str, type[Episode]] = {
+    "multi_turn": MultiTurnEpisode,
+    "single_turn": SingleTurnEpisode,
+    "agentic": AgenticEpisode,
+}
+PER_KIND = ("entries", "skipped_done", "steps", "errors", "prompt_tokens", "completion_tokens")
 
 
-def result_file(model_result_dir: str | Path, category: str) -> Path:
-    return Path(model_result_dir) / "multi_turn" / f"{VERSION_PREFIX}_multi_turn_{category}_result.json"
+class Schedule:
+    """The entries still to start, in order; an entry waits until every id of its `depends_on` in this run is
+    done (has a row)."""
 
+    def __init__(self, entries: dict[str, list[dict]], done: set[str]):
+        self.in_run = {e["id"] for es in entries.values() for e in es}
+        self.done = set(done)
+        self.ready: deque[tuple[str, dict]] = deque()
+        self.waiting: dict[str, list[tuple[str, dict]]] = {}  # unfinished id -> entries waiting on it
+        self.pending = 0
+        for cat, es in entries.items():
+            for e in es:
+                if e["id"] in self.done:
+                    continue
+                self.pending += 1
+                self._place((cat, e))
 
-def model_dir_name(label: str) -> str:
-    """BFCL's result directory name for a model: '/' becomes '_'."""
-    return label.replace("/", "_")
-
-
-class ResultWriter:
-    """Append-only JSONL result file: one fsynced row per finished entry; resumable; sorted on completion."""
-
-    def __init__(self, path: Path, resume: bool):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.rows: dict[str, dict] = {}
-        if resume and path.exists():
-            for _, row in iter_jsonl(path, bad_lines="keep"):  # a BadLine: the torn tail of a killed run
-                if isinstance(row, dict) and "id" in row:
-                    self.rows[row["id"]] = row
-        self._rewrite(sort=False)  # drops a torn line (or starts afresh without resume)
-        self._f = open(path, "a", encoding="utf-8")
-
-    def _rewrite(self, sort: bool) -> None:
-        rows = (
-            sorted(self.rows.values(), key=lambda r: bfcl.entry_sort_key(r["id"])) if sort else list(self.rows.values())
-        )
-        atomic_write_text(self.path, "".join(json.dumps(row, default=str) + "\n" for row in rows))
-
-    def append(self, row: dict) -> None:
-        self.rows[row["id"]] = row
-        self._f.write(json.dumps(row, default=str) + "\n")
-        self._f.flush()
-        os.fsync(self._f.fileno())
-
-    def finish(self) -> None:
-        self._f.close()
-        self._rewrite(sort=True)
-
-
-class BfclEpisode:
-    """One BFCL entry going through BFCL's loop; `request()` gives its pending prompt, `advance()` consumes a reply
-    (one `chat.step.take_step`, executed through this entry's own fresh environment instances)."""
-
-    def __init__(self, entry: dict, runner: MultiTurnRunner):
-        self.entry = entry
-        self.id = entry["id"]
-        self.category = category_of(self.id)
-        self.r = runner
-        self.instances = make_instances(
-            entry.get("initial_config", {}), entry["involved_classes"], long_context="long_context" in self.category
-        )
-        self.dispatcher = Dispatcher(self.instances)
-        self.tools: list[dict] = list(entry.get("function", []))
-        self.holdout: dict = entry.get("missed_function") or {}
-        self.messages: list[dict] = []
-        self.turn = -1
-        self.step = 0
-        self.done = False
-        self.error: str | None = None
-        self.error_trace = ""
-        self.result: list[list[str]] = []
-        self.reasoning: list[list[str]] = []
-        self.in_tok: list[list[int]] = []
-        self.out_tok: list[list[int]] = []
-        self.latency: list[list[float]] = []
-        self.log: list = []
-        self.prepare()
-        self._log_state()
-        self._next_turn()
-
-    def prepare(self) -> None:
-        """Hook run once the instances exist, before the first turn (eval.agentic_run: the memory system prompt)."""
-
-    # --- BFCL loop ------------------------------------------------------------------------------------------
-    def _log_state(self) -> None:
-        if not self.r.state_log:
-            return
-        states = [
-            {"role": "state_info", "class_name": name, "content": jsonable(public_state(inst))}
-            for name, inst in self.instances.items()
-            if name not in STATELESS_CLASSES and name not in OMIT_STATE_INFO_CLASSES
-        ]
-        if states:
-            self.log.append(states)
-
-    def _next_turn(self) -> None:
-        self.turn += 1
-        questions = self.entry["question"]
-        if self.turn >= len(questions):
-            self.done = True
-            return
-        user = list(questions[self.turn])
-        held = self.holdout.get(str(self.turn))
-        if held is not None:
-            if user:
-                raise ValueError(f"{self.id}: holdout turn {self.turn} must be empty in the data")
-            self.tools, message = holdout_turn(self.tools, list(held), self.r.options)
-            user = [message]
-        self.messages.extend(user)
-        self.step = 0
-        self.result.append([])
-        self.reasoning.append([])
-        self.in_tok.append([])
-        self.out_tok.append([])
-        self.latency.append([])
-        self.turn_log: dict = {"begin_of_turn_query": user}
-        self.log.append(self.turn_log)
-
-    def _end_turn(self, force_quit: bool = False) -> None:
-        self._log_state()
-        if force_quit:
-            self.done = True
+    def _place(self, item: tuple[str, dict]) -> None:
+        """Ready, or waiting on its first unfinished dependency (one outside this run never holds it back)."""
+        deps = item[1].get("depends_on", ())
+        blocker = next((d for d in deps if d in self.in_run and d not in self.done), None)
+        if blocker is None:
+            self.ready.append(item)
         else:
-            self._next_turn()
+            self.waiting.setdefault(blocker, []).append(item)
 
-    def request(self) -> GenRequest | None:
-        """The prompt for the next step, or None (and the entry errored) when it does not fit the context."""
-        rendered = render_prompt(self.r.tokenizer, self.messages, self.tools, self.r.options)
-        ids = list(rendered.ids)
-        budget = generation_budget(len(ids), self.r.max_new_tokens, self.r.max_context)
-        if isinstance(budget, str):
-            self.fail(budget)
+    def take(self) -> tuple[str, dict] | None:
+        if not self.ready:
             return None
-        return GenRequest((self.id, self.turn, self.step), rendered.text, ids, budget)
+        self.pending -= 1
+        return self.ready.popleft()
 
-    def advance(self, gen: Generation) -> None:
-        if gen.error is not None:
-            self.fail(gen.error)
-            return
-        step = take_step(gen.text, self.r.options, self.tools, self.dispatcher.execute_all)
-        self.result[-1].append(step.response)
-        self.reasoning[-1].append(step.reasoning)
-        self.in_tok[-1].append(gen.prompt_tokens)
-        self.out_tok[-1].append(gen.completion_tokens)
-        self.latency[-1].append(gen.latency)
-        step_log: list[dict] = [{"role": "assistant", "content": step.response}]
-        if step.reasoning:
-            step_log[0]["reasoning_content"] = step.reasoning
-        self.turn_log[f"step_{self.step}"] = step_log
-        self.messages.append(step.assistant_message)
-        if step.verdict == DECODE_ERROR:
-            step_log.append(
-                {
-                    "role": "handler_log",
-                    "content": "Error decoding the model response. Proceed to next turn.",
-                    "error": step.parsed.error,
-                }
-            )
-            self._end_turn()
-            return
-        if step.verdict == NO_CALLS:
-            step_log.append(
-                {
-                    "role": "handler_log",
-                    "content": "Empty response from the model. Proceed to next turn.",
-                    "model_response_decoded": step.decoded,
-                }
-            )
-            self._end_turn()
-            return
-        step_log.append(
-            {
-                "role": "handler_log",
-                "content": "Successfully decoded model response.",
-                "model_response_decoded": step.decoded,
-            }
-        )
-        self.messages.extend(step.tool_messages)
-        step_log.extend({"role": "tool", "content": res} for res in step.results)
-        self.step += 1
-        if self.step > MAXIMUM_STEP_LIMIT:
-            step_log.append(
-                {
-                    "role": "handler_log",
-                    "content": f"Model has been forced to quit after {MAXIMUM_STEP_LIMIT} steps.",
-                }
-            )
-            self._end_turn(force_quit=True)
-
-    def fail(self, message: str, trace: str = "") -> None:
-        self.error = message
-        self.error_trace = trace
-        self.done = True
-
-    def row(self) -> dict:
-        if self.error is not None:
-            return {"id": self.id, "result": f"Error during inference: {self.error}", "traceback": self.error_trace}
-        row = {
-            "id": self.id,
-            "result": self.result,
-            "input_token_count": self.in_tok,
-            "output_token_count": self.out_tok,
-            "latency": self.latency,
-            "inference_log": self.log,
-        }
-        if any(any(x for x in turn) for turn in self.reasoning):
-            row["reasoning_content"] = self.reasoning
-        return row
+    def finished(self, entry_id: str) -> None:
+        self.done.add(entry_id)
+        for item in self.waiting.pop(entry_id, []):
+            self._place(item)
 
 
-class MultiTurnRunner:
-    episode_class = BfclEpisode  # eval.agentic_run's memory runner swaps in its own episode
-
-    def result_path(self, model_result_dir: str | Path, category: str) -> Path:
-        return result_file(model_result_dir, category)
-
+class LockstepRunner:
     def __init__(
         self,
         backend: Backend,
@@ -280,7 +106,7 @@ class MultiTurnRunner:
         self.state_log = state_log
         self.progress = progress
 
-    def _guard(self, ep: BfclEpisode, fn, *args):
+    def _guard(self, ep: Episode, fn, *args):
         """BFCL turns any exception during one entry's inference into that entry's inference error."""
         try:
             return fn(*args)
@@ -292,57 +118,43 @@ class MultiTurnRunner:
         self, entries: dict[str, list[dict]] | list[dict], model_result_dir: str | Path, resume: bool = False
     ) -> dict:
         """Run every entry (grouped by category, or a flat list) and write the category result files."""
-        if isinstance(entries, list):
-            grouped: dict[str, list[dict]] = {}
-            for e in entries:
-                grouped.setdefault(category_of(e["id"]), []).append(e)
-            entries = grouped
-        writers = {cat: ResultWriter(self.result_path(model_result_dir, cat), resume) for cat in entries}
-        remaining = {cat: {e["id"] for e in es} - set(writers[cat].rows) for cat, es in entries.items()}
-        todo = deque(e for cat, es in entries.items() for e in es if e["id"] in remaining[cat])
-        total = sum(len(es) for es in entries.values())
-        stats = {"entries": total, "skipped_done": total - len(todo), "ticks": 0, "steps": 0, "errors": 0}
-        stats.update(prompt_tokens=0, completion_tokens=0, max_batch=0)
-        t0 = time.perf_counter()
-        active: list[BfclEpisode] = []
-        bar = tqdm(total=total, initial=total - len(todo), desc="eval", unit="entry", disable=not self.progress)
-
-        def finish(ep: BfclEpisode) -> None:
-            writers[ep.category].append(ep.row())
-            remaining[ep.category].discard(ep.id)
-            stats["errors"] += ep.error is not None
-            bar.update(1)
-            if not remaining[ep.category]:
-                writers[ep.category].finish()
-
+        entries = _grouped(entries)
+        model_result_dir = Path(model_result_dir)
+        kinds = {cat: layout.kind_of(cat) for cat in entries}
+        for kind in dict.fromkeys(kinds.values()):
+            EPISODES[kind].begin(model_result_dir, [c for c in entries if kinds[c] == kind], resume)
+        writers = {cat: ResultWriter(layout.result_path(model_result_dir, cat), resume) for cat in entries}
+        done = {i for cat, es in entries.items() for i in {e["id"] for e in es} & set(writers[cat].rows)}
+        schedule = Schedule(entries, done)
+        remaining = Counter({cat: sum(e["id"] not in done for e in es) for cat, es in entries.items()})
+        stats = _new_stats(entries, kinds, done)
         for cat in entries:
             if not remaining[cat]:
                 writers[cat].finish()
+        t0 = time.perf_counter()
+        total = stats["entries"]
+        bar = tqdm(total=total, initial=stats["skipped_done"], desc="eval", unit="entry", disable=not self.progress)
+
+        def finish(ep: Episode) -> None:
+            writers[ep.category].append(ep.row())
+            schedule.finished(ep.id)
+            _count(stats, kinds[ep.category], errors=ep.error is not None)
+            bar.update(1)
+            remaining[ep.category] -= 1
+            if not remaining[ep.category]:
+                writers[ep.category].finish()
+
+        active: list[Episode] = []
         try:
-            while todo or active:
-                while todo and len(active) < self.in_flight:
-                    entry = todo.popleft()
-                    try:
-                        ep = self.episode_class(entry, self)
-                    except Exception as e:  # a broken entry fails alone, as in BFCL
-                        ep = BfclEpisode.__new__(BfclEpisode)
-                        ep.id, ep.category, ep.error, ep.error_trace = entry["id"], category_of(entry["id"]), None, ""
-                        ep.fail(f"{type(e).__name__}: {e}", traceback.format_exc())
+            while schedule.pending or active:
+                while len(active) < self.in_flight and (item := schedule.take()) is not None:
+                    cat, entry = item
+                    ep = EPISODES[kinds[cat]](entry, cat, self)
+                    self._guard(ep, ep.start)  # a broken entry fails alone, as in BFCL
                     (finish if ep.done else active.append)(ep)
-                batch: list[tuple[BfclEpisode, GenRequest]] = []
-                for ep in active:
-                    req = self._guard(ep, ep.request)
-                    if req is not None:
-                        batch.append((ep, req))
-                if batch:
-                    gens = self.backend.generate([req for _, req in batch])
-                    stats["ticks"] += 1
-                    stats["max_batch"] = max(stats["max_batch"], len(batch))
-                    for (ep, _), gen in zip(batch, gens):
-                        stats["steps"] += 1
-                        stats["prompt_tokens"] += gen.prompt_tokens
-                        stats["completion_tokens"] += gen.completion_tokens
-                        self._guard(ep, ep.advance, gen)
+                if not active and schedule.pending:
+                    raise RuntimeError(f"{schedule.pending} entries wait on entries that never finish (depends_on)")
+                self._tick(active, kinds, stats)
                 still = []
                 for ep in active:
                     (finish if ep.done else still.append)(ep)
@@ -351,3 +163,46 @@ class MultiTurnRunner:
             bar.close()
         stats["wall_s"] = round(time.perf_counter() - t0, 3)
         return stats
+
+    def _tick(self, active: list[Episode], kinds: dict[str, str], stats: dict) -> None:
+        """One batch: the pending prompt of every active episode, generated together, each reply consumed."""
+        batch: list[tuple[Episode, GenRequest]] = []
+        for ep in active:
+            req = self._guard(ep, ep.request)
+            if req is not None:
+                batch.append((ep, req))
+        if not batch:
+            return
+        gens = self.backend.generate([req for _, req in batch])
+        stats["ticks"] += 1
+        stats["max_batch"] = max(stats["max_batch"], len(batch))
+        for (ep, _), gen in zip(batch, gens):
+            _count(stats, kinds[ep.category], steps=1, prompt_tokens=gen.prompt_tokens,
+                   completion_tokens=gen.completion_tokens)  # fmt: skip
+            self._guard(ep, ep.advance, gen)
+
+
+def _grouped(entries: dict[str, list[dict]] | list[dict]) -> dict[str, list[dict]]:
+    if not isinstance(entries, list):
+        return entries
+    grouped: dict[str, list[dict]] = {}
+    for e in entries:
+        grouped.setdefault(category_of(e["id"]), []).append(e)
+    return grouped
+
+
+def _new_stats(entries: dict[str, list[dict]], kinds: dict[str, str], done: set[str]) -> dict:
+    stats: dict = {k: 0 for k in PER_KIND} | {"ticks": 0, "max_batch": 0}
+    stats["kinds"] = {}
+    for cat, es in entries.items():
+        skipped = sum(e["id"] in done for e in es)
+        _count(stats, kinds[cat], entries=len(es), skipped_done=skipped)
+    return stats
+
+
+def _count(stats: dict, kind: str, **counts: int) -> None:
+    """Add `counts` to the totals and to the kind's own counts."""
+    per_kind = stats["kinds"].setdefault(kind, dict.fromkeys(PER_KIND, 0))
+    for key, n in counts.items():
+        stats[key] += n
+        per_kind[key] += n

@@ -1,10 +1,10 @@
-"""BFCL's single-turn categories through our backends: one generation per entry, batched, written as BFCL result files.
+"""BFCL's single-turn categories as episodes of the lockstep runner (eval/runner.py): one generation per entry.
 
-    from eval.single_run import split_categories, load_single_turn, SingleTurnRunner
+    from eval.runner import LockstepRunner
+    from eval.single_run import split_categories, load_single_turn
     multi, single, agentic = split_categories(["base", "simple_python", "live_irrelevance", "memory_kv"])
     entries = load_single_turn(single, ids=None, limit=8)            # {category: [BFCL entry, ...]}
-    stats = SingleTurnRunner(backend, tokenizer, chat_options, max_new_tokens=4096, in_flight=64).run(
-        entries, result_dir / "my_model", resume=True)
+    stats = LockstepRunner(backend, tokenizer, chat_options, in_flight=64).run(entries, result_dir / "my_model")
     # -> <model_dir>/{non_live,live,format_sensitivity}/BFCL_v4_<category>_result.json, what `funreason score` reads
 
 The prompt is BFCL's for the recipe's format (`chat.single_turn`): the entry's docs with BFCL's language hint
@@ -23,24 +23,19 @@ Executable categories (exec_*, rest, sql, chatable) are refused: they call live 
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from dataclasses import replace
 from pathlib import Path
-
-from tqdm.auto import tqdm
 
 from chat.messages import split_think
 from chat.render import render_prompt
 from chat.single_turn import case_messages, functions_for
 from core.errors import UserError
 from envs import bfcl
-from eval import agentic, format_sensitivity, single_turn
-from eval.backends import Backend, GenRequest, generation_budget
-from eval.runner import ResultWriter  # the multi-turn runner's resumable writer: same guarantees
-from eval.score import result_file_name
+from eval import bfcl_layout as layout
+from eval import format_sensitivity, single_turn
+from eval.backends import Generation, GenRequest, generation_budget
+from eval.episode import Episode
 
-EXECUTABLE = ("exec_simple", "exec_multiple", "exec_parallel", "exec_parallel_multiple", "rest", "sql", "chatable")
 EXECUTABLE_NOTE = "executable categories are not run: they call live services (BFCL retired them from its scores)"
 
 
@@ -48,21 +43,16 @@ def split_categories(categories: list[str]) -> tuple[list[str], list[str], list[
     """(multi-turn, single-turn (v4 names), agentic) categories, in the order given; executable ones refused."""
     multi, single, agentic_cats = [], [], []
     for cat in categories:
-        if cat in EXECUTABLE or cat.startswith("exec_"):
+        if cat in layout.EXECUTABLE or cat.startswith("exec_"):
             raise UserError(f"eval.categories: {cat!r}: {EXECUTABLE_NOTE}")
-        if cat in single_turn.CATEGORIES or cat in single_turn.V3_NAMES:
-            single.append(single_turn.category_name(cat))
-        elif cat == format_sensitivity.CATEGORY:
-            single.append(cat)
-        elif cat in agentic.CATEGORIES:
+        kind = layout.kind_of(cat)
+        if kind == "single_turn":
+            single.append(layout.V3_NAMES.get(cat, cat))
+        elif kind == "agentic" and not layout.is_prereq(cat):
             agentic_cats.append(cat)
         else:
             multi.append(cat)
     return multi, single, agentic_cats
-
-
-def result_path(model_result_dir: str | Path, category: str) -> Path:
-    return Path(model_result_dir) / single_turn.group_of(category) / result_file_name(category)
 
 
 def load_single_turn(categories: list[str], ids: list[str] | None = None, limit: int | None = None) -> dict:
@@ -70,7 +60,7 @@ def load_single_turn(categories: list[str], ids: list[str] | None = None, limit:
     Entries are BFCL's as loaded (no hint): `chat.single_turn.functions_for` adds it when the prompt is made."""
     out: dict[str, list[dict]] = {}
     for cat in categories:
-        fs = cat == format_sensitivity.CATEGORY
+        fs = cat == layout.FORMAT_SENSITIVITY
         name = cat if fs else single_turn.category_name(cat)
         kept = list((format_sensitivity.load_cases() if fs else single_turn.load_category(name)[0]).values())
         if ids is not None:
@@ -87,107 +77,62 @@ def data_files(categories: list[str]) -> list[Path]:
     from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
 
     files, cats = [], list(categories)
-    if format_sensitivity.CATEGORY in cats:  # its ids file, then the files of the categories its cases come from
+    if layout.FORMAT_SENSITIVITY in cats:  # its ids file, then the files of the categories its cases come from
         files.append(format_sensitivity.ids_file())
-        cats.remove(format_sensitivity.CATEGORY)
+        cats.remove(layout.FORMAT_SENSITIVITY)
         cats += format_sensitivity.source_categories()
     for cat in dict.fromkeys(cats):
-        files.append(Path(PROMPT_PATH) / f"BFCL_v4_{cat}.json")
+        files.append(Path(PROMPT_PATH) / layout.data_file_name(cat))
         if not single_turn.is_relevance(cat):
-            files.append(Path(POSSIBLE_ANSWER_PATH) / f"BFCL_v4_{cat}.json")
+            files.append(Path(POSSIBLE_ANSWER_PATH) / layout.data_file_name(cat))
     return files
 
 
-class SingleTurnRunner:
-    def __init__(
-        self,
-        backend: Backend,
-        tokenizer,
-        options,
-        max_new_tokens: int = 4096,
-        max_context: int | None = None,
-        in_flight: int = 8,
-        progress: bool = True,
-    ):
-        self.backend = backend
-        self.tokenizer = tokenizer
-        self.options = options
-        self.max_new_tokens = max_new_tokens
-        self.max_context = max_context
-        self.in_flight = max(1, in_flight)
-        self.progress = progress
+def single_turn_request(entry: dict, runner) -> GenRequest | str:
+    """The entry's prompt, or the error text when it does not fit the context."""
+    if format_sensitivity.is_case(entry["id"]):  # its config's system prompt holds the docs: no tools
+        messages = case_messages(entry, runner.options.system_prompt)
+        rendered = render_prompt(runner.tokenizer, messages, None, replace(runner.options, system_prompt=None))
+    else:
+        rendered = render_prompt(runner.tokenizer, list(entry["question"][0]), functions_for(entry), runner.options)
+    ids = list(rendered.ids)
+    budget = generation_budget(len(ids), runner.max_new_tokens, runner.max_context)
+    if isinstance(budget, str):
+        return budget
+    return GenRequest((entry["id"], 0, 0), rendered.text, ids, budget)
 
-    def request(self, entry: dict) -> GenRequest | str:
-        """The entry's prompt, or the error text when it does not fit the context."""
-        if format_sensitivity.is_case(entry["id"]):  # its config's system prompt holds the docs: no tools
-            messages = case_messages(entry, self.options.system_prompt)
-            rendered = render_prompt(self.tokenizer, messages, None, replace(self.options, system_prompt=None))
-        else:
-            rendered = render_prompt(self.tokenizer, list(entry["question"][0]), functions_for(entry), self.options)
-        ids = list(rendered.ids)
-        budget = generation_budget(len(ids), self.max_new_tokens, self.max_context)
-        if isinstance(budget, str):
-            return budget
-        return GenRequest((entry["id"], 0, 0), rendered.text, ids, budget)
 
-    def run(self, entries: dict[str, list[dict]], model_result_dir: str | Path, resume: bool = False) -> dict:
-        """Generate every entry's answer and write the category result files; returns counts and tokens."""
+class SingleTurnEpisode(Episode):
+    """A single-turn entry: an episode of one step, whose row holds the one reply."""
 
-        writers = {cat: ResultWriter(result_path(model_result_dir, cat), resume) for cat in entries}
-        todo = deque((cat, e) for cat, es in entries.items() for e in es if e["id"] not in writers[cat].rows)
-        remaining = {cat: sum(e["id"] not in writers[cat].rows for e in es) for cat, es in entries.items()}
-        total = sum(len(es) for es in entries.values())
-        stats = {"entries": total, "skipped_done": total - len(todo), "batches": 0, "errors": 0}
-        stats.update(prompt_tokens=0, completion_tokens=0)
-        t0 = time.perf_counter()
-        bar = tqdm(total=total, initial=total - len(todo), desc="eval single-turn", disable=not self.progress)
+    gen: Generation | None = None
 
-        def write(cat: str, row: dict) -> None:
-            writers[cat].append(row)
-            remaining[cat] -= 1
-            stats["errors"] += isinstance(row["result"], str) and row["result"].startswith("Error during inference")
-            bar.update(1)
-            if remaining[cat] == 0:
-                writers[cat].finish()
+    def request(self) -> GenRequest | None:
+        req = single_turn_request(self.entry, self.r)
+        if isinstance(req, str):
+            self.fail(req)
+            return None
+        return req
 
-        for cat in entries:
-            if remaining[cat] == 0:
-                writers[cat].finish()
-        try:
-            while todo:
-                batch: list[tuple[str, dict, GenRequest]] = []
-                while todo and len(batch) < self.in_flight:
-                    cat, entry = todo.popleft()
-                    try:
-                        req = self.request(entry)
-                    except Exception as e:  # a broken entry fails alone, as in BFCL
-                        req = f"{type(e).__name__}: {e}"
-                    if isinstance(req, str):
-                        write(cat, {"id": entry["id"], "result": f"Error during inference: {req}"})
-                    else:
-                        batch.append((cat, entry, req))
-                if not batch:
-                    continue
-                gens = self.backend.generate([req for _, _, req in batch])
-                stats["batches"] += 1
-                for (cat, entry, _), gen in zip(batch, gens):
-                    if gen.error is not None:
-                        write(cat, {"id": entry["id"], "result": f"Error during inference: {gen.error}"})
-                        continue
-                    stats["prompt_tokens"] += gen.prompt_tokens
-                    stats["completion_tokens"] += gen.completion_tokens
-                    reasoning, response = split_think(gen.text)
-                    row = {
-                        "id": entry["id"],
-                        "result": response,
-                        "input_token_count": gen.prompt_tokens,
-                        "output_token_count": gen.completion_tokens,
-                        "latency": gen.latency,
-                    }
-                    if reasoning:
-                        row["reasoning_content"] = reasoning
-                    write(cat, row)
-        finally:
-            bar.close()
-        stats["wall_s"] = round(time.perf_counter() - t0, 3)
-        return stats
+    def advance(self, gen: Generation) -> None:
+        if gen.error is not None:
+            self.fail(gen.error)
+            return
+        self.gen = gen
+        self.done = True
+
+    def row(self) -> dict:
+        if self.error is not None:
+            return {"id": self.id, "result": layout.inference_error(self.error)}
+        gen = self.gen
+        reasoning, response = split_think(gen.text)
+        row = {
+            "id": self.id,
+            "result": response,
+            "input_token_count": gen.prompt_tokens,
+            "output_token_count": gen.completion_tokens,
+            "latency": gen.latency,
+        }
+        if reasoning:
+            row["reasoning_content"] = reasoning
+        return row

@@ -25,11 +25,9 @@ from core.errors import UserError
 from envs import bfcl
 from eval.ast_checker import ast_check, language_of
 from eval.ast_decode import decode_ast, is_empty_output, is_function_calling_format_output
+from eval.bfcl_layout import SINGLE_TURN as CATEGORIES
+from eval.bfcl_layout import V3_NAMES, data_file_name
 
-NON_LIVE = ("simple_python", "simple_java", "simple_javascript", "multiple", "parallel", "parallel_multiple", "irrelevance")  # fmt: skip
-LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance", "live_relevance")
-CATEGORIES = NON_LIVE + LIVE
-V3_NAMES = {"simple": "simple_python", "java": "simple_java", "javascript": "simple_javascript"}
 WRONG_FORMAT = (
     "Did not output in the specified format. Note: the model_result is wrapped in a string to ensure json "
     "serializability."
@@ -42,14 +40,6 @@ def category_name(category: str) -> str:
     if name not in CATEGORIES:
         raise UserError(f"unknown BFCL single-turn category {category!r}; expected one of {list(CATEGORIES)}")
     return name
-
-
-def group_of(category: str) -> str:
-    """BFCL's result/score sub-folder for a single-turn category (format_sensitivity has its own, eval/
-    format_sensitivity.py)."""
-    if category == "format_sensitivity":
-        return category
-    return "live" if category.startswith("live_") else "non_live"
 
 
 def is_relevance(category: str) -> bool:
@@ -68,8 +58,8 @@ def _load(category: str) -> tuple[dict[str, dict], dict[str, list]]:
         with open(path, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
 
-    entries = read(Path(PROMPT_PATH) / f"BFCL_v4_{category}.json")
-    answers = Path(POSSIBLE_ANSWER_PATH) / f"BFCL_v4_{category}.json"
+    entries = read(Path(PROMPT_PATH) / data_file_name(category))
+    answers = Path(POSSIBLE_ANSWER_PATH) / data_file_name(category)
     truth = read(answers) if not is_relevance(category) else []
     gt = {e["id"]: t["ground_truth"] for e, t in zip(entries, truth)}
     return {e["id"]: e for e in entries}, gt

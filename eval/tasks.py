@@ -56,10 +56,6 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    return [row for _, row in read_jsonl_lines(path)]
-
-
 def read_jsonl_lines(path: str | Path) -> list[tuple[int, dict]]:
     """(line number, row) of every row of a question or answer file; each row an object with an 'id'."""
     p = Path(path)

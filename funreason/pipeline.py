@@ -37,11 +37,11 @@ def is_done(recipe: Recipe, stage: str) -> bool:
     return RunLayout.of(recipe).done_file(stage).is_file()
 
 
-def mark_done(directory: str | Path, summary: dict) -> Path:
-    """Write DONE.json atomically: the last thing a stage does."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    return atomic_write_json(directory / "DONE.json", summary)
+def mark_done(recipe: Recipe, stage: str, summary: dict) -> Path:
+    """Write the stage's DONE.json atomically: the last thing a stage does."""
+    done = RunLayout.of(recipe).done_file(stage)
+    done.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_json(done, summary)
 
 
 class NothingProduced(UserError):
@@ -141,7 +141,7 @@ def run_stages(recipe: Recipe, stages: list[str], force: set[str]) -> int:
             print(f"[run] {stage}: no `{stage}:` section in {recipe.source}, skipped")
             continue
         if is_done(recipe, stage) and stage not in force:
-            print(f"[run] {stage}: complete ({stage_dir(recipe, stage) / 'DONE.json'}), skipped")
+            print(f"[run] {stage}: complete ({RunLayout.of(recipe).done_file(stage)}), skipped")
             continue
         print(f"[run] {stage}: starting")
         t = time.time()
@@ -152,7 +152,7 @@ def run_stages(recipe: Recipe, stages: list[str], force: set[str]) -> int:
             summary = _stage_runner(stage)(recipe, resolved, **kwargs)
             summary = {"stage": stage, "seconds": round(time.time() - t, 1), **(summary or {})}
             check_produced(recipe, stage, summary)
-            mark_done(stage_dir(recipe, stage), summary)
+            mark_done(recipe, stage, summary)
         print(f"[run] {stage}: done in {summary['seconds']} s")
     print(f"[run] finished in {time.time() - t0:.0f} s; outputs in {recipe.run_path}")
     report = RunLayout.of(recipe).report_dir / "report.md"

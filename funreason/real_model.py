@@ -155,6 +155,15 @@ def teacher_overrides(run_dir: Path, model: Path) -> list[str]:
     ]
 
 
+def sft_model(config: list[str]) -> Path:
+    """The model the run's SFT stage saves, where the recipe (with these command-line overrides) puts it."""
+    from core.layout import RunLayout
+    from core.recipe import load_recipe
+
+    recipe = load_recipe(config[config.index("--config") + 1], [a for a in config if "=" in a])
+    return RunLayout.of(recipe).sft_final
+
+
 def run(run_dir: Path, steps: list[str], cache: Path) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "real_model.log"
@@ -183,7 +192,7 @@ def run(run_dir: Path, steps: list[str], cache: Path) -> dict:
         )
     if "sft" in steps:
         timed("synth_template_and_sft", lambda: _funreason(["run", *config, "--stages", "synth,sft"], log))
-        sft = run_dir / "sft" / "final"
+        sft = sft_model(config)
         timed("eval_sft", lambda: _funreason(["eval", *config, "--model", str(sft), "--label", "sft", "--resume"], log))
     if "synth" in steps:
         args = ["synth", "--config", str(RECIPE), f"model={link}", *teacher_overrides(run_dir, link), "--resume"]

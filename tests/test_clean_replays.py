@@ -5,7 +5,7 @@
 Two leaks of BFCL's backends, both through objects every instance of the process shares: the mutable default of
 `TwitterAPI.post_tweet(mentions=[])` (extended in place by `mention()`), and the long-context padding constants
 TravelAPI inserts as they are (charged by a booking). The dispatcher passes fresh copies of mutable defaults
-(envs/defaults.py) and `make_instances` copies what a long-context load inserted.
+(envs/defaults.py) and `new_backends` copies what a long-context load inserted.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import random
 
 from core.recipe import load_recipe
-from envs.bfcl import make_instances
+from envs.bfcl import new_backends
 from envs.dispatch import Dispatcher
 from envs.states import generate_initial_config
 from synth.assembly import synthesize_trajectory
@@ -26,7 +26,7 @@ from synth.trajectory import replay_record
 def _twitter(seed: int) -> Dispatcher:
     config = {"TwitterAPI": generate_initial_config("TwitterAPI", random.Random(seed))}
     config["TwitterAPI"]["authenticated"] = True
-    return Dispatcher(make_instances(config, ["TwitterAPI"]))
+    return Dispatcher(new_backends(config, ["TwitterAPI"]))
 
 
 def test_mention_does_not_leak_into_later_tweets():
@@ -47,14 +47,14 @@ def test_mention_does_not_leak_into_later_tweets():
 
 def test_long_context_padding_is_not_shared():
     config = {"TravelAPI": generate_initial_config("TravelAPI", random.Random(0))}
-    one = make_instances(config, ["TravelAPI"], long_context=True)["TravelAPI"]
-    two = make_instances(config, ["TravelAPI"], long_context=True)["TravelAPI"]
+    one = new_backends(config, ["TravelAPI"], long_context=True)["TravelAPI"]
+    two = new_backends(config, ["TravelAPI"], long_context=True)["TravelAPI"]
     padded = next(c for c in one.credit_card_list if c not in config["TravelAPI"]["credit_card_list"])
     before = two.credit_card_list[padded]["balance"]
     one.credit_card_list[padded]["balance"] -= 100  # what book_flight does to the card it charges
     assert two.credit_card_list[padded]["balance"] == before
     assert (
-        make_instances(config, ["TravelAPI"], long_context=True)["TravelAPI"].credit_card_list[padded]["balance"]
+        new_backends(config, ["TravelAPI"], long_context=True)["TravelAPI"].credit_card_list[padded]["balance"]
         == before
     )
 

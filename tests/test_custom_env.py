@@ -20,7 +20,7 @@ from chat import pythonic
 from core.errors import UserError
 from core.sections.chat import ChatOptions
 from envs.dispatch import Dispatcher, parse_call
-from envs.resolve import UnknownEnvironment, func_docs, make_instances, resolve_env
+from envs.resolve import UnknownEnvironment, func_docs, resolve_env
 from synth.assembly import synthesize_trajectory
 from synth.dataset import save_dataset
 from synth.teachers.template import TemplateTeacher
@@ -46,7 +46,7 @@ def test_resolver_builds_bfcl_and_custom_classes_alike():
     toy = ToyLibrary.generate_config(random.Random(1))
     before = json.dumps(toy)
     (title,) = [b["title"] for b in toy["books"].values()][:1]
-    library = make_instances({TOY: toy}, [TOY])["ToyLibrary"]
+    library = resolve_env([TOY]).make_instances({TOY: toy})["ToyLibrary"]
     assert json.loads(Dispatcher({"ToyLibrary": library}).execute(f"find_book(title={title!r})"))["book_id"]
     assert json.dumps(toy) == before
 
@@ -64,7 +64,7 @@ def test_resolver_builds_bfcl_and_custom_classes_alike():
 )
 def test_unknown_environments_are_user_errors(ref, message):
     with pytest.raises(UnknownEnvironment, match=message) as info:
-        make_instances({}, [ref])
+        resolve_env([ref]).make_instances({})
     assert isinstance(info.value, UserError)
 
 
@@ -213,7 +213,7 @@ def test_eval_loads_toy_tasks_with_offered_docs(toy_files):
 def test_eval_runner_and_scorer_on_toy_tasks(toy_files, tiny_tokenizer, tmp_path, replay, accuracy):
     """BFCL's loop and checker on the custom environment: the ground truth scores 100%, saying nothing 0%."""
     from eval.backends import ScriptedBackend
-    from eval.runner import MultiTurnRunner
+    from eval.runner import LockstepRunner
     from eval.score import score_results
     from eval.tasks import load_tasks
 
@@ -227,7 +227,7 @@ def test_eval_runner_and_scorer_on_toy_tasks(toy_files, tiny_tokenizer, tmp_path
             return pythonic.render_calls([parse_call(c) for c in calls])
         return "Done."
 
-    runner = MultiTurnRunner(ScriptedBackend(script), tiny_tokenizer, OPTIONS, in_flight=4, progress=False)
+    runner = LockstepRunner(ScriptedBackend(script), tiny_tokenizer, OPTIONS, in_flight=4, progress=False)
     stats = runner.run(tasks.entries, tmp_path / "result" / "toy")
     assert stats["errors"] == 0
     summary = score_results(tmp_path / "result", tmp_path / "score", "pythonic", list(tasks.entries), tasks=tasks)
@@ -268,4 +268,4 @@ def test_a_class_that_cannot_be_built_is_not_an_environment(tmp_path, monkeypatc
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(UnknownEnvironment, match=r"'broken_env:NeedsArgs' is not an environment: TypeError"):
-        make_instances({}, ["broken_env:NeedsArgs"])
+        resolve_env(["broken_env:NeedsArgs"]).make_instances({})

@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_envs_bfcl_parity.py
 
 For all 800 entries (4 categories x 200), each ground-truth turn runs through `envs.dispatch.Dispatcher` on
-`envs.bfcl.make_instances` and through `execute_multi_turn_func_call`; result strings must be byte-identical and
+`envs.bfcl.new_backends` and through `execute_multi_turn_func_call`; result strings must be byte-identical and
 every instance's public state equal after every turn. Also checks the loaders against BFCL's constants and files.
 """
 
@@ -35,7 +35,7 @@ def test_ground_truth_replay_matches_bfcl_executor(category):
     assert len(entries) == 200 and set(ground_truth) == {e["id"] for e in entries}
     calls = errors = 0
     for entry in entries:
-        ours = bfcl.make_instances(entry["initial_config"], entry["involved_classes"], long_context=long_context)
+        ours = bfcl.new_backends(entry["initial_config"], entry["involved_classes"], long_context=long_context)
         dispatcher = Dispatcher(ours)
         # a fresh model name dodges BFCL's process-global instance cache; the context drops what it cached
         with official.instance_cache_cleared(f"funreason_parity_{uuid.uuid4().hex}") as model_name:
@@ -58,7 +58,7 @@ def test_ground_truth_replay_matches_bfcl_executor(category):
 
 def test_tool_names_equal_bfcl_exposed_methods():
     for class_name in bfcl.BFCL_CLASSES:
-        instance = bfcl.make_instances({}, [class_name])[class_name]
+        instance = bfcl.new_backends({}, [class_name])[class_name]
         exposed = sorted(n for n, _ in inspect.getmembers(instance, inspect.ismethod) if not n.startswith("_"))
         assert tool_names(instance) == exposed, class_name
         assert sorted(d["name"] for d in bfcl.func_docs([class_name])) == exposed, class_name
@@ -69,7 +69,7 @@ def test_generated_docs_reproduce_bfcl_compiled_docs():
     # (unstripped "[Optional]" in nested/return fields, a response key named "MA(5)").
     quirks = {("TicketAPI", "edit_ticket"), ("TradingBot", "get_stock_info"), ("VehicleControlAPI", "displayCarStatus")}
     for class_name in bfcl.BFCL_CLASSES:
-        instance = bfcl.make_instances({}, [class_name])[class_name]
+        instance = bfcl.new_backends({}, [class_name])[class_name]
         ours = {d["name"]: d for d in tool_docs(instance)}
         for doc in bfcl.func_docs([class_name]):
             if (class_name, doc["name"]) in quirks:
@@ -86,7 +86,7 @@ def test_constants_match_bfcl():
     with pytest.raises(Exception, match="unknown BFCL multi-turn category 'nope'"):
         bfcl.category_name("nope")
     with pytest.raises(Exception, match="unknown BFCL backend class 'Nope'"):
-        bfcl.make_instances({}, ["Nope"])
+        bfcl.new_backends({}, ["Nope"])
 
 
 def test_entries_follow_bfcl_population():
@@ -108,16 +108,16 @@ def test_entries_follow_bfcl_population():
         assert len(files) == 10 and all(Path(f).is_file() for f in files)
 
 
-def test_make_instances_fresh_and_never_mutates_config():
+def test_new_backends_fresh_and_never_mutates_config():
     entry = bfcl.load_entries("base")[0]
     config_before = repr(entry["initial_config"])
-    a = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
-    b = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+    a = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
+    b = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
     Dispatcher(a).execute_all(bfcl.load_ground_truth("base")[entry["id"]][0])
     fs_a, fs_b = a["GorillaFileSystem"], b["GorillaFileSystem"]
     assert fs_a is not fs_b and public_state(fs_a) != public_state(fs_b)
     assert public_state(fs_b) == public_state(
-        bfcl.make_instances(entry["initial_config"], ["GorillaFileSystem"])["GorillaFileSystem"]
+        bfcl.new_backends(entry["initial_config"], ["GorillaFileSystem"])["GorillaFileSystem"]
     )
     assert repr(entry["initial_config"]) == config_before
 

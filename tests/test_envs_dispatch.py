@@ -262,7 +262,7 @@ def guarded(built, tmp_path, monkeypatch):
 
 def _dispatcher() -> tuple[Dispatcher, dict]:
     entry = bfcl.load_entries("base")[0]
-    instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+    instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
     instances["Shop"] = Shop()
     instances["Shop"]._load_scenario({})
     return Dispatcher(instances), instances

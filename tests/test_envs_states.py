@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from envs.bfcl import load_entries, make_instances
+from envs.bfcl import load_entries, new_backends
 from envs.dispatch import Dispatcher
 from envs.states import CLASS_GENERATORS, generate_initial_config, generate_initial_configs
 from synth.trajectory import is_failure
@@ -71,7 +71,7 @@ def test_configs_load_and_tools_work(class_name):
         assert config == generate_initial_config(class_name, random.Random(seed)), "not deterministic"
         json.loads(json.dumps(config))  # storable in trajectory metadata
         for long_context in (False, True):
-            instances = make_instances({class_name: config}, [class_name], long_context=long_context)
+            instances = new_backends({class_name: config}, [class_name], long_context=long_context)
             fill = {}
             if class_name == "TicketAPI":
                 fill["ticket"] = config["ticket_queue"][0]["id"]

@@ -15,7 +15,9 @@ import pytest
 from chat import hermes
 from chat.calls import ToolCall
 from eval import agentic
-from eval.score import decode_step, score_results
+from eval import bfcl_layout as layout
+from eval.score import score_results
+from eval.step_decode import decode_step
 
 CALLS = [
     ToolCall("core_memory_retrieve", {}),
@@ -95,7 +97,7 @@ def test_ground_truth_answers_pass_and_files_land_where_bfcl_puts_them(tmp_path)
     model = tmp_path / "result" / "m"
     for category in agentic.CATEGORIES:
         entries, answers = agentic._load(category)
-        d = model / agentic.result_subdir(category)
+        d = model / layout.group_of(category)
         d.mkdir(parents=True, exist_ok=True)
         rows = [{"id": i, "result": [[_step(CALLS[0], "hermes"), f"The answer is {answers[i][0]}."]]} for i in entries]
         (d / f"BFCL_v4_{category}_result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))

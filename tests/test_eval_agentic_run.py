@@ -22,7 +22,9 @@ from core.sections.chat import ChatOptions
 from envs import bfcl
 from envs.embedding import missing_packages
 from eval import agentic, agentic_run
+from eval import bfcl_layout as layout
 from eval.backends import GenRequest, ScriptedBackend
+from eval.runner import LockstepRunner
 from eval.score import score_results
 
 VECTOR_MISSING = missing_packages()
@@ -66,7 +68,7 @@ def memory_script(answer):
         entry_id, turn, step = request.key
         cat = entry_id.rsplit("_", 1)[0]
         write, read = memory_calls(cat, entry_id)
-        if agentic_run.is_prereq(entry_id):
+        if layout.is_prereq(entry_id):
             return write if (turn, step) == (0, 0) else "Noted."
         return read if step == 0 else answer(entry_id)
 
@@ -82,18 +84,18 @@ def gt_answer(entry_id: str) -> str:
 def run_memory(cat, tokenizer, out, answer=gt_answer, resume=False, ids=None):
     model_dir = out / "result" / "m"
     entries = agentic_run.load_agentic([cat], model_dir, ids=ids or ids_for(cat))
-    runner = agentic_run.AgenticRunner(
+    runner = LockstepRunner(
         ScriptedBackend(memory_script(answer)), tokenizer, ChatOptions(tool_format="pythonic"), in_flight=16,
         progress=False,
     )  # fmt: skip
-    stats = agentic_run.run_agentic(runner, entries, model_dir, resume=resume)
+    stats = runner.run(entries, model_dir, resume=resume)
     return entries, stats, model_dir
 
 
 def check_memory_category(cat, tokenizer, tmp_path):
     entries, stats, model_dir = run_memory(cat, tokenizer, tmp_path)
     assert stats["errors"] == 0 and len(entries[cat]) == 5 and len(entries[cat + "_prereq"]) == 37
-    sub = model_dir / agentic.result_subdir(cat)
+    sub = model_dir / layout.group_of(cat)
     assert (sub / f"BFCL_v4_{cat}_result.json").is_file() and (sub / f"BFCL_v4_{cat}_prereq_result.json").is_file()
     snapshots = sub / "memory_snapshot"
     assert sorted(p.stem for p in (snapshots / "prereq_checkpoints").iterdir()) == sorted(
@@ -120,7 +122,7 @@ def check_memory_category(cat, tokenizer, tmp_path):
     run_memory(cat, tokenizer, tmp_path / "wrong", answer=lambda i: "{'answer': 'I do not know', 'context': ''}")
     wrong = score_results(tmp_path / "wrong" / "result", tmp_path / "wrong" / "score", "pythonic", categories=[cat])
     assert wrong["models"]["m"]["categories"][cat]["correct_count"] == 0
-    score_file = tmp_path / "wrong" / "score" / "m" / agentic.result_subdir(cat) / f"BFCL_v4_{cat}_score.json"
+    score_file = tmp_path / "wrong" / "score" / "m" / layout.group_of(cat) / f"BFCL_v4_{cat}_score.json"
     assert {r["error"]["error_type"] for r in rows_of(score_file)[1:]} == {"agentic:answer_not_found"}
     run_memory(cat, tokenizer, tmp_path / "calls", answer=lambda i: memory_calls(cat, i)[1])
     calls = score_results(tmp_path / "calls" / "result", tmp_path / "calls" / "score", "pythonic", categories=[cat])
@@ -171,12 +173,12 @@ def test_memory_system_prompt_is_bfcls(tmp_path):
     bfcl.ensure_project_root()
     from bfcl_eval.model_handler.utils import add_memory_instruction_system_prompt
 
-    from envs.resolve import make_instances
+    from envs.resolve import resolve_env
 
     for cat in ("memory_kv", "memory_rec_sum"):
         entries = agentic_run.load_agentic([cat], tmp_path, ids=ids_for(cat))
         for e in entries[cat] + entries[cat + "_prereq"][:1]:
-            inst = make_instances(e["initial_config"], e["involved_classes"])[e["involved_classes"][0]]
+            inst = resolve_env(e["involved_classes"]).make_instances(e["initial_config"])[e["involved_classes"][0]]
             for fill in (False, True):
                 if fill:
                     if cat == "memory_kv":
@@ -218,7 +220,7 @@ def test_resume_after_a_kill_between_flush_and_row(tiny_tokenizer, tmp_path):
     cat, ids = "memory_rec_sum", ["memory_rec_sum_30-healthcare-0"]
     _, _, clean = run_memory(cat, tiny_tokenizer, tmp_path / "clean", ids=ids)
     _, _, model_dir = run_memory(cat, tiny_tokenizer, tmp_path / "killed", ids=ids)
-    sub = model_dir / agentic.result_subdir(cat)
+    sub = model_dir / layout.group_of(cat)
     prereq_file = sub / f"BFCL_v4_{cat}_prereq_result.json"
     rows = prereq_file.read_text().splitlines(keepends=True)
     prereq_file.write_text("".join(rows[:3]) + rows[3][:20])  # rows 4-5 lost (4 torn), their flushes happened
@@ -226,7 +228,7 @@ def test_resume_after_a_kill_between_flush_and_row(tiny_tokenizer, tmp_path):
     _, stats, _ = run_memory(cat, tiny_tokenizer, tmp_path / "killed", resume=True, ids=ids)
     assert stats["skipped_done"] == 3 and stats["errors"] == 0
     final = "memory_snapshot/healthcare_final.json"
-    assert (sub / final).read_text() == (clean / agentic.result_subdir(cat) / final).read_text()
+    assert (sub / final).read_text() == (clean / layout.group_of(cat) / final).read_text()
     assert [r["id"] for r in rows_of(prereq_file)] == [f"{cat}_prereq_{10 + i}-healthcare-{i}" for i in range(5)]
 
 
@@ -241,7 +243,7 @@ def write_corpus(path, answers: dict[str, str]):
 
 def test_frozen_web_search_tools(tmp_path):
     from envs.dispatch import Dispatcher
-    from envs.resolve import func_docs, make_instances
+    from envs.resolve import func_docs, resolve_env
 
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(
@@ -251,7 +253,7 @@ def test_frozen_web_search_tools(tmp_path):
         + json.dumps({"url": "https://a.org/blanc", "title": "Mont Blanc", "content": "Mont Blanc is in the Alps."})
         + "\n"
     )  # fmt: skip
-    inst = make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(corpus)}}, ["WebSearchAPI"])
+    inst = resolve_env(["WebSearchAPI"]).make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(corpus)}})
     d = Dispatcher(inst)
     assert sorted(d.tool_names) == sorted(doc["name"] for doc in func_docs(["WebSearchAPI"]))
     hits = ast.literal_eval(d.execute("search_engine_query(keywords='highest mountain Europe', max_results=5)"))
@@ -262,14 +264,16 @@ def test_frozen_web_search_tools(tmp_path):
     }
     assert "404" in d.execute("fetch_url_content(url='https://a.org/none')")
     assert d.execute("fetch_url_content(url='ftp://x')").startswith("Error during execution: Invalid URL")
-    no_snip = make_instances({"WebSearchAPI": {"show_snippet": False, "corpus": str(corpus)}}, ["WebSearchAPI"])
+    no_snip = resolve_env(["WebSearchAPI"]).make_instances(
+        {"WebSearchAPI": {"show_snippet": False, "corpus": str(corpus)}}
+    )
     assert "body" not in ast.literal_eval(Dispatcher(no_snip).execute("search_engine_query(keywords='alps')"))[0]
     with pytest.raises(UserError, match="frozen corpus"):
-        make_instances({"WebSearchAPI": {"show_snippet": True}}, ["WebSearchAPI"])
+        resolve_env(["WebSearchAPI"]).make_instances({"WebSearchAPI": {"show_snippet": True}})
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"url": "a.org", "content": "x"}\n')
     with pytest.raises(UserError, match="line 1: 'url'"):
-        make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(bad)}}, ["WebSearchAPI"])
+        resolve_env(["WebSearchAPI"]).make_instances({"WebSearchAPI": {"show_snippet": True, "corpus": str(bad)}})
 
 
 def test_web_search_end_to_end_on_a_corpus(tiny_tokenizer, tmp_path):
@@ -291,10 +295,10 @@ def test_web_search_end_to_end_on_a_corpus(tiny_tokenizer, tmp_path):
         fetched = re.search(r"is (.*?)\.", request.text.rsplit(f"question {i}", 1)[1]).group(1)
         return "{'answer': '" + (fetched if i != 3 else "nobody knows") + "', 'context': 'the page'}"
 
-    runner = agentic_run.AgenticRunner(
+    runner = LockstepRunner(
         ScriptedBackend(script), tiny_tokenizer, ChatOptions(tool_format="pythonic"), progress=False
     )
-    stats = agentic_run.run_agentic(runner, entries, model_dir, resume=False)
+    stats = runner.run(entries, model_dir, resume=False)
     assert stats["errors"] == 0
     report = score_results(tmp_path / "result", tmp_path / "score", "pythonic", categories=cats)
     for cat in cats:
@@ -351,7 +355,7 @@ def test_first_prompt_system_message_is_bfcls(tiny_tokenizer, tmp_path, cat):
         system_prompt_pre_processing_chat_model,
     )
 
-    from envs.resolve import make_instances
+    from envs.resolve import resolve_env
 
     seen = {}
 
@@ -367,17 +371,17 @@ def test_first_prompt_system_message_is_bfcls(tiny_tokenizer, tmp_path, cat):
     model_dir = tmp_path / "result" / "m"
     ids = [f"{cat}_30-healthcare-0"]
     entries = agentic_run.load_agentic([cat], model_dir, ids=ids)
-    runner = agentic_run.AgenticRunner(
+    runner = LockstepRunner(
         ScriptedBackend(record(gt_answer)), tiny_tokenizer, ChatOptions(tool_format="pythonic"), progress=False
     )
-    agentic_run.run_agentic(runner, entries, model_dir, resume=False)
+    runner.run(entries, model_dir, resume=False)
     official = {e["id"]: e for e in utils.load_dataset_entry(cat)}  # with BFCL's Python hint on the docs
     official_cfg = utils.populate_initial_settings_for_memory_test_cases(list(official.values()), model_dir)
     for e in official_cfg:
         if e["id"] not in (ids[0], f"{cat}_prereq_10-healthcare-0"):
             continue
         # the question sees the memory the prereqs left; the first prereq starts empty
-        inst = make_instances(e["initial_config"], e["involved_classes"])[e["involved_classes"][0]]
+        inst = resolve_env(e["involved_classes"]).make_instances(e["initial_config"])[e["involved_classes"][0]]
         question = add_memory_instruction_system_prompt(copy.deepcopy(e["question"]), cat, e["scenario"], inst)
         system = system_prompt_pre_processing_chat_model(question[0], e["function"], e["id"])[0]["content"]
         assert system in seen[e["id"]], e["id"]

@@ -120,7 +120,7 @@ def test_damage_kinds_cover_decoder_and_checker_failures():
 
 
 def _write(root, model: str, category: str, rows: list[dict]):
-    from eval.single_turn import group_of
+    from eval.bfcl_layout import group_of
 
     d = root / model / group_of(category)
     d.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ from fake_openai import FakeOpenAIServer, Fault
 from core.sections.chat import ChatOptions
 from eval.backends import GenRequest, Sampling, ground_truth_script
 from eval.backends.openai import OpenAIBackend
-from eval.runner import MultiTurnRunner, result_file
+from eval.bfcl_layout import result_path as result_file
+from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 
 
@@ -115,7 +116,7 @@ def test_whole_loop_through_openai_against_fake_server(tiny_tokenizer, tmp_path)
     with FakeOpenAIServer(responder) as server:
         backend = Recording(server.base_url, Sampling(), concurrency=4, max_retries=3)
         try:
-            runner = MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=4, progress=False)
+            runner = LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=4, progress=False)
             stats = runner.run(tasks.entries, tmp_path / "result" / "fake")
         finally:
             backend.close()

@@ -16,7 +16,8 @@ from test_eval_score import CATS, _keyword_call, _write_results, gt_row
 from core.errors import UserError
 from envs import bfcl
 from eval import fc
-from eval.score import decode_result, main, score_results
+from eval.score import main, score_results
+from eval.step_decode import decode_result
 
 # Every way a step can look in an FC file (and then some): BFCL's decoder must raise, return [] or calls for each.
 ODD_STEPS = [
@@ -78,7 +79,7 @@ def test_ground_truth_in_fc_layout_scores_800_of_800(tmp_path):
         gt = bfcl.load_ground_truth(cat)
         rows = []
         for entry in bfcl.load_entries(cat, language_hint=False):
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
             turns = [([fc_step(t, instances)] if t else []) + ["All done."] for t in gt[entry["id"]]]
             rows.append({"id": entry["id"], "result": turns})
         rows_by_cat[cat] = rows
@@ -103,7 +104,7 @@ def test_verdicts_equal_official_fc_pipeline_on_damaged_results(tmp_path):
         foreign = [c for e in entries[::41] for turn in gt[e["id"]] for c in turn]
         rows = []
         for k, entry in enumerate(entries[:70]):
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
             model = damage(gt[entry["id"]], rng, KINDS[k % len(KINDS)], foreign)
             turns = []
             for steps in model:
@@ -153,7 +154,7 @@ def _fc_rows(n: int) -> list[dict]:
     gt = bfcl.load_ground_truth("base")
     rows = []
     for entry in bfcl.load_entries("base", language_hint=False)[:n]:
-        instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+        instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
         rows.append({"id": entry["id"], "result": [[fc_step(t, instances), "Done."] for t in gt[entry["id"]]]})
     return rows
 
@@ -205,7 +206,7 @@ def test_ground_truth_row_helper_still_covers_all_formats():
 def test_the_format_prefilter_never_hides_a_decodable_step():
     """`could_hold_calls` lets the wrong-format check skip decoding; it must be True wherever a decoder finds a call."""
     from eval.format_check import FORMATS, could_hold_calls
-    from eval.score import decode_step
+    from eval.step_decode import decode_step
 
     steps = list(ODD_STEPS)
     for fmt in ("pythonic", "hermes"):

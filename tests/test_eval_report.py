@@ -15,8 +15,9 @@ from core import provenance
 from core.errors import UserError
 from envs import bfcl
 from envs.dispatch import parse_call
+from eval.bfcl_layout import result_file_name
 from eval.report import QUOTED, main, run_report_stage
-from eval.score import result_file_name, score_results
+from eval.score import score_results
 
 N = 6  # entries per category: enough for distinct scores, fast to score
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from bfcl_ast_damage import model_output
 
 from eval import agentic, format_sensitivity
+from eval.bfcl_layout import group_of
 from eval.paper import AGENTIC_ROWS, LEADERBOARD_V4_ROWS, SINGLE_TURN_ROWS
 from eval.report import QUOTED, QUOTED_V4, build_report
 from eval.score import score_results
-from eval.single_turn import group_of, load_category
+from eval.single_turn import load_category
 
 
 def _write(model_dir: Path, sub: str, category: str, rows: list[dict]) -> None:
@@ -41,7 +42,7 @@ def _label(run: Path, label: str, frozen_corpus: bool) -> None:
     for category in ["memory_kv", "web_search_base"]:
         entries, answers = agentic._load(category)
         rows = [{"id": i, "result": [[f"It is {answers[i][0]}."]]} for i in list(entries)[:10]]
-        _write(model, agentic.result_subdir(category), category, rows)
+        _write(model, group_of(category), category, rows)
     if frozen_corpus:  # sft also ran format sensitivity: one question in all 26 configs, always answered in Python
         cases = list(format_sensitivity.load_cases().values())[:26]
         entries, gt = load_category("simple_python")

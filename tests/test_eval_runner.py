@@ -1,4 +1,5 @@
-"""The multi-turn runner: BFCL's loop (turns, steps, force-quit, holdouts), lockstep batching, result files, resume.
+"""The lockstep runner: BFCL's multi-turn loop (turns, steps, force-quit, holdouts), lockstep batching, result files,
+resume, every episode kind in one run, and entries that wait on others (depends_on).
 
 OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_eval_runner.py
 """
@@ -13,7 +14,9 @@ from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING
 from core.sections.chat import ChatOptions
 from envs import bfcl
 from eval.backends import GenRequest, ScriptedBackend, ground_truth_script
-from eval.runner import MAXIMUM_STEP_LIMIT, MultiTurnRunner, result_file
+from eval.bfcl_layout import result_path as result_file
+from eval.multi_turn import MAXIMUM_STEP_LIMIT
+from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 
 
@@ -59,7 +62,7 @@ def test_tasks_from_path_match_installed_loader(tmp_path):
 def test_scoring_loader_matches_installed_loader():
     """eval.score reads each func-doc file once instead of once per entry; the entries must be BFCL's own."""
     from envs import bfcl
-    from eval.score import load_scoring_entries
+    from eval.score_multi_turn import load_scoring_entries
 
     for cat in bfcl.MULTI_TURN_CATEGORIES:
         ours, names = load_scoring_entries(cat)
@@ -77,7 +80,7 @@ def test_ground_truth_replay_scores_100(tiny_tokenizer, tmp_path, fmt):
     entries = tasks.all_entries()
     gt = {k: v for cat in tasks.ground_truth.values() for k, v in cat.items()}
     backend = ScriptedBackend(ground_truth_script(entries, gt, fmt))
-    runner = MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(tool_format=fmt), in_flight=6, progress=False)
+    runner = LockstepRunner(backend, tiny_tokenizer, ChatOptions(tool_format=fmt), in_flight=6, progress=False)
     stats = runner.run(tasks.entries, tmp_path / "result" / "replay")
     assert stats["errors"] == 0
     # Lockstep: the first tick carries every entry in flight together.
@@ -103,7 +106,7 @@ def test_force_quit_after_20_tool_steps(tiny_tokenizer, tmp_path):
     entries = load_tasks(["base"], ids=["multi_turn_base_0"]).all_entries()
     assert len(entries[0]["question"]) > 1
     backend = ScriptedBackend(lambda r: "[pwd()]")
-    MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
     (row,) = rows_of(result_file(tmp_path, "base"))
     assert len(row["result"]) == 1  # remaining turns skipped
     assert len(row["result"][0]) == MAXIMUM_STEP_LIMIT + 1
@@ -115,7 +118,7 @@ def test_force_quit_after_20_tool_steps(tiny_tokenizer, tmp_path):
 def test_turn_ends_on_undecodable_reply(tiny_tokenizer, tmp_path):
     entries = load_tasks(["base"], ids=["multi_turn_base_1"]).all_entries()
     backend = ScriptedBackend(lambda r: "[pwd()]" if r.key[2] == 0 else "[unclosed(")
-    MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), progress=False).run(entries, tmp_path)
     (row,) = rows_of(result_file(tmp_path, "base"))
     assert [len(t) for t in row["result"]] == [2] * len(entries[0]["question"])
     turn_logs = [x for x in row["inference_log"] if isinstance(x, dict)]
@@ -134,7 +137,7 @@ def test_miss_func_holdout_announcement(tiny_tokenizer, tmp_path, fmt, holdout):
         seen[r.key] = r
         return "I can not do that."
 
-    runner = MultiTurnRunner(
+    runner = LockstepRunner(
         ScriptedBackend(script), tiny_tokenizer, ChatOptions(tool_format=fmt, hermes_holdout=holdout), progress=False
     )
     runner.run(entries, tmp_path)
@@ -164,7 +167,7 @@ def test_context_overflow_is_an_inference_error_and_others_go_on(tiny_tokenizer,
     chosen = [e for e in entries if e["id"] in (small, big)]
     backend = ScriptedBackend(lambda r: "Nothing to do.")
     limit = (sizes[small] + sizes[big]) // 2  # room for the small entry's later turns, not for the big prompt
-    MultiTurnRunner(backend, tiny_tokenizer, opts, max_context=limit, max_new_tokens=4096, progress=False).run(
+    LockstepRunner(backend, tiny_tokenizer, opts, max_context=limit, max_new_tokens=4096, progress=False).run(
         chosen, tmp_path
     )
     rows = {r["id"]: r for r in rows_of(result_file(tmp_path, "base"))}
@@ -183,7 +186,7 @@ def test_resume_after_kill_does_not_redo_finished_entries(tiny_tokenizer, tmp_pa
             raise KeyboardInterrupt
         return "No calls."
 
-    runner = MultiTurnRunner(ScriptedBackend(dying), tiny_tokenizer, ChatOptions(), in_flight=1, progress=False)
+    runner = LockstepRunner(ScriptedBackend(dying), tiny_tokenizer, ChatOptions(), in_flight=1, progress=False)
     with pytest.raises(KeyboardInterrupt):
         runner.run(tasks.entries, tmp_path)
     path = result_file(tmp_path, "base")
@@ -197,7 +200,7 @@ def test_resume_after_kill_does_not_redo_finished_entries(tiny_tokenizer, tmp_pa
         asked.add(r.key[0])
         return "No calls."
 
-    runner = MultiTurnRunner(ScriptedBackend(record), tiny_tokenizer, ChatOptions(), in_flight=2, progress=False)
+    runner = LockstepRunner(ScriptedBackend(record), tiny_tokenizer, ChatOptions(), in_flight=2, progress=False)
     stats = runner.run(tasks.entries, tmp_path, resume=True)
     assert stats["skipped_done"] == len(done)
     assert asked == {e["id"] for e in entries} - set(done)
@@ -211,7 +214,7 @@ def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path)
 
     tasks = load_tasks(["base"], ids=["multi_turn_base_0", "multi_turn_base_1"])
     backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=2)
-    runner = MultiTurnRunner(backend, tiny_tokenizer, ChatOptions(), max_new_tokens=6, in_flight=2, progress=False)
+    runner = LockstepRunner(backend, tiny_tokenizer, ChatOptions(), max_new_tokens=6, in_flight=2, progress=False)
     stats = runner.run(tasks.entries, tmp_path)
     rows = rows_of(result_file(tmp_path, "base"))
     assert [r["id"] for r in rows] == ["multi_turn_base_0", "multi_turn_base_1"] and stats["errors"] == 0
@@ -219,3 +222,56 @@ def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path)
         assert len(row["result"]) == len(entry["question"])
         assert all(0 < n <= 6 for turn in row["output_token_count"] for n in turn)
         assert all(n > 500 for turn in row["input_token_count"] for n in turn)  # the whole BFCL prompt
+
+
+def test_one_run_drives_every_kind_with_one_stats_shape(tiny_tokenizer, tmp_path):
+    """Multi-turn and single-turn entries in one run: each category's rows in BFCL's layout, one batch per tick
+    across kinds, totals that are the sum of the per-kind counts, and a broken entry failing alone."""
+    from eval.single_run import load_single_turn
+
+    multi = load_tasks(["base"], limit=2).entries
+    single = load_single_turn(["simple_python"], limit=3)
+    broken = {"id": "multi_turn_miss_param_0", "question": [[{"role": "user", "content": "hi"}]]}  # no classes
+    backend = ScriptedBackend(lambda request: "No calls.")
+    runner = LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=8, progress=False)
+    stats = runner.run({**multi, "miss_param": [broken], **single}, tmp_path)
+    assert [r["id"] for r in rows_of(result_file(tmp_path, "base"))] == ["multi_turn_base_0", "multi_turn_base_1"]
+    assert len(rows_of(result_file(tmp_path, "simple_python"))) == 3
+    (failed,) = rows_of(result_file(tmp_path, "miss_param"))
+    assert failed["result"].startswith("Error during inference: KeyError") and "traceback" in failed
+    assert backend.calls[0] == 5  # the first tick holds both kinds: 2 multi-turn + 3 single-turn prompts
+    kinds = stats["kinds"]
+    assert kinds["single_turn"]["entries"] == 3 and kinds["single_turn"]["steps"] == 3
+    assert kinds["multi_turn"]["entries"] == 3 and kinds["multi_turn"]["errors"] == 1
+    for key in ("entries", "steps", "errors", "prompt_tokens", "completion_tokens", "skipped_done"):
+        assert stats[key] == sum(k[key] for k in kinds.values()), key
+
+
+def test_entries_start_after_those_they_depend_on(tiny_tokenizer, tmp_path):
+    """An entry whose `depends_on` names entries of the run starts only once those have rows, whatever the batch
+    room; dependencies outside the run, or already done on resume, do not hold it back."""
+    tasks = load_tasks(["base"], limit=4)
+    a, b, c, d = (dict(e) for e in tasks.all_entries())
+    c["depends_on"] = [a["id"], b["id"]]
+    b["depends_on"] = [a["id"], "multi_turn_base_999"]  # the second is not in this run
+    first_step: dict[str, int] = {}  # entry id -> the tick (backend call) of its first step
+
+    def script(request):
+        first_step.setdefault(request.key[0], len(backend.calls) - 1)
+        return "No calls."
+
+    backend = ScriptedBackend(script)
+    turns = {e["id"]: len(e["question"]) for e in (a, b, c, d)}
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=8, progress=False).run([a, b, c, d], tmp_path)
+    assert first_step[a["id"]] == first_step[d["id"]] == 0  # free entries start at once
+    assert first_step[b["id"]] == turns[a["id"]]  # one "No calls." step per turn: a takes that many ticks
+    assert first_step[c["id"]] == turns[a["id"]] + turns[b["id"]]
+    # on resume, a dependency already in the file counts as done
+    rows = rows_of(result_file(tmp_path, "base"))
+    result_file(tmp_path, "base").write_text("".join(json.dumps(r) + "\n" for r in rows if r["id"] != c["id"]))
+    first_step.clear()
+    backend.calls.clear()
+    LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=8, progress=False).run(
+        [a, b, c, d], tmp_path, resume=True
+    )
+    assert set(first_step) == {c["id"]} and first_step[c["id"]] == 0

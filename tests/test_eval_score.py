@@ -19,8 +19,9 @@ from chat.calls import ToolCall
 from core.errors import UserError
 from envs import bfcl
 from envs.dispatch import parse_call
+from eval.bfcl_layout import result_file_name
 from eval.csvs import COLUMNS_MULTI_TURN, COLUMNS_OVERALL, write_leaderboard_csvs
-from eval.score import main, result_file_name, score_results
+from eval.score import main, score_results
 
 CATS = [bfcl.category_name(c) for c in bfcl.MULTI_TURN_CATEGORIES]
 
@@ -46,7 +47,7 @@ def _write_results(root: Path, model: str, rows_by_cat: dict[str, list[dict]]) -
 
 def gt_row(entry: dict, ground_truth: list[list[str]], fmt: str) -> dict:
     """One entry's ground truth written as a model's raw outputs: one call step per turn, then a closing text step."""
-    instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+    instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
     render = pythonic.render_calls if fmt == "pythonic" else hermes.render_calls
     turns = []
     for turn in ground_truth:
@@ -216,7 +217,7 @@ def test_scores_equal_official_pipeline_on_damaged_text(tmp_path, fmt):
         foreign = [c for e in entries[::41] for turn in gt[e["id"]] for c in turn]
         rows = []
         for k, entry in enumerate(entries[:60]):
-            instances = bfcl.make_instances(entry["initial_config"], entry["involved_classes"])
+            instances = bfcl.new_backends(entry["initial_config"], entry["involved_classes"])
             model = damage(gt[entry["id"]], rng, KINDS[k % len(KINDS)], foreign)
             turns = []
             for steps in model:

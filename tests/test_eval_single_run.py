@@ -15,8 +15,10 @@ from core.errors import UserError
 from core.sections.chat import ChatOptions
 from eval import single_turn
 from eval.backends import GenRequest, ScriptedBackend
+from eval.bfcl_layout import result_path
+from eval.runner import LockstepRunner
 from eval.score import score_results
-from eval.single_run import SingleTurnRunner, load_single_turn, result_path, split_categories
+from eval.single_run import load_single_turn, single_turn_request, split_categories
 
 AST = [c for c in single_turn.CATEGORIES if not single_turn.is_relevance(c)]
 
@@ -64,9 +66,9 @@ def test_prompts_are_bfcls(tiny_tokenizer, fmt):
     with_system = [e for e in load_single_turn(["live_irrelevance"])["live_irrelevance"] if
                    e["question"][0][0]["role"] == "system"][:2]  # fmt: skip
     assert with_system, "expected live entries that carry a system message"
-    runner = SingleTurnRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions(tool_format=fmt))
+    runner = LockstepRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions(tool_format=fmt))
     for entry in [e for es in entries.values() for e in es] + with_system:
-        req = runner.request(entry)
+        req = single_turn_request(entry, runner)
         if fmt == "pythonic":
             expected = tiny_tokenizer.apply_chat_template(
                 messages_for(entry, "pythonic"), add_generation_prompt=True, tokenize=False
@@ -86,7 +88,7 @@ def test_ground_truth_answers_score_100_in_every_group(tiny_tokenizer, tmp_path,
     single-turn category (AST, Java/JavaScript literals, irrelevance, relevance)."""
     entries = load_single_turn(list(single_turn.CATEGORIES), limit=4)
     backend = ScriptedBackend(ground_truth_script(entries, fmt))
-    stats = SingleTurnRunner(backend, tiny_tokenizer, ChatOptions(tool_format=fmt), in_flight=16, progress=False).run(
+    stats = LockstepRunner(backend, tiny_tokenizer, ChatOptions(tool_format=fmt), in_flight=16, progress=False).run(
         entries, tmp_path / "result" / "m"
     )
     assert stats["errors"] == 0 and stats["entries"] == 4 * len(single_turn.CATEGORIES)
@@ -111,7 +113,7 @@ def test_wrong_answers_fail_and_reasoning_is_split(tiny_tokenizer, tmp_path):
     def script(request: GenRequest) -> str:
         return "<think>\nhmm\n</think>\n\n[wrong_function(x=1)]"
 
-    SingleTurnRunner(ScriptedBackend(script), tiny_tokenizer, ChatOptions(), progress=False).run(
+    LockstepRunner(ScriptedBackend(script), tiny_tokenizer, ChatOptions(), progress=False).run(
         entries, tmp_path / "result" / "m"
     )
     rows = rows_of(result_path(tmp_path / "result" / "m", "simple_python"))
@@ -124,7 +126,7 @@ def test_wrong_answers_fail_and_reasoning_is_split(tiny_tokenizer, tmp_path):
 def test_context_overflow_and_resume(tiny_tokenizer, tmp_path):
     entries = load_single_turn(["simple_python"], limit=6)
     truth = ground_truth_script(entries, "pythonic")
-    first = SingleTurnRunner(ScriptedBackend(truth), tiny_tokenizer, ChatOptions(), max_context=60, progress=False)
+    first = LockstepRunner(ScriptedBackend(truth), tiny_tokenizer, ChatOptions(), max_context=60, progress=False)
     stats = first.run(entries, tmp_path)
     assert stats["errors"] == 6  # BFCL's prompt alone is longer than 60 tokens
     assert all(
@@ -141,7 +143,7 @@ def test_context_overflow_and_resume(tiny_tokenizer, tmp_path):
         asked.append(request.key[0])
         return truth(request)
 
-    stats = SingleTurnRunner(ScriptedBackend(script), tiny_tokenizer, ChatOptions(), progress=False).run(
+    stats = LockstepRunner(ScriptedBackend(script), tiny_tokenizer, ChatOptions(), progress=False).run(
         entries, tmp_path, resume=True
     )
     assert stats["skipped_done"] == 2 and asked == [e["id"] for e in entries["simple_python"][2:]]
@@ -209,16 +211,16 @@ def test_format_sensitivity_prompts_are_bfcls(tiny_tokenizer):
     with_system = [e for e in load_single_turn(["format_sensitivity"])["format_sensitivity"]
                    if e["question"][0][0]["role"] == "system"][:26]  # fmt: skip
     assert len({c["id"].split(":")[1] for c in cases}) == 26 and with_system
-    runner = SingleTurnRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions())
+    runner = LockstepRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions())
     for case in cases + with_system:
         bfcl_entry = theirs[case["id"]]
         messages = official.system_prompt_pre_processing_chat_model(
             json.loads(json.dumps(bfcl_entry["question"][0])), bfcl_entry["function"], bfcl_entry["id"]
         )
         expected = tiny_tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        assert runner.request(case).text == expected, case["id"]
-    extra = SingleTurnRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions(system_prompt="Be brief."))
-    text = extra.request(with_system[0]).text
+        assert single_turn_request(case, runner).text == expected, case["id"]
+    extra = LockstepRunner(ScriptedBackend(lambda r: ""), tiny_tokenizer, ChatOptions(system_prompt="Be brief."))
+    text = single_turn_request(with_system[0], extra).text
     own = with_system[0]["question"][0][0]["content"]
     assert f"\n\nBe brief.\n\n{own}" in text and text.count("Be brief.") == 1
 
@@ -233,7 +235,7 @@ def test_format_sensitivity_runs_and_scores_per_config(tiny_tokenizer, tmp_path)
     cases = entries["format_sensitivity"]
     for name, written_as in (("adapts", None), ("python_only", "python")):
         backend = ScriptedBackend(_case_answers(cases, written_as))
-        stats = SingleTurnRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=16, progress=False).run(
+        stats = LockstepRunner(backend, tiny_tokenizer, ChatOptions(), in_flight=16, progress=False).run(
             entries, tmp_path / name / "result" / name
         )
         assert stats["errors"] == 0 and stats["entries"] == 52

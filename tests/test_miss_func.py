@@ -2,7 +2,7 @@
 
 A synth record (and a hand-built one) with `metadata.missed_function` is turned into the equivalent BFCL-format
 question (the adding turn empty, `missed_function` naming the held tools) and loaded by eval's own loader; eval's
-`MultiTurnRunner` then replays the record's assistant messages as scripted replies, executing the calls in fresh
+`LockstepRunner` then replays the record's assistant messages as scripted replies, executing the calls in fresh
 backends. Every prompt eval generates from must equal the SFT example's prompt (its ids up to the trained turn)
 and, at each turn's first step, the RL task's prompt (`EnvRollout.start`), in pythonic and in hermes with both
 holdout modes; no prompt before the adding turn shows the held-out tool's doc.
@@ -24,9 +24,9 @@ from chat.formats import tool_format
 from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING, HoldoutError, holdout_conversation
 from core.sections.chat import ChatOptions
 from envs.dispatch import Dispatcher
-from envs.resolve import func_docs, make_instances
+from envs.resolve import func_docs, resolve_env
 from eval.backends import ScriptedBackend
-from eval.runner import MultiTurnRunner
+from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 from train.data import iter_examples, new_report
 from train.rl_tasks import tasks_from_record
@@ -52,7 +52,7 @@ def hand_record() -> dict:
             }
         }
     }
-    instances = make_instances(config, ["GorillaFileSystem"])
+    instances = resolve_env(["GorillaFileSystem"]).make_instances(config)
     run = Dispatcher(instances).execute_all
 
     def calls(*cs: ToolCall) -> list[dict]:
@@ -165,7 +165,7 @@ def eval_prompts(tokenizer, record: dict, options: ChatOptions, tmp_path) -> dic
         seen[(turn, step)] = list(request.ids)
         return replies[(turn, step)]
 
-    stats = MultiTurnRunner(ScriptedBackend(script), tokenizer, options, progress=False).run([entry], tmp_path / "r")
+    stats = LockstepRunner(ScriptedBackend(script), tokenizer, options, progress=False).run([entry], tmp_path / "r")
     assert stats["errors"] == 0 and set(seen) == set(replies)
     return dict(sorted(seen.items()))
 

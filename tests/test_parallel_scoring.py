@@ -19,7 +19,8 @@ from core.errors import UserError
 from core.parallel import run_jobs
 from envs import bfcl
 from eval import score
-from eval.single_turn import group_of, load_category
+from eval.bfcl_layout import group_of, result_file_name
+from eval.single_turn import load_category
 
 
 def _write(path: Path, rows: list[dict]) -> None:
@@ -37,12 +38,12 @@ def _results(root: Path) -> Path:
         for n, entry in enumerate(bfcl.load_entries(cat)[:12]):
             turns = [[f"[{', '.join(calls[: len(calls) - (n % 3 == 0)])}]", "Done."] for calls in gt[entry["id"]]]
             rows.append({"id": entry["id"], "result": turns})
-        _write(model / "multi_turn" / score.result_file_name(bfcl.category_name(cat)), rows)
+        _write(model / "multi_turn" / result_file_name(bfcl.category_name(cat)), rows)
     rng = random.Random(0)
     for cat in ["simple_python", "multiple", "live_simple"]:
         entries, gt = load_category(cat)
         rows = [{"id": i, "result": model_output(entries[i], gt[i], "pythonic", rng)} for i in list(entries)[:40]]
-        _write(model / group_of(cat) / f"BFCL_v4_{cat}_result.json", rows)
+        _write(model / group_of(cat) / result_file_name(cat), rows)
     return root
 
 
@@ -65,7 +66,7 @@ def test_workers_write_the_same_scores_as_one_process(tmp_path, monkeypatch):
 def test_a_bad_row_in_a_worker_is_the_same_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(score, "PARALLEL_MIN_SECONDS", 0)
     results = _results(tmp_path / "result")
-    path = results / "m" / "multi_turn" / score.result_file_name("multi_turn_miss_param")
+    path = results / "m" / "multi_turn" / result_file_name("multi_turn_miss_param")
     path.write_text(path.read_text() + json.dumps({"id": "multi_turn_miss_param_9999", "result": []}) + "\n")
     for workers in (1, 2):
         with pytest.raises(UserError, match=r"_result\.json:13: id 'multi_turn_miss_param_9999' is not an entry"):

@@ -57,3 +57,27 @@ def test_replies_are_classified_by_the_bfcl_parser_first(text, fmt, kind):
     from funreason.real_model_report import classify_reply
 
     assert classify_reply(text, fmt) == kind
+
+
+def test_sft_eval_uses_the_recipes_sft_output_dir(tmp_path, monkeypatch):
+    """`make real-model` evaluates the model SFT saved where the recipe puts it (sft.output_dir), not a path of its
+    own: the run is driven with commands recorded instead of run, over a stand-in model dir."""
+    out = tmp_path / "elsewhere" / "sft-out"
+    recipe = tmp_path / "real_model.yaml"
+    text = real_model.RECIPE.read_text()
+    recipe.write_text(text.replace("\nsft:\n", f"\nsft:\n  output_dir: {out}\n", 1))
+    monkeypatch.setattr(real_model, "RECIPE", recipe)
+    cache = tmp_path / "cache"
+    (cache / real_model.MODEL_NAME).mkdir(parents=True)
+    (cache / real_model.MODEL_NAME / "config.json").write_text("{}")
+    commands = []
+    monkeypatch.setattr(real_model, "_funreason", lambda args, log: commands.append(args))
+    real_model.run(tmp_path / "run", ["sft"], cache)
+    (evaluation,) = [c for c in commands if c[0] == "eval"]
+    assert evaluation[evaluation.index("--model") + 1] == str(out / "final")
+    # without the key, the run dir's default: <run_dir>/sft/final
+    monkeypatch.setattr(real_model, "RECIPE", real_model.REPO / "recipes" / "real_model.yaml")
+    commands.clear()
+    real_model.run(tmp_path / "run2", ["sft"], cache)
+    (evaluation,) = [c for c in commands if c[0] == "eval"]
+    assert evaluation[evaluation.index("--model") + 1] == str(tmp_path / "run2" / "sft" / "final")

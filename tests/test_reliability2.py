@@ -34,7 +34,7 @@ def funreason(*args: str, **kw) -> subprocess.CompletedProcess:
 
 # --- tool execution limits --------------------------------------------------------------------------------------
 def test_hostile_math_calls_are_stopped_in_seconds_and_the_next_call_runs():
-    dispatcher = Dispatcher(bfcl.make_instances({}, ["MathAPI"]), limits=ExecutionLimits(call_timeout_s=1.0))
+    dispatcher = Dispatcher(bfcl.new_backends({}, ["MathAPI"]), limits=ExecutionLimits(call_timeout_s=1.0))
     before = LIMIT_COUNTS.copy()
     for call in HOSTILE + ["square_root(number=2, precision=1000000)"]:
         t0 = time.monotonic()

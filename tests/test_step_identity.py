@@ -1,7 +1,7 @@
 """Eval's BFCL runner and the GRPO rollout take the same step (chat.step) and see the same prompt token ids.
 
 Both loops are driven with the same scripted replies on BFCL's multi_turn_base_0, turn 0 (two steps of calls, then
-a text answer): eval through `MultiTurnRunner` with a scripted backend, RL through `EnvRollout.run` with a scripted
+a text answer): eval through `LockstepRunner` with a scripted backend, RL through `EnvRollout.run` with a scripted
 `generate`. At every step the ids eval generates from (`GenRequest.ids`, re-rendered from the history) must equal
 the ids RL generates from (prompt + generated tokens + spliced tool results), in both tool-call formats.
 
@@ -16,7 +16,7 @@ from chat.calls import ToolCall
 from chat.formats import tool_format
 from core.sections.chat import ChatOptions
 from eval.backends import ScriptedBackend
-from eval.runner import MultiTurnRunner
+from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 from train.rl_tasks import RLTask
 from train.rollout import EnvRollout
@@ -85,7 +85,7 @@ def eval_prompts(tokenizer, entry: dict, options: ChatOptions, texts: list[str],
         seen[step] = list(request.ids)
         return texts[step]
 
-    stats = MultiTurnRunner(ScriptedBackend(script), tokenizer, options, progress=False).run([entry], tmp_path)
+    stats = LockstepRunner(ScriptedBackend(script), tokenizer, options, progress=False).run([entry], tmp_path)
     assert stats["errors"] == 0
     return [seen[k] for k in sorted(seen)]
 

@@ -9,7 +9,7 @@ import pytest
 
 from chat.calls import ToolCall
 from core.sections.synth import SynthConfig
-from envs.bfcl import make_instances
+from envs.bfcl import new_backends
 from envs.dispatch import Dispatcher, parse_call
 from synth.assembly import synthesize_trajectory
 from synth.contamination import check_queries, check_records
@@ -48,7 +48,7 @@ def test_every_trajectory_replays_in_fresh_backends(outcomes):
         meta = record["metadata"]
         assert meta["teacher"] == "template"
         config = json.loads(json.dumps(meta["initial_config"]))  # what a dataset row holds
-        instances = make_instances(config, meta["involved_classes"], long_context=meta["long_context"])
+        instances = new_backends(config, meta["involved_classes"], long_context=meta["long_context"])
         dispatcher = Dispatcher(instances)
         injected = set(meta["injected_errors"])  # transient errors the environment never saw: not executed
         pending = []
@@ -64,7 +64,7 @@ def test_every_trajectory_replays_in_fresh_backends(outcomes):
                 assert pending.pop(0) == message["content"], record["id"]
         assert not pending
         # the per-turn ground truth strings replay too (what RL tasks and BFCL-style checks execute)
-        gt_instances = make_instances(config, meta["involved_classes"], long_context=meta["long_context"])
+        gt_instances = new_backends(config, meta["involved_classes"], long_context=meta["long_context"])
         for turn in meta["turns"]:
             for call in turn["ground_truth"]:
                 assert isinstance(parse_call(call), ToolCall), call

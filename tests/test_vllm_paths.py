@@ -152,14 +152,15 @@ def test_bfcl_two_entry_loop_matches_hf_backend(engine_backend, varied_model_dir
     from core.sections.chat import ChatOptions
     from eval.backends import Sampling
     from eval.backends.hf import HFBackend
-    from eval.runner import MultiTurnRunner, result_file
+    from eval.bfcl_layout import result_path as result_file
+    from eval.runner import LockstepRunner
     from eval.tasks import load_tasks
 
     tasks = load_tasks(["base"], ids=["multi_turn_base_0", "multi_turn_base_1"])
     rows = {}
     hf = HFBackend(str(varied_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=2, dtype="float32")
     for name, backend in (("vllm", engine_backend), ("hf", hf)):
-        runner = MultiTurnRunner(
+        runner = LockstepRunner(
             backend, tiny_tokenizer, ChatOptions(), max_new_tokens=8, max_context=MAX_MODEL_LEN, in_flight=2
         )
         stats = runner.run(tasks.entries, tmp_path / name)

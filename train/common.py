@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DISK_ERRORS, RecipeError, UserError, disk_error
+from core.layout import FINAL
 from core.lock import hold
 from core.modelfiles import check_tokenizer_files, loading, require_model_dir, weights_problem
 from core.recipe import Recipe, load_recipe, save_resolved
@@ -48,10 +49,6 @@ def has_gpu() -> bool:
 def under_deepspeed() -> bool:
     """True inside `accelerate launch` with a DeepSpeed config."""
     return os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
-
-
-def under_fsdp() -> bool:
-    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
 
 
 def qualify_overrides(overrides: list[str], section: str) -> list[str]:
@@ -133,31 +130,43 @@ def weight_dtype(bf16: bool):
     return torch.bfloat16 if bf16 and has_gpu() else torch.float32
 
 
-def load_model_and_tokenizer(path: str | Path, bf16: bool = False, **model_kwargs):
-    """A causal LM and its tokenizer from a local directory (nothing is downloaded). `model_kwargs` go to
+def load_model_and_tokenizer(path: str | Path, bf16: bool = False, what: str = "model", **model_kwargs):
+    """A causal LM and its tokenizer from a local directory (nothing is downloaded); a LoRA adapter directory (an
+    unmerged SFT) is merged into its base first. `what` names the model in error messages. `model_kwargs` go to
     `from_pretrained` (the recipe's `model_init_kwargs`, e.g. `attn_implementation: flash_attention_2`)."""
-    tokenizer = load_tokenizer(path)
-    return load_model(path, bf16, **model_kwargs), tokenizer
+    tokenizer = load_tokenizer(path, what)
+    return load_model(path, bf16, what, **model_kwargs), tokenizer
 
 
-def load_tokenizer(path: str | Path):
+def _is_adapter(path: Path) -> bool:
+    return (path / "adapter_config.json").is_file() and not (path / "config.json").is_file()
+
+
+def load_tokenizer(path: str | Path, what: str = "model"):
     """The tokenizer of a local model directory, checked as `load_model_and_tokenizer` checks it; SFT renders its
     data with it before the model loads, so a dataset that is refused costs no model load."""
     from transformers import AutoTokenizer
 
     path = Path(path)
-    require_model_dir(path)
+    if not _is_adapter(path):
+        require_model_dir(path, what)
     check_tokenizer_files(path)
     with loading(path, "tokenizer"):
         return AutoTokenizer.from_pretrained(path)
 
 
-def load_model(path: str | Path, bf16: bool = False, **model_kwargs):
+def load_model(path: str | Path, bf16: bool = False, what: str = "model", **model_kwargs):
+    """The model of a local directory (after `load_tokenizer` checked it); a LoRA adapter is merged into its base."""
     from transformers import AutoModelForCausalLM
 
+    path = Path(path)
     model_kwargs.setdefault("dtype", weight_dtype(bf16))
-    with loading(path, "model"):
-        return AutoModelForCausalLM.from_pretrained(Path(path), **model_kwargs)
+    with loading(path, what):
+        if _is_adapter(path):
+            from peft import AutoPeftModelForCausalLM  # deferred: heavy, and only LoRA adapter inputs need it
+
+            return AutoPeftModelForCausalLM.from_pretrained(path, **model_kwargs).merge_and_unload()
+        return AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
 
 
 def _numbered_checkpoints(output_dir: Path) -> list[tuple[int, Path]]:
@@ -239,7 +248,7 @@ def resume_checkpoint(args: argparse.Namespace, config, stage: str) -> str | Non
                 _move_aside(torn, dest)
             if getattr(args, "fresh", False):
                 old = [d for _, d in _numbered_checkpoints(out)]
-                old += [out / name for name in ("final", "adapter") if (out / name).exists()]
+                old += [out / name for name in (FINAL, "adapter") if (out / name).exists()]
                 if old:
                     dest = out / f"superseded-{_stamp()}"
                     _move_aside(old, dest)

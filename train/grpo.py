@@ -29,19 +29,18 @@ setup_environment()
 from core.atomic import atomic_write_json  # noqa: E402
 from core.errors import UserError  # noqa: E402
 from core.layout import RunLayout  # noqa: E402
-from core.modelfiles import check_tokenizer_files, loading, require_model_dir  # noqa: E402
 from core.recipe import Recipe  # noqa: E402
 from core.sections.train import GRPOSection  # noqa: E402
 from envs.dispatch import set_default_limits  # noqa: E402
 from train.common import (  # noqa: E402
     device_defaults,
+    load_model_and_tokenizer,
     lora_config,
     parse_script_args,
     resume_checkpoint,
     run_script,
     save_final,
     trl_config,
-    weight_dtype,
 )
 from train.fused_head import score_trained_positions_only  # noqa: E402
 from train.rl_tasks import build_tasks, tasks_to_dataset  # noqa: E402
@@ -77,21 +76,8 @@ def grpo_config(recipe: Recipe):
 
 
 def load_policy(path: Path, bf16: bool):
-    """The policy and its tokenizer; a LoRA adapter directory (an unmerged SFT) is merged into its base first."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: heavy (torch)
-
-    if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
-        from peft import AutoPeftModelForCausalLM  # deferred: heavy, and only LoRA adapter inputs need it
-
-        model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
-        model = model.merge_and_unload()
-    else:
-        require_model_dir(path, "policy model")
-        with loading(path, "policy model"):
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=weight_dtype(bf16))
-    check_tokenizer_files(path)
-    with loading(path, "tokenizer"):
-        tokenizer = AutoTokenizer.from_pretrained(path)
+    """The policy and its tokenizer (train.common's loader: an unmerged SFT adapter is merged), padded left."""
+    model, tokenizer = load_model_and_tokenizer(path, bf16, what="policy model")
     tokenizer.padding_side = "left"
     return model, tokenizer
 
@@ -146,7 +132,9 @@ def main(argv: list[str] | None = None) -> dict:
     result = trainer.train(resume_from_checkpoint=resume)
     out = output_dir(recipe)
     merge_base = policy_path(recipe) if section.lora is not None and section.merge_lora else None
-    final = save_final(trainer, trainer.processing_class, recipe, out / "final", base_model=merge_base)
+    final = save_final(
+        trainer, trainer.processing_class, recipe, RunLayout.of(recipe).grpo_final, base_model=merge_base
+    )
     history = trainer.state.log_history
     summary = {
         "final_model": str(final),

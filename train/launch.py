@@ -110,10 +110,11 @@ def run_training(
         )
 
 
-def _summary(out_dir: Path) -> dict:
-    f = out_dir / "train_summary.json"
+def _summary(recipe: Recipe, stage: str) -> dict:
+    layout = RunLayout.of(recipe)
+    f = layout.stage_dir(stage) / "train_summary.json"
     summary = json.loads(f.read_text()) if f.is_file() else {}
-    summary.setdefault("final_model", str(out_dir / "final"))
+    summary.setdefault("final_model", str(layout.checkpoint(stage, recipe.model)))
     summary.pop("loss_curve", None)
     return {k: summary.get(k) for k in ("final_model", "steps", "final_loss")} | summary
 
@@ -123,10 +124,10 @@ def run_sft_stage(recipe: Recipe, resolved_recipe_path: str | Path, fresh: bool 
     step 0 with the old checkpoints moved aside."""
     section = recipe.sft
     run_training("sft.py", resolved_recipe_path, section.accelerate_config, fresh=fresh)
-    return _summary(RunLayout.of(recipe).sft_dir)
+    return _summary(recipe, "sft")
 
 
 def run_grpo_stage(recipe: Recipe, resolved_recipe_path: str | Path, fresh: bool = False) -> dict:
     section = recipe.grpo
     run_training("grpo.py", resolved_recipe_path, section.accelerate_config, fresh=fresh)
-    return _summary(RunLayout.of(recipe).grpo_dir)
+    return _summary(recipe, "grpo")

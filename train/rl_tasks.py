@@ -35,7 +35,7 @@ from core.errors import UserError
 from core.jsonl import BadJson, lone_surrogate, parse_json
 from core.sections.chat import ChatOptions
 from envs.dispatch import Dispatcher
-from envs.resolve import UnknownEnvironment, make_instances, resolve_env
+from envs.resolve import UnknownEnvironment, resolve_env
 
 
 @dataclass
@@ -51,7 +51,8 @@ class RLTask:
     source: str = ""
 
     def _replay(self, turns: list[list[str]]) -> tuple[dict[str, object], list[list[str]]]:
-        instances = make_instances(self.initial_config, self.involved_classes, long_context=self.long_context)
+        env = resolve_env(self.involved_classes)
+        instances = env.make_instances(self.initial_config, long_context=self.long_context)
         dispatcher = Dispatcher(instances)
         return instances, [dispatcher.execute_all(calls) for calls in turns]
 

@@ -38,7 +38,7 @@ from chat.render import render_prompt
 from chat.step import take_step
 from core.sections.chat import ChatOptions
 from envs import rewards
-from envs.dispatch import Dispatcher
+from envs.dispatch import Dispatcher, is_execution_error
 from train.egpo import entropy_advantages, reasoning_mask
 from train.rl_tasks import RLTask
 
@@ -144,7 +144,7 @@ class EnvRollout:
             ep.finished = ep.done = True
             return
         ep.num_calls += len(step.calls)
-        ep.num_errors += sum(r.startswith("Error during execution") for r in step.results)
+        ep.num_errors += sum(map(is_execution_error, step.results))
         ep.results += step.results
         ep.messages += step.tool_messages
         suffix = self.tool_suffix_ids(step.assistant_message, step.tool_messages, ep.task.tools)

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = trainer.train(resume_from_checkpoint=resume)
     out = output_dir(recipe)
     merge_base = model_path if section.lora is not None and section.merge_lora else None
-    final = save_final(trainer, tokenizer, recipe, out / "final", base_model=merge_base)
+    final = save_final(trainer, tokenizer, recipe, RunLayout.of(recipe).sft_final, base_model=merge_base)
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     summary = {
         "final_model": str(final),

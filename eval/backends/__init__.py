@@ -24,7 +24,7 @@ from typing import Protocol
 
 from chat.formats import tool_format
 from envs.dispatch import parse_call
-from envs.resolve import make_instances
+from envs.resolve import resolve_env
 
 
 @dataclass
@@ -122,7 +122,7 @@ def ground_truth_script(entries: list[dict], ground_truth: dict[str, list[list[s
     render = tool_format(fmt).render_calls
     texts: dict[tuple[str, int], str] = {}
     for e in entries:
-        instances = make_instances(e.get("initial_config", {}), e["involved_classes"])
+        instances = resolve_env(e["involved_classes"]).make_instances(e.get("initial_config"))
         for turn, calls in enumerate(ground_truth[e["id"]]):
             texts[(e["id"], turn)] = render(keyword_calls(calls, instances)) if calls else reply
 
