@@ -203,6 +203,9 @@ class SynthStats:
             "teacher_retries": {
                 k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("teacher_retried:")
             },
+            "teacher_servers": {  # requests answered per server URL (openai teacher)
+                k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("teacher_server:")
+            },
             "error_injected": c["error_injected"],
             "flags": dict(self.flags),
             "environments": dict(self.environments),
