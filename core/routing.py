@@ -12,12 +12,17 @@ to the server. It lives in core because synth and eval never import each other, 
 core.errors.
 
 Routing. A conversation (a trajectory's requests, an eval entry's steps) ranks the servers by a stable hash of
-(conversation id, URL) (rendezvous hashing; blake2b, not Python's per-process salted `hash()`), and goes to the
-first live one, so its requests land on one server, whose prefix cache holds the conversation, and new
-conversations spread evenly. When that server is out, the conversation moves to the next live one in its ranking
-and stays there (it is pinned) even after the first comes back: its prefix is cached on the second now. Only
-conversations that moved are remembered. Every request also carries the id as `X-Session-ID`, so a router with
-consistent hashing in front of several servers (one URL here) keeps the conversation sticky too.
+(conversation id, URL) (rendezvous hashing; blake2b, not Python's per-process salted `hash()`). Its first request
+goes to the first live server in that ranking that is not over its share of the load (consistent hashing with
+bounded loads: at most ceil((1 + LOAD_SLACK) x the mean requests in flight per live server, counting this one);
+with nothing in flight that is the first-ranked server), and every later request of the conversation goes to the same
+server (it is remembered), whose prefix cache holds the conversation. A hash alone places a few hundred
+conversations unevenly (one server getting 40% more than another is common), and the busiest server then sets the
+run's length; the bound keeps that from happening and moves only what starts while a server is over its share.
+When a conversation's server is out, the conversation moves to the next live one in its ranking and stays there
+even after the first comes back: its prefix is cached on the second now. Every request also carries the id as
+`X-Session-ID`, so a router with consistent hashing in front of several servers (one URL here) keeps the
+conversation sticky too.
 
 Failures. A refused or broken connection takes a server out at once, and the request is sent again at once to the
 conversation's next live server without using up a retry: the request carries the whole conversation, so only
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import time
 from collections import Counter
@@ -44,6 +50,8 @@ from core.errors import UserError
 
 SESSION_HEADER = "X-Session-ID"
 MAX_COOLDOWN_FACTOR = 8
+LOAD_SLACK = 0.25  # a new conversation skips a server with more than 1.25x the mean requests in flight
+REMEMBERED = 1 << 17  # conversations whose server is remembered (oldest forgotten first; far above any concurrency)
 
 T = TypeVar("T")
 
@@ -96,8 +104,9 @@ class ServerPool:
         self.fail_after = max(1, fail_after)
         self.clock = clock
         self.requests: Counter = Counter({u: 0 for u in urls})  # answered requests per server
+        self.in_flight: Counter = Counter({u: 0 for u in urls})  # requests sent and not yet answered, per server
         self._servers = {u: _Server(u) for u in urls}
-        self._pinned: dict[str, str] = {}  # conversations that moved off their first-ranked server
+        self._assigned: dict[str, str] = {}  # conversation -> its server (insertion order: oldest first)
         self._probing: set[str] = set()
 
     # --- where a conversation goes ---------------------------------------------------------------------------
@@ -113,30 +122,34 @@ class ServerPool:
 
     async def server_for(self, conversation: str) -> str:
         """The server this conversation's next request goes to; ServersGone when none is live or revives."""
-        pinned = self._pinned.get(conversation)
-        if pinned is not None and self.live(pinned):
-            return pinned
+        assigned = self._assigned.get(conversation)
+        if assigned is not None and self.live(assigned):
+            return assigned
         ranking = self.ranking(conversation)
-        for url in ranking:
-            if self.live(url) or await self._revive(url, due_only=True):
-                return self._pin(conversation, url, ranking)
-        # Nothing live: probe every server now (waiting for probes other requests have started).
-        await asyncio.gather(*(self._revive(u, due_only=False) for u in ranking if u not in self._probing))
-        while self._probing:
-            await asyncio.sleep(0.02)
-        for url in ranking:
-            if self.live(url):
-                return self._pin(conversation, url, ranking)
+        candidates = [url for url in ranking if self.live(url) or await self._revive(url, due_only=True)]
+        if not candidates:  # nothing live: probe every server now (waiting for probes other requests started)
+            await asyncio.gather(*(self._revive(u, due_only=False) for u in ranking if u not in self._probing))
+            while self._probing:
+                await asyncio.sleep(0.02)
+            candidates = [url for url in ranking if self.live(url)]
+        if candidates:
+            # Bounded loads: the first candidate under its share; a moved conversation (assigned before) simply
+            # takes the next live server in its ranking, as every process would.
+            share = math.ceil((1 + LOAD_SLACK) * (sum(self.in_flight[u] for u in candidates) + 1) / len(candidates))
+            url = candidates[0]
+            if assigned is None:
+                url = next((u for u in candidates if self.in_flight[u] + 1 <= share), candidates[0])
+            return self._assign(conversation, url)
         reasons = "; ".join(f"{s.url}: {s.reason or 'out'}" for s in self._servers.values())
         raise ServersGone(
             f"every {self.what} server is down ({reasons}); start one and resume the run (finished work is kept)"
         )
 
-    def _pin(self, conversation: str, url: str, ranking: list[str]) -> str:
-        if url == ranking[0]:
-            self._pinned.pop(conversation, None)
-        else:
-            self._pinned[conversation] = url
+    def _assign(self, conversation: str, url: str) -> str:
+        self._assigned.pop(conversation, None)
+        self._assigned[conversation] = url
+        if len(self._assigned) > REMEMBERED:
+            del self._assigned[next(iter(self._assigned))]
         return url
 
     async def _revive(self, url: str, due_only: bool) -> bool:
@@ -194,9 +207,11 @@ class ServerPool:
         retries = failovers = 0
         while True:
             url = await self.server_for(conversation)
+            self.in_flight[url] += 1
             try:
                 result = await attempt(url)
             except Exception as e:
+                self.in_flight[url] -= 1
                 fault = classify(e)
                 if fault is None:
                     raise
@@ -216,6 +231,10 @@ class ServerPool:
                     delay = min(backoff_max_s, max(delay, fault.retry_after))
                 await asyncio.sleep(delay)
                 continue
+            except BaseException:  # cancelled: no longer in flight
+                self.in_flight[url] -= 1
+                raise
+            self.in_flight[url] -= 1
             self.succeeded(url)
             return result, url
 

@@ -140,7 +140,15 @@ class FakeOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _dead(self) -> bool:
+                if server._stop.is_set():  # stopped: hang up without a word
+                    self.close_connection = True
+                    return True
+                return False
+
             def do_GET(self):
+                if self._dead():
+                    return
                 if self.path.rstrip("/") == "/v1/models":
                     data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in server.models]
                     self._send(200, json.dumps({"object": "list", "data": data}).encode())
@@ -148,6 +156,8 @@ class FakeOpenAIServer:
                     self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode())
 
             def do_POST(self):
+                if self._dead():
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 endpoint = self.path.rstrip("/").removeprefix("/v1/")
@@ -202,13 +212,17 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
-        """Stop as a killed server does: new connections are refused and open ones (kept-alive, or waiting for
-        a reply) are cut."""
-        self._stop.set()
+        """Stop as a killed server does, at once: open connections (kept-alive, or waiting for a reply) are cut,
+        a request that still arrives is dropped unanswered, and new connections are refused."""
+        self._stop.set()  # from here on handlers answer nothing
+        self._cut_connections()
         if self._server is not None:
-            self._server.shutdown()
+            self._server.shutdown()  # waits for the accept loop's next poll (up to 0.5 s)
             self._server.server_close()
             self._server = None
+        self._cut_connections()
+
+    def _cut_connections(self) -> None:
         with self._lock:
             connections, self._connections = list(self._connections), set()
         for conn in connections:

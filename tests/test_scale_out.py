@@ -29,6 +29,7 @@ from eval.backends.openai import OpenAIBackend
 from eval.runner import MultiTurnRunner, result_file
 from eval.tasks import load_tasks
 from synth.pipeline import run
+from synth.writer import read_entries
 
 URLS = [f"http://node{i}:8000/v1" for i in range(4)]
 
@@ -63,6 +64,21 @@ def test_routing_is_stable_across_pools_and_spreads_evenly():
     assert routes == [route(b, f"conv-{i}") for i in range(4000)]
     spread = Counter(routes)
     assert set(spread) == set(URLS) and max(spread.values()) < 1.1 * min(spread.values()), spread
+
+
+def test_a_new_conversation_skips_a_server_over_its_share_and_an_old_one_stays():
+    pool, _ = pool_with(dict.fromkeys(URLS, True))
+    old = "conv-0"
+    first, second = pool.ranking(old)[:2]
+    assert route(pool, old) == first
+    pool.in_flight[first] = 8  # 8 of 8 in flight on one server: over 1.25x the mean (ceil(1.25 x 9 / 4) = 3)
+    new = next(f"n{i}" for i in range(1000) if pool.ranking(f"n{i}")[0] == first)
+    assert route(pool, new) == pool.ranking(new)[1]  # the next server in its own ranking, not any server
+    assert route(pool, old) == first  # a started conversation stays where its prefix is cached
+    for url in URLS:
+        pool.in_flight[url] = 1  # 1 each: ceil(1.25 x 5 / 4) = 2, so one more fits
+    later = next(f"m{i}" for i in range(1000) if pool.ranking(f"m{i}")[0] == first)
+    assert route(pool, later) == first  # within its share again
 
 
 def test_a_dead_server_moves_only_its_conversations_and_they_stay_moved():
@@ -233,9 +249,10 @@ def test_synthesis_stops_when_every_server_is_gone_and_resumes(tmp_path):
     def dying(endpoint, request):
         with lock:
             state["n"] += 1
-            if state["n"] == 30:
-                for s in servers:
-                    threading.Thread(target=s.stop).start()
+            dying_now = state["n"] == 90
+        if dying_now:  # all at once, this request included (it is cut)
+            for s in servers:
+                s.stop()
         return _echo(endpoint, request)
 
     servers += [FakeOpenAIServer(dying).start() for _ in range(2)]
@@ -246,9 +263,10 @@ def test_synthesis_stops_when_every_server_is_gone_and_resumes(tmp_path):
     finally:
         for s in servers:
             s.stop()
+    finished = len(read_entries(tmp_path / "run"))  # what was done before the stop is kept
     with FakeOpenAIServer(_echo) as a, FakeOpenAIServer(_echo) as b:  # back, on other ports
         resumed = _synthesize([a.base_url, b.base_url], tmp_path / "run", resume=True)
-    assert resumed["complete"] and 0 < resumed["synthesized_now"] < 12
+    assert resumed["complete"] and finished < 12 and resumed["synthesized_now"] == 12 - finished
     assert (tmp_path / "run" / "trajectories.jsonl").read_text() == (
         tmp_path / "one" / "trajectories.jsonl"
     ).read_text()
@@ -328,7 +346,7 @@ def test_eval_stops_when_every_server_is_gone_and_resumes(tiny_tokenizer, tmp_pa
     def then_die(endpoint, request):
         answered["n"] += 1
         if answered["n"] == 10:
-            threading.Thread(target=server.stop).start()
+            server.stop()  # this request is cut too
         return replies(endpoint, request)
 
     server.responder = then_die
