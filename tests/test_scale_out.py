@@ -145,6 +145,36 @@ def test_send_fails_over_at_once_retries_with_backoff_and_stops_when_all_are_gon
     assert issubclass(ServersGone, UserError)  # one line from the command, exit 2
 
 
+def test_a_teacher_server_down_at_the_start_is_left_out(capsys):
+    from synth.teachers import make_teacher
+    from synth.teachers.base import CONVERSATION
+
+    dead = FakeOpenAIServer().start()
+    dead_url = dead.base_url
+    dead.stop()  # its port now refuses connections
+    with FakeOpenAIServer(lambda e, r: "ok") as live:
+        live_url = live.base_url
+        teacher = make_teacher(fast_config(live_url, base_urls=[dead_url, live_url]))
+        teacher.transport = "aiohttp"  # the proxy transport sends the session header too
+
+        async def go():
+            async def one(i):
+                CONVERSATION.set(f"conv-{i}")  # this task's context, as the pipeline sets it per trajectory
+                return await teacher.generate("querying", [{"role": "user", "content": "hi"}], {})
+
+            try:
+                return await asyncio.gather(*(one(i) for i in range(8)))
+            finally:
+                await teacher.aclose()
+
+        assert asyncio.run(go()) == ["ok"] * 8
+        assert sorted(live.sessions) == sorted(f"conv-{i}" for i in range(8))
+    assert teacher.servers == {dead_url: 0, live_url: 8}
+    assert "left out for now" in capsys.readouterr().out
+    with pytest.raises(UserError, match="unreachable"):  # none answers: one line, as with one server
+        make_teacher(fast_config(dead_url, base_urls=[dead_url], connect_timeout_s=1))
+
+
 # --- synthesis over three servers ----------------------------------------------------------------------------
 def _synth_config(urls: list[str], n: int = 12) -> SynthConfig:
     teacher = fast_config(urls[0], base_urls=urls, concurrency=6, timeout_s=5.0, server_cooldown_s=60)
