@@ -133,8 +133,8 @@ class ServerPool:
                 await asyncio.sleep(0.02)
             candidates = [url for url in ranking if self.live(url)]
         if candidates:
-            # Bounded loads: the first candidate under its share; a moved conversation (assigned before) simply
-            # takes the next live server in its ranking, as every process would.
+            # Bounded loads: a new conversation takes the first candidate under its share; a moved one (its
+            # server is out) takes the next live server in its ranking, whatever the load, as a failover should.
             share = math.ceil((1 + LOAD_SLACK) * (sum(self.in_flight[u] for u in candidates) + 1) / len(candidates))
             url = candidates[0]
             if assigned is None:
