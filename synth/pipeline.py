@@ -43,13 +43,13 @@ from synth.contamination import check_records
 from synth.dataset import save_dataset
 from synth.stats import SynthStats, tokenizer_counter
 from synth.teachers import make_teacher
-from synth.teachers.base import RETRIED, Teacher, TeacherError
+from synth.teachers.base import CONVERSATION, RETRIED, SERVED, Teacher, TeacherError
 from synth.workers import run_in_workers
 from synth.writer import ShardWriter, read_entries
 
 # Keys that change how fast a run goes but not what it produces: they may differ between a run and its resume.
 OPERATIONAL_KEYS = {
-    *("base_url", "api_key_env"),  # transport: where the teacher is reached, not what it is
+    *("base_url", "base_urls", "server_cooldown_s", "api_key_env"),  # transport: where the teacher is reached
     "concurrency",
     "timeout_s",
     "connect_timeout_s",
@@ -248,8 +248,10 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
     async def worker():
         while queue:
             index = queue.popleft()
-            retried = Counter()
+            retried, served = Counter(), Counter()
             token = RETRIED.set(retried)  # this task's context: the teacher counts this trajectory's retries here
+            # ... and which server answered each request; its id routes all its requests to one server
+            tokens = SERVED.set(served), CONVERSATION.set(f"synth-{seed}-{index}")
             try:
                 outcome = await synthesize(index, config, seed, teacher)
                 entry = {
@@ -262,8 +264,12 @@ async def _run_all(todo, config, seed, teacher, synthesize, writer, concurrency,
                 entry = {"index": index, "record": None, "rejections": [["teacher", e.kind]], "counters": {}}
             finally:
                 RETRIED.reset(token)
+                SERVED.reset(tokens[0])
+                CONVERSATION.reset(tokens[1])
             for kind, n in retried.items():
                 entry["counters"][f"teacher_retried:{kind}"] = n
+            for url, n in served.items():
+                entry["counters"][f"teacher_server:{url}"] = n
             entry["counters"].update(take_timeout_counts())  # this process's, since its last finished trajectory
             writer.add(entry)
             count(entry["record"] is not None)

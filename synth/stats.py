@@ -203,6 +203,9 @@ class SynthStats:
             "teacher_retries": {
                 k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("teacher_retried:")
             },
+            "teacher_servers": {  # requests answered per server URL (openai teacher)
+                k.split(":", 1)[1]: n for k, n in sorted(c.items()) if k.startswith("teacher_server:")
+            },
             "error_injected": c["error_injected"],
             "calls_stopped_by_timeout": c["calls_stopped_by_timeout"],
             # tools set aside for timing out (execution.set_aside_after_timeouts): processes that set each aside

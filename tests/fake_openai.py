@@ -11,6 +11,11 @@
         client = openai.OpenAI(base_url=server.base_url, api_key="x")    # server.base_url ends in /v1
         ...
         server.requests                          # [(endpoint, request_json), ...] in arrival order
+        server.sessions                          # the X-Session-ID header of each (None when absent)
+
+    with FakeOpenAIServer(responder, latency=0.05, concurrency=8) as server:   # at most 8 answered at once
+        server.latency = 0.5                     # slow it down mid-run
+        server.stop()                            # kill it: open connections are cut, new ones refused
 
 Serves GET /v1/models (model name `fake-model` unless `models=` says otherwise), POST /v1/completions and
 POST /v1/chat/completions on 127.0.0.1 with an ephemeral port, in a background thread (one thread per request,
@@ -20,13 +25,15 @@ so concurrency is real). A responder may return:
   - a `Fault`: `status` (an HTTP error with an OpenAI-style error body), `delay` (seconds before answering),
     `body` (raw bytes instead of a JSON reply: malformed or huge bodies), `hang` (never answer until the server
     stops; clients see a timeout), `then` (what to send after `delay`, e.g. a normal text).
-A `responder` that raises makes a 500 reply. `latency` adds a fixed delay to every POST. The default responder
+A `responder` that raises makes a 500 reply. `latency` adds a fixed delay to every POST. `concurrency` caps the
+requests handled at once (the others wait their turn, as in a vLLM server's queue). The default responder
 replies "" to everything (a model that has nothing to say).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -80,11 +87,20 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeOpenAIServer:
-    def __init__(self, responder: Responder | None = None, latency: float = 0.0, models: list[str] | None = None):
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        latency: float = 0.0,
+        models: list[str] | None = None,
+        concurrency: int | None = None,
+    ):
         self.responder = responder or (lambda endpoint, request: "")
         self.latency = latency
         self.models = models or ["fake-model"]
         self.requests: list[tuple[str, dict]] = []
+        self.sessions: list[str | None] = []
+        self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
+        self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -102,6 +118,16 @@ class FakeOpenAIServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def setup(self):
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self):
+                with server._lock:
+                    server._connections.discard(self.connection)
+                super().finish()
+
             def _send(self, status: int, body: bytes, headers: dict | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -114,7 +140,15 @@ class FakeOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _dead(self) -> bool:
+                if server._stop.is_set():  # stopped: hang up without a word
+                    self.close_connection = True
+                    return True
+                return False
+
             def do_GET(self):
+                if self._dead():
+                    return
                 if self.path.rstrip("/") == "/v1/models":
                     data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in server.models]
                     self._send(200, json.dumps({"object": "list", "data": data}).encode())
@@ -122,6 +156,8 @@ class FakeOpenAIServer:
                     self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode())
 
             def do_POST(self):
+                if self._dead():
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 endpoint = self.path.rstrip("/").removeprefix("/v1/")
@@ -135,14 +171,21 @@ class FakeOpenAIServer:
                     return
                 with server._lock:
                     server.requests.append((endpoint, request))
-                if server.latency:
-                    server._stop.wait(server.latency)
+                    server.sessions.append(self.headers.get("X-Session-ID"))
+                if server._slots is not None:
+                    server._slots.acquire()
                 try:
-                    reply = server.responder(endpoint, request)
-                except Exception as e:
-                    self._send(500, json.dumps({"error": {"message": f"responder raised {e!r}"}}).encode())
-                    return
-                self._reply(endpoint, request, reply)
+                    if server.latency:
+                        server._stop.wait(server.latency)
+                    try:
+                        reply = server.responder(endpoint, request)
+                    except Exception as e:
+                        self._send(500, json.dumps({"error": {"message": f"responder raised {e!r}"}}).encode())
+                        return
+                    self._reply(endpoint, request, reply)
+                finally:
+                    if server._slots is not None:
+                        server._slots.release()
 
             def _reply(self, endpoint: str, request: dict, reply: Any) -> None:
                 if isinstance(reply, Fault):
@@ -169,11 +212,24 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
-        self._stop.set()
+        """Stop as a killed server does, at once: open connections (kept-alive, or waiting for a reply) are cut,
+        a request that still arrives is dropped unanswered, and new connections are refused."""
+        self._stop.set()  # from here on handlers answer nothing
+        self._cut_connections()
         if self._server is not None:
-            self._server.shutdown()
+            self._server.shutdown()  # waits for the accept loop's next poll (up to 0.5 s)
             self._server.server_close()
             self._server = None
+        self._cut_connections()
+
+    def _cut_connections(self) -> None:
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed by its handler
+                pass
 
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()

@@ -5,6 +5,8 @@ eval:
   backend: vllm                      # hf | vllm | openai
   models: [base, sft, grpo]          # which checkpoints of the run to evaluate (missing ones are skipped)
   max_new_tokens: 4096
+  # backend: openai                  # any OpenAI-compatible server(s):
+  # base_urls: [http://node1:8000/v1, http://node2:8000/v1]   # each entry sticks to one (docs/serving.md)
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.errors import RecipeError
 from core.sections.checks import at_least, ratio
 
 
@@ -81,6 +84,16 @@ class EvalSection:
     base_url: str = field(
         default="http://localhost:8000/v1", metadata={"help": "openai: the server's base URL (ending in /v1)."}
     )
+    base_urls: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "openai: several servers of the same model (overrides base_url); each entry's steps go to one "
+            "of them by a stable hash of its id, a dead one's entries go on elsewhere (docs/serving.md)."
+        },
+    )
+    server_cooldown_s: float = field(
+        default=30.0, metadata={"help": "openai: how long a dead or failing server is left out before a probe."}
+    )
     api_key_env: str = field(
         default="OPENAI_API_KEY", metadata={"help": "openai: environment variable holding the API key (optional)."}
     )
@@ -105,6 +118,10 @@ class EvalSection:
         default=True, metadata={"help": "Log the public state of every environment after each turn (as BFCL)."}
     )
 
+    def urls(self) -> list[str]:
+        """openai: the servers to use, `base_urls` when given, else the one `base_url`."""
+        return list(self.base_urls) if self.base_urls else [self.base_url]
+
     def __post_init__(self):
         for name in ("batch_size", "micro_batch_size", "concurrency", "max_new_tokens", "tensor_parallel_size"):
             at_least(f"eval.{name}", getattr(self, name), 1)
@@ -113,6 +130,9 @@ class EvalSection:
         at_least("eval.max_retries", self.max_retries, 0)
         at_least("eval.temperature", self.temperature, 0)
         at_least("eval.request_timeout", self.request_timeout, 0, strict=True)
+        at_least("eval.server_cooldown_s", self.server_cooldown_s, 0)
+        if self.base_urls is not None and (not self.base_urls or len(set(self.base_urls)) != len(self.base_urls)):
+            raise RecipeError(f"eval.base_urls must list distinct servers, got {self.base_urls}")
         ratio("eval.top_p", self.top_p)
         ratio("eval.gpu_memory_utilization", self.gpu_memory_utilization)
 

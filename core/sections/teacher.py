@@ -3,7 +3,7 @@
     synth:
       teacher:
         kind: openai                      # template | openai | vllm | hf
-        base_url: http://127.0.0.1:8000/v1
+        base_url: http://127.0.0.1:8000/v1   # or several: base_urls: [http://node1:8000/v1, http://node2:8000/v1]
         model: Qwen/Qwen3-30B-A3B         # default model for every role
         temperature: 0.7
         concurrency: 64                   # requests in flight at once
@@ -11,7 +11,8 @@
           reasoning: {temperature: 0.6, max_tokens: 4096}
           critic: {model: other-model, temperature: 0.2}
 
-`settings_for(role)` gives the effective model and sampling values of one role.
+`settings_for(role)` gives the effective model and sampling values of one role; `urls()` the servers to use
+(`base_urls`, else `base_url`): each trajectory goes to one of them by a stable hash of its id (core/routing.py).
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ class TeacherConfig:
     )
     base_url: str | None = field(
         default=None, metadata={"help": "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1."}
+    )
+    base_urls: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "openai: several servers of the same model (overrides base_url); each trajectory's requests go "
+            "to one of them by a stable hash of its id, a dead one's trajectories go on elsewhere (docs/serving.md)."
+        },
+    )
+    server_cooldown_s: float = field(
+        default=30.0, metadata={"help": "openai: how long a dead or failing server is left out before a probe."}
     )
     api_key_env: str = field(
         default="OPENAI_API_KEY",
@@ -122,10 +133,17 @@ class TeacherConfig:
             at_least(f"synth.teacher.roles.{role}.max_tokens", over.max_tokens, 1)
             at_least(f"synth.teacher.roles.{role}.temperature", over.temperature, 0)
             ratio(f"synth.teacher.roles.{role}.top_p", over.top_p)
-        if self.kind == "openai" and not self.base_url:
+        if self.kind == "openai" and not self.urls():
             raise RecipeError("synth.teacher.base_url is required for kind 'openai' (e.g. http://127.0.0.1:8000/v1)")
+        if self.base_urls is not None and len(set(self.base_urls)) != len(self.base_urls):
+            raise RecipeError(f"synth.teacher.base_urls lists a server twice: {self.base_urls}")
+        at_least("synth.teacher.server_cooldown_s", self.server_cooldown_s, 0)
         if self.kind in ("vllm", "hf") and not self.model:
             raise RecipeError(f"synth.teacher.model (a local model path) is required for kind {self.kind!r}")
+
+    def urls(self) -> list[str]:
+        """The servers to use: `base_urls` when given, else the one `base_url`."""
+        return list(self.base_urls) if self.base_urls else [self.base_url] if self.base_url else []
 
     def settings_for(self, role: str) -> Sampling:
         over = self.roles.get(role) or RoleSettings()

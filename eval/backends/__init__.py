@@ -158,13 +158,14 @@ def make_backend(section, model_path: str, tokenizer, seed: int | None = None) -
         from eval.backends.openai import OpenAIBackend
 
         return OpenAIBackend(
-            section.base_url,
+            section.urls(),
             sampling,
             model=section.served_model,
             api_key=os.environ.get(section.api_key_env) or "EMPTY",
             concurrency=section.concurrency,
             timeout=section.request_timeout,
             max_retries=section.max_retries,
+            cooldown_s=section.server_cooldown_s,
         )
     raise ValueError(f"unknown backend {section.backend!r}")
 

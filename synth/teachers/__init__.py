@@ -25,8 +25,8 @@ def make_teacher(config: TeacherConfig) -> Teacher:
     if config.kind == "openai":
         from synth.teachers.openai_client import OpenAITeacher, probe_server
 
-        model = probe_server(config) if config.probe else config.model
-        return OpenAITeacher(config, model=model)
+        model, down = probe_server(config) if config.probe else (config.model, [])
+        return OpenAITeacher(config, model=model, down=down)
     if config.kind == "vllm":
         from synth.teachers.vllm_engine import VLLMTeacher
 

@@ -19,10 +19,22 @@ Role = Literal["tooling", "querying", "reasoning", "critic", "closing"]
 RETRIED: ContextVar[Counter | None] = ContextVar("teacher_retried", default=None)
 
 
+# The trajectory being synthesized, as the pipeline names it: a server-routing client sends all of one
+# conversation's requests to one server (core/routing.py) and counts there which server answered each (by URL).
+CONVERSATION: ContextVar[str | None] = ContextVar("teacher_conversation", default=None)
+SERVED: ContextVar[Counter | None] = ContextVar("teacher_served", default=None)
+
+
 def count_retry(kind: str) -> None:
     counter = RETRIED.get()
     if counter is not None:
         counter[kind] += 1
+
+
+def count_served(url: str) -> None:
+    counter = SERVED.get()
+    if counter is not None:
+        counter[url] += 1
 
 
 class TeacherError(Exception):

@@ -2,6 +2,7 @@
 
     pool = Http11Pool("http://127.0.0.1:8000/v1/chat/completions", headers={"Authorization": "Bearer ..."})
     status, headers, body = await pool.post(b'{"model": ...}', max_bytes=8 << 20)   # headers: lower-case keys
+    await pool.post(body, max_bytes, {"X-Session-ID": "traj-7"})                     # + this request's headers
     await pool.close()
 
 Why not aiohttp or httpx: synthesis against a fast teacher server is bound by the client's one Python thread, and
@@ -46,11 +47,18 @@ class Http11Pool:
             host = f"[{self.host}]" + (f":{parts.port}" if parts.port else "")
         lines = [f"POST {target} HTTP/1.1", f"Host: {host}", "Content-Type: application/json", "Accept: */*"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        self._fixed = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        self._head = self._fixed + b"Content-Length: "
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
-    async def post(self, body: bytes, max_bytes: int) -> tuple[int, dict[str, str], bytes]:
-        request = self._head + b"%d\r\n\r\n" % len(body) + body
+    async def post(
+        self, body: bytes, max_bytes: int, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        head = self._head
+        if headers:  # per-request headers go before Content-Length, which the fixed head ends with
+            extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+            head = self._fixed + extra + b"Content-Length: "
+        request = head + b"%d\r\n\r\n" % len(body) + body
         while self._idle:
             reader, writer = self._idle.pop()
             try:
