@@ -19,6 +19,7 @@ from synth.trajectory import replay_record
 AUTH = {"name": "authenticate_travel", "arguments": {"client_id": "c1x", "client_secret": "s3cret"}}
 BALANCE = {"name": "get_credit_card_balance", "arguments": {"access_token": "804437", "card_id": "1234567"}}
 TOKEN = '{"expires_in": 2, "access_token": "804437", "token_type": "Bearer"}'
+TRAVEL = {"involved_classes": ["TravelAPI"], "initial_config": {}}  # what a replay of these records builds
 
 
 def _call(c: dict) -> dict:
@@ -58,7 +59,7 @@ def test_premature_calls_finds_the_one_step_chain():
     assert premature_calls(two_steps) == []
     stats = SynthStats()
     for record in (one_step, two_steps):
-        record["tools"], record["metadata"] = [], {"environment": "TravelAPI", "turns": []}
+        record["tools"], record["metadata"] = [], {"environment": "TravelAPI", "turns": [], **TRAVEL}
         stats.add(type("O", (), {"record": record, "rejections": [], "counters": {}})())
     assert stats.to_dict()["causality"]["calls_emitted_before_their_source_result"] == 1
 
