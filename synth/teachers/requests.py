@@ -70,11 +70,50 @@ def label(doc: dict | None, param: str) -> str:
 
 
 def say(value: Any) -> str:
-    """A value as the request writes it: a flag as yes/no, anything else as a Python literal (quoted text,
-    numbers as they are), which `read_literal` reads back exactly."""
+    """A value as the request writes it: a flag as yes/no; a set of changes (`{'priority': 3}`, edit_ticket's
+    `updates`) as `setting priority to 3 and status to 'Open'`; anything else as a Python literal (quoted text,
+    numbers as they are). `read_value` reads each back exactly."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if _is_settings(value):
+        changes = [f"{k} to {say(v)}" for k, v in value.items()]
+        return "setting " + (changes[0] if len(changes) == 1 else ", ".join(changes[:-1]) + " and " + changes[-1])
     return repr(value)
+
+
+_KEY = re.compile(r"[a-z]+")
+
+
+def _is_settings(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and _KEY.fullmatch(k) for k in value)
+        and not any(isinstance(v, (dict, list, tuple)) for v in value.values())
+    )
+
+
+def read_value(text: str, i: int) -> tuple[Any, int] | None:
+    """(value, end) of what `say` wrote at `text[i]`, or None."""
+    if not text.startswith("setting ", i):
+        return read_literal(text, i)
+    out, pos = {}, i + len("setting ")
+    while True:
+        m = _KEY.match(text, pos)
+        if not m or not text.startswith(" to ", m.end()):
+            return (out, pos) if out else None
+        read = read_literal(text, m.end() + len(" to "))
+        if read is None:
+            return (out, pos) if out else None
+        out[m.group()], end = read
+        pos = end
+        for separator in (", ", " and "):
+            m = _KEY.match(text, end + len(separator)) if text.startswith(separator, end) else None
+            if m and text.startswith(" to ", m.end()):
+                pos = end + len(separator)
+                break
+        else:
+            return out, end
 
 
 def clause_text(name: str, doc: dict | None, stated: dict, refs: dict[str, str]) -> str:
@@ -170,7 +209,7 @@ def _read_args(text: str, i: int, doc: dict | None, clause: Clause) -> int:
             else:
                 if not text.startswith(text_label + " ", pos):
                     continue
-                read = read_literal(text, pos + len(text_label) + 1)
+                read = read_value(text, pos + len(text_label) + 1)
                 if read is None:
                     continue
                 clause.stated[param], pos = read
@@ -228,7 +267,7 @@ def _apply_supplied(text: str, docs: list[dict], clauses: list[Clause]) -> None:
                 continue
             prefix = f"{label(doc, param)} is "
             if rest.startswith(prefix):
-                read = read_literal(rest, len(prefix))
+                read = read_value(rest, len(prefix))
                 if read is not None:
                     clause.stated[param] = read[0]
                     return

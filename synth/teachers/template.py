@@ -287,7 +287,7 @@ def _describe(name: str, result: str) -> str:
     if not isinstance(value, dict):
         return f"The answer was {_short(value)}."
     parts = [f"{words_of(k)}: {_short(v)}" for k, v in list(value.items())[:4]]
-    more = f" (plus {len(value) - 4} more details)" if len(value) > 4 else ""
+    more = f" (plus {_count(len(value) - 4, 'more detail', 'more details')})" if len(value) > 4 else ""
     text = "; ".join(parts)
     return f"{text[:1].upper()}{text[1:]}{more}."
 
@@ -308,11 +308,15 @@ def _short(value) -> str:
         if not value:
             return "nothing"
         if all(isinstance(v, dict) for v in value):
-            return f"{len(value)} record{'s' if len(value) != 1 else ''}"
+            return _count(len(value), "record", "records")
         head = ", ".join(_short(v) for v in value[:3] if not isinstance(v, (dict, list)))
         more = f" and {len(value) - 3} more" if len(value) > 3 else ""
-        return f"{head}{more}" if head else f"{len(value)} entries"
+        return f"{head}{more}" if head else _count(len(value), "entry", "entries")
     if isinstance(value, dict):
         inner = [f"{words_of(k)} {_short(v)}" for k, v in list(value.items())[:3] if not isinstance(v, (dict, list))]
-        return ", ".join(inner) if inner else f"{len(value)} entries"
+        return ", ".join(inner) if inner else _count(len(value), "entry", "entries")
     return str(value)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
