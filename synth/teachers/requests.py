@@ -254,20 +254,23 @@ def _word_start(text: str, i: int) -> bool:
 
 
 def _apply_supplied(text: str, docs: list[dict], clauses: list[Clause]) -> None:
+    """A follow-up's value goes to the first clause that lacks it and needs it (a required parameter), else to the
+    first that lacks it and takes it."""
     by_name = {d["name"]: d for d in docs}
     head = SUPPLY.split("{label}")[0]
     at = text.find(head)
     if at < 0:
         return
     rest = text[at + len(head) :]
-    for clause in clauses:
-        doc = by_name[clause.name]
-        for param in _properties(doc):
-            if param in clause.stated or param in clause.refs:
-                continue
-            prefix = f"{label(doc, param)} is "
-            if rest.startswith(prefix):
-                read = read_value(rest, len(prefix))
+    for required_only in (True, False):
+        for clause in clauses:
+            doc = by_name[clause.name]
+            required = set((doc.get("parameters") or {}).get("required") or [])
+            for param in _properties(doc):
+                if param in clause.stated or param in clause.refs or (required_only and param not in required):
+                    continue
+                prefix = f"{label(doc, param)} is "
+                read = read_value(rest, len(prefix)) if rest.startswith(prefix) else None
                 if read is not None:
                     clause.stated[param] = read[0]
                     return

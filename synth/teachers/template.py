@@ -279,9 +279,9 @@ def _describe(name: str, result: str) -> str:
     value = _result_value(result)
     if value in (None, "None", ""):
         return ""
-    if isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), (int, float)):
-        key, number = next(iter(value.items()))
-        return f"The {words_of(key)} is {_short(number)}."
+    number = next(iter(value.values()), None) if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(number, (int, float)) and not isinstance(number, bool):
+        return f"The {words_of(next(iter(value)))} is {_short(number)}."
     if isinstance(value, list):
         return f"It returned {_short(value)}."
     if not isinstance(value, dict):
