@@ -12,7 +12,9 @@ Decisions on the report's open questions (docs/funreason-mt.md §12):
 - Phases, named as in the report: phase I `_Round.phase1` (synth.sampler.DirectedSampler), phase II
   `_Round.phase2` (tooling + querying agents), phase III `_Round.phase3` (synth.phase3: ReasoningAgent step by
   step under the CriticLoop, Prompt⁽¹⁾ = Des(T_adv)). Each round's calls become one assistant message per step
-  (synth.causality.plan_steps for the template teacher): a call that needs a value a result shows comes after it.
+  of the reasoning agent: a call that needs a value a result shows comes after it. The reasoning agent is never
+  shown the phase-I chain; the request describes every step of it (`_said_or_referred`: each value stated, or
+  an earlier result referred to in words), so every call is one the user asked for (DESIGN invariant 6).
 - Environments (§12.2): 1-2 classes per trajectory (recipe range) drawn from `environments`, states from
   `envs.states` (never BFCL's test states); `long_context_ratio` loads BFCL's long-context extensions.
 - Target (§12.4): recipe policy; `in_degree` weights tools by 1 + in-degree, favouring tools with dependencies.

@@ -11,7 +11,7 @@ from pathlib import Path
 from synth_configs import travel_chain_config
 
 from synth.assembly import synthesize_trajectory
-from synth.causality import plan_steps, premature_calls
+from synth.causality import premature_calls
 from synth.stats import SynthStats
 from synth.teachers.template import TemplateTeacher
 from synth.trajectory import replay_record
@@ -24,16 +24,6 @@ TRAVEL = {"involved_classes": ["TravelAPI"], "initial_config": {}}  # what a rep
 
 def _call(c: dict) -> dict:
     return {"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-
-
-def test_plan_puts_a_dependent_call_after_its_source_result():
-    query = "Check card 1234567 for me; my client id is c1x and secret s3cret."
-    assert plan_steps([AUTH, BALANCE], [TOKEN, '{"card_balance": 10.0}'], query) == [[0], [1]]
-    # a value the request already gave does not have to wait
-    assert plan_steps([AUTH, BALANCE], [TOKEN, "{}"], query + " (token 804437)") == [[0, 1]]
-    # independent calls share a step (parallel calls, as BFCL allows)
-    other = {"name": "get_credit_card_balance", "arguments": {"access_token": "c1x", "card_id": "1234567"}}
-    assert plan_steps([AUTH, other], [TOKEN, "{}"], query) == [[0, 1]]
 
 
 def test_premature_calls_finds_the_one_step_chain():
