@@ -120,6 +120,11 @@ STATE_ALIASES: dict[str, list[tuple[str, str]]] = {
 _FRESH = ["new", "draft", "notes", "backup", "summary", "todo"]
 
 
+# Output fields that report how a call went ("Message sent to 'USR002' successfully."), never a value a later call
+# should take: sending that text on as a message is nothing a user asks for.
+STATUS_FIELDS = {"message"}
+
+
 @dataclass
 class ValuePools:
     """Candidate values per parameter: from earlier outputs and the live state (rebuilt before each call)."""
@@ -132,6 +137,8 @@ class ValuePools:
         except (json.JSONDecodeError, TypeError):
             return
         for key, leaf in _leaves(value):
+            if key in STATUS_FIELDS:
+                continue
             bucket = self.outputs.setdefault(key, [])
             if leaf not in bucket:
                 bucket.append(leaf)
