@@ -23,6 +23,8 @@ writer refers to a value only when that rule finds it, so writer and reader agre
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ class Clause:
     start: int = 0  # where the clause begins in the request text
 
 
+@functools.lru_cache(maxsize=4096)
 def words_of(key: str) -> str:
     """`fanSpeed` / `file_name` -> "fan speed" / "file name"."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", key).replace("_", " ").lower()
@@ -232,25 +235,26 @@ def _starts(labels: list[tuple[str, str]]) -> list[str]:
 
 def read_request(text: str, docs: list[dict]) -> list[Clause]:
     """The clauses of a request the template querying agent wrote (see the module doc), in order; a follow-up that
-    supplies a left-out value (`SUPPLY`) fills the first clause whose tool takes it and lacks it."""
-    phrases = sorted(((intent(d["name"], d), d) for d in docs), key=lambda x: -len(x[0]))
+    supplies a left-out value (`SUPPLY`) fills the first clause whose tool needs it and lacks it."""
+    by_phrase = {intent(d["name"], d): d for d in docs}
+    pattern = _intents_pattern(tuple(by_phrase))
     clauses: list[Clause] = []
     pos = 0
-    while True:
-        found = [(text.find(p, pos), -len(p), p, d) for p, d in phrases]
-        found = [f for f in found if f[0] >= 0 and _word_start(text, f[0])]
-        if not found:
-            break
-        start, _, phrase, doc = min(found, key=lambda f: (f[0], f[1]))
-        clause = Clause(doc["name"], start=start)
-        pos = _read_args(text, start + len(phrase), doc, clause)
+    while (m := pattern.search(text, pos)) is not None:
+        doc = by_phrase[m.group()]
+        clause = Clause(doc["name"], start=m.start())
+        pos = max(_read_args(text, m.end(), doc, clause), m.end())
         clauses.append(clause)
     _apply_supplied(text, docs, clauses)
     return clauses
 
 
-def _word_start(text: str, i: int) -> bool:
-    return i == 0 or not text[i - 1].isalnum()
+@functools.lru_cache(maxsize=256)
+def _intents_pattern(phrases: tuple[str, ...]) -> re.Pattern:
+    """The intents as one pattern: the earliest in the text, the longest of those starting there, at a word start
+    ("follow someone" is not found inside "unfollow someone")."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(re.escape(p) for p in ordered) + ")")
 
 
 def _apply_supplied(text: str, docs: list[dict], clauses: list[Clause]) -> None:
@@ -279,13 +283,15 @@ def _apply_supplied(text: str, docs: list[dict], clauses: list[Clause]) -> None:
 _FIELD = re.compile(r'"(\w+)": ("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)')
 
 
-def _fields(result: str) -> list[tuple[str, Any]]:
+@functools.lru_cache(maxsize=4096)
+def _fields(result: str) -> tuple[tuple[str, Any], ...]:
     """(field, value) pairs of a tool result: all of a JSON result's leaves; from a cut-off one (a conversation
-    shows the first few hundred characters), the complete `"field": scalar` pairs it still has."""
+    shows the first few hundred characters), the complete `"field": scalar` pairs it still has. Cached: every
+    reference a request writes or reads scans the same results again (callers never change the values)."""
     try:
-        return list(_leaves(json.loads(result)))
+        return tuple(_leaves(json.loads(result)))
     except (json.JSONDecodeError, TypeError):
-        return [(k, json.loads(v)) for k, v in _FIELD.findall(result or "")]
+        return tuple((k, json.loads(v)) for k, v in _FIELD.findall(result or ""))
 
 
 def source_fields(param: str, ptype: str = "string") -> tuple[str, ...]:
@@ -308,6 +314,6 @@ def value_from_results(param: str, ptype: str, results: list[str]) -> Any:
             if key in fields and (ptype == "array" or not isinstance(value, (list, dict))) and _fits(value, ptype):
                 if value not in values:
                     values.append(value)
-        if values:
-            return values[0] if len(values) == 1 else None
+        if values:  # a copy: the cached result's own list must not become a call's argument
+            return copy.deepcopy(values[0]) if len(values) == 1 else None
     return None
