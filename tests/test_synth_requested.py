@@ -71,6 +71,15 @@ def test_clauses_read_back_exactly():
     assert [(c.name, c.stated, c.refs) for c in clauses] == cases, text
 
 
+def test_no_intent_starts_another():
+    """The reader takes the longest intent starting at a place; one that began another would hide it."""
+    from synth.teachers.intents import INTENTS
+
+    phrases = set(INTENTS.values())
+    assert len(phrases) == len(INTENTS), "two tools share an intent: the reader could not tell them apart"
+    assert not [(a, b) for a in phrases for b in phrases if a != b and b.startswith(a)]
+
+
 def test_a_reference_resolves_only_when_one_value_fits():
     results = ['{"id": 7, "title": "x"}', '{"tickets": [{"id": 8}, {"id": 9}]}']
     assert value_from_results("ticket_id", "integer", results[:1]) == 7

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synth.sampler import OUTPUT_ALIASES, _fits, _leaves
-from synth.teachers.intents import intent
+from synth.teachers.intents import INTENTS, intent
 
 REF_THIS = "the {label} from that"  # a result of an earlier call of this request
 REF_BEFORE = "the {label} you found earlier"  # a result shown in an earlier request of the conversation
@@ -155,6 +155,12 @@ def read_literal(text: str, i: int) -> tuple[Any, int] | None:
     end = _literal_end(text, i)
     if end is None:
         return None
+    inner = text[i + 1 : end - 1]
+    if text[i] in "'\"" and "\\" not in inner:  # the common case, without the parser: plain text in quotes
+        return inner, end
+    if text[i] not in "'\"[{(":
+        number = text[i:end]
+        return (float(number) if any(c in number for c in ".eE") else int(number)), end
     try:
         return ast.literal_eval(text[i:end]), end
     except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -199,7 +205,7 @@ def _read_args(text: str, i: int, doc: dict | None, clause: Clause) -> int:
     """Reads `with label value, label value and ...` from `text[i]` into `clause`; returns where it stopped."""
     if not text.startswith(" with ", i):
         return i
-    labels = sorted(((label(doc, p), p) for p in _properties(doc)), key=lambda x: -len(x[0]))
+    labels = _labels_longest_first(doc)
     pos = i + len(" with ")
     while True:
         for text_label, param in labels:
@@ -229,6 +235,21 @@ def _read_args(text: str, i: int, doc: dict | None, clause: Clause) -> int:
             return pos
 
 
+def _labels_longest_first(doc: dict | None) -> list[tuple[str, str]]:
+    """(label, param) of a tool's parameters, longest label first (so `file name1` is tried before `file name`);
+    cached by the parameters' schema, as a request is read again at every reasoning step."""
+    key = json.dumps(_properties(doc), sort_keys=True)
+    found = _LABELS.get(key)
+    if found is None:
+        if len(_LABELS) > 4096:
+            _LABELS.clear()
+        found = _LABELS[key] = sorted(((label(doc, p), p) for p in _properties(doc)), key=lambda x: -len(x[0]))
+    return found
+
+
+_LABELS: dict[str, list[tuple[str, str]]] = {}
+
+
 def _starts(labels: list[tuple[str, str]]) -> list[str]:
     return [lab + " " for lab, _ in labels] + [f"the {lab} " for lab, _ in labels]
 
@@ -237,11 +258,14 @@ def read_request(text: str, docs: list[dict]) -> list[Clause]:
     """The clauses of a request the template querying agent wrote (see the module doc), in order; a follow-up that
     supplies a left-out value (`SUPPLY`) fills the first clause whose tool needs it and lacks it."""
     by_phrase = {intent(d["name"], d): d for d in docs}
-    pattern = _intents_pattern(tuple(by_phrase))
+    pattern = _intents_pattern(tuple(sorted(p for p in by_phrase if p not in _KNOWN)))
     clauses: list[Clause] = []
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
-        doc = by_phrase[m.group()]
+        doc = by_phrase.get(m.group())
+        if doc is None:  # the intent of a tool this prompt does not offer
+            pos = m.start() + 1
+            continue
         clause = Clause(doc["name"], start=m.start())
         pos = max(_read_args(text, m.end(), doc, clause), m.end())
         clauses.append(clause)
@@ -249,11 +273,15 @@ def read_request(text: str, docs: list[dict]) -> list[Clause]:
     return clauses
 
 
-@functools.lru_cache(maxsize=256)
-def _intents_pattern(phrases: tuple[str, ...]) -> re.Pattern:
-    """The intents as one pattern: the earliest in the text, the longest of those starting there, at a word start
-    ("follow someone" is not found inside "unfollow someone")."""
-    ordered = sorted(phrases, key=len, reverse=True)
+_KNOWN = frozenset(INTENTS.values())
+
+
+@functools.lru_cache(maxsize=64)
+def _intents_pattern(extra: tuple[str, ...]) -> re.Pattern:
+    """Every known intent (and `extra`, those of other environments' tools) as one pattern, compiled once: the
+    earliest in the text, the longest of those starting there (no intent is the start of another), at a word
+    start ("follow someone" is not found inside "unfollow someone")."""
+    ordered = sorted(_KNOWN | set(extra), key=len, reverse=True)
     return re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(re.escape(p) for p in ordered) + ")")
 
 
