@@ -67,7 +67,12 @@ class RunLayout:
 
     @property
     def dataset(self) -> Path:
-        return self.synth_dir / "dataset"
+        return self.dataset_in(self.synth_dir)
+
+    @staticmethod
+    def dataset_in(synth_dir: str | Path) -> Path:
+        """The dataset a synthesis writing into `synth_dir` makes (`funreason synth --out` may name any dir)."""
+        return Path(synth_dir) / "dataset"
 
     # --- training ----------------------------------------------------------------------------------------
     @property

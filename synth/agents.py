@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from json.encoder import encode_basestring
 from typing import Any
 
+from chat.messages import split_think
 from synth.teachers.base import Teacher, TeacherError
 
 ADVANCED_TOOL_SCHEMA = {
@@ -138,14 +139,15 @@ def schema_errors(value: Any, schema: dict, path: str = "$") -> list[str]:
 
 
 def split_reasoning(text: str) -> tuple[str, str]:
-    """(reasoning, answer) of a reply: a thinking teacher's `<think>...</think>` (or its reasoning_content, which the
-    OpenAI client puts back in that form; or, as Qwen3 Thinking templates emit it, text ending in `</think>` with
-    the opening tag in the prompt) is the reasoning; what follows the last `</think>` is the answer. An unclosed
-    `<think>` (a reply cut off while thinking) has no answer."""
+    """(reasoning, answer) of a reply, by the one reasoning splitter (`chat.messages.split_think`): a thinking
+    teacher's `<think>...</think>` (or its reasoning_content, which the OpenAI client puts back in that form; or, as
+    Qwen3 Thinking templates emit it, text ending in `</think>` with the opening tag in the prompt) is the
+    reasoning, what follows `</think>` the answer. An unclosed `<think>` (a reply cut off while thinking) has no
+    answer."""
     text = text or ""
-    if "</think>" in text:
-        reasoning, _, answer = text.rpartition("</think>")
-        return reasoning.replace("<think>", "", 1).strip(), answer.strip()
+    reasoning, answer = split_think(text)
+    if reasoning is not None:
+        return reasoning.strip(), answer.strip()
     if "<think>" in text:
         return text.split("<think>", 1)[1].strip(), ""
     return "", text.strip()

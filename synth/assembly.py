@@ -12,7 +12,9 @@ Decisions on the report's open questions (docs/funreason-mt.md §12):
 - Phases, named as in the report: phase I `_Round.phase1` (synth.sampler.DirectedSampler), phase II
   `_Round.phase2` (tooling + querying agents), phase III `_Round.phase3` (synth.phase3: ReasoningAgent step by
   step under the CriticLoop, Prompt⁽¹⁾ = Des(T_adv)). Each round's calls become one assistant message per step
-  (synth.causality.plan_steps for the template teacher): a call that needs a value a result shows comes after it.
+  of the reasoning agent: a call that needs a value a result shows comes after it. The reasoning agent is never
+  shown the phase-I chain; the request describes every step of it (`_said_or_referred`: each value stated, or
+  an earlier result referred to in words), so every call is one the user asked for (DESIGN invariant 6).
 - Environments (§12.2): 1-2 classes per trajectory (recipe range) drawn from `environments`, states from
   `envs.states` (never BFCL's test states); `long_context_ratio` loads BFCL's long-context extensions.
 - Target (§12.4): recipe policy; `in_degree` weights tools by 1 + in-degree, favouring tools with dependencies.
@@ -60,11 +62,11 @@ from envs.base import copy_state
 from envs.resolve import EnvSpec, resolve_env
 from synth.agents import Agents
 from synth.api_graph import ApiGraph, load_or_build
-from synth.causality import plan_steps
 from synth.phase3 import TRANSIENT_ERRORS, CriticLoop, ErrorInjection, ReasoningAgent
-from synth.sampler import DirectedSampler, ValuePools, _leaves
+from synth.sampler import DirectedSampler, ValuePools
 from synth.teachers.base import Teacher
-from synth.teachers.template import arg_phrases, phrase
+from synth.teachers.requests import label, value_from_results
+from synth.teachers.template import phrase
 from synth.trajectory import Step
 
 
@@ -127,32 +129,32 @@ def offered_tools(
     return [d for d in docs if d["name"] in keep]
 
 
-def _user_args(trace: list[Step], seen: frozenset[str] = frozenset()) -> list[dict]:
-    """For each step, the arguments the user must have given: values not produced by an earlier step's output,
-    nor in `seen` (values an earlier round's result showed, `_shown_values`: a token or an ID from a previous
-    answer; a user would not repeat it, the assistant reads it there)."""
-    produced: set[str] = set(seen)
-    out = []
+def _said_or_referred(trace: list[Step], docs: dict, earlier: list[str]) -> list[tuple[dict, dict]]:
+    """For each step, (values the user states, {param: "this" | "before"} for values the user refers to). A value
+    is referred to, never restated, when the request language's reader (synth/teachers/requests.py) finds exactly
+    it in what the reasoning agent will have seen: the results of this round's earlier steps ("the ticket id from
+    that"), else the conversation's results (`earlier`, as its prompt shows them: "the ticket id you found
+    earlier"). Everything else is said in the request. Flags are always said."""
+    out, returned = [], []
     for step in trace:
-        out.append({k: v for k, v in step.call.arguments.items() if json.dumps(v, sort_keys=True) not in produced})
-        try:
-            value = json.loads(step.result)
-        except json.JSONDecodeError:
-            continue
-        produced |= {json.dumps(leaf, sort_keys=True) for _, leaf in _leaves(value)}
+        props = ((docs.get(step.name) or {}).get("parameters") or {}).get("properties") or {}
+        stated, refs = {}, {}
+        for param, value in step.call.arguments.items():
+            ptype = (props.get(param) or {}).get("type", "string")
+            if not isinstance(value, bool) and _same(value_from_results(param, ptype, returned), value):
+                refs[param] = "this"
+            elif not isinstance(value, bool) and _same(value_from_results(param, ptype, earlier), value):
+                refs[param] = "before"
+            else:
+                stated[param] = value
+        out.append((stated, refs))
+        returned.append(step.result)
     return out
 
 
-def _shown_values(results: list[str]) -> set[str]:
-    """The values (of 4+ characters, as JSON) in a round's results as the conversation shows them."""
-    out = set()
-    for result in results:
-        try:
-            value = json.loads(result)
-        except json.JSONDecodeError:
-            continue
-        out |= {json.dumps(v, sort_keys=True) for _, v in _leaves(value) if len(str(v)) >= 4}
-    return out
+def _same(found, value) -> bool:
+    """Equal as the call would carry it (1 and 1.0 and True are not the same argument)."""
+    return found is not None and json.dumps(found, sort_keys=True) == json.dumps(value, sort_keys=True)
 
 
 def _withholdable(item: dict, inputs: list[dict]) -> bool:
@@ -163,19 +165,6 @@ def _withholdable(item: dict, inputs: list[dict]) -> bool:
         return False
     others = [i for i in inputs if i is not item]
     return all(i["param"] != item["param"] and str(value) not in str(i["value"]) for i in others)
-
-
-def _described(trace: list[Step], graph: ApiGraph, user_args: list[dict]) -> list[bool]:
-    """Which steps a hard query states as goals: not the ones that only enable or feed a later step."""
-    flags = []
-    for i, step in enumerate(trace):
-        later = trace[i + 1 :]
-        enables = any(step.name in graph.hard.get(s.name, []) + graph.soft.get(s.name, []) for s in later)
-        feeds = any(len(user_args[i + 1 + j]) < len(s.call.arguments) for j, s in enumerate(later))
-        flags.append(not (enables or (feeds and not user_args[i])))
-    if not any(flags):
-        flags[-1] = True
-    return flags
 
 
 def _call_dict(call: ToolCall) -> dict:
@@ -199,7 +188,6 @@ class _Round:
         self.docs = {d["name"]: d for d in docs}
         self.agents = Agents(teacher, json_retries=config.json_retries, fixed=self.docs.values())
         self.rejections: list[tuple[str, str]] = []
-        self.shown_values: list[set[str]] = []  # per accepted round: the values its (shown) results hold
         self.counters: dict[str, Any] = {
             "rounds_tried": 0,
             "phase1_ok": 0,
@@ -223,29 +211,34 @@ class _Round:
         trace, _, gt_instances = sampler.run(instances, target, length, called, copy_state(pools))
         return trace, target, gt_instances
 
-    def _steps(self, trace: list[Step], seen: frozenset[str]) -> list[dict]:
-        """What phase II knows of each traced call: its phrase, the values the user must give, its role."""
-        user_args = _user_args(trace, seen)
-        described = _described(trace, self.graph, user_args)
+    def _steps(self, trace: list[Step], earlier: list[str]) -> list[dict]:
+        """What phase II knows of each traced call: its phrase, the values the user states and those the user
+        refers to (`_said_or_referred`), and how the request names each parameter. Every step is asked for: the
+        request describes each call the answer makes (DESIGN invariant 6), so none is made unasked."""
+        said = _said_or_referred(trace, self.docs, earlier)
         return [
             {
                 "name": s.name,
                 "arguments": s.call.arguments,
                 "result": s.result,
                 "phrase": phrase(self.docs.get(s.name), s.name),
-                "user_args": user_args[i],
-                "arg_phrases": arg_phrases(self.docs.get(s.name), user_args[i]),
-                "described": described[i],
+                "stated": said[i][0],
+                "refs": said[i][1],
+                "labels": {p: label(self.docs.get(s.name), p) for p in s.call.arguments},
             }
             for i, s in enumerate(trace)
         ]
 
-    async def phase2(self, trace: list[Step], miss_param: bool, seen: frozenset[str]) -> dict | None:
+    async def phase2(self, trace: list[Step], miss_param: bool, earlier: list[str]) -> dict | None:
         """The tooling agent folds the trace into T_adv (Eq. 3); the querying agent writes the hard query (Eq. 4),
         and with a withheld value the follow-up that supplies it. None on rejection."""
         config, rng = self.config, self.rng
-        steps = self._steps(trace, seen)
-        inputs = [{"param": k, "value": v, "tool": s["name"]} for s in steps for k, v in s["user_args"].items()]
+        steps = self._steps(trace, earlier)
+        inputs = [
+            {"param": k, "value": v, "tool": s["name"], "label": s["labels"][k]}
+            for s in steps
+            for k, v in s["stated"].items()
+        ]
         noise = {
             "paraphrase": rng.random() < config.paraphrase_ratio,
             "distractor": rng.random() < config.distractor_detail_ratio,
@@ -285,14 +278,11 @@ class _Round:
         others = [t for t in self.docs if t not in trace_tools and t not in hard.get("exclude", ())]
         offered = trace_tools + rng.sample(others, k=min(config.num_distractors, len(others)))
         rng.shuffle(offered)
-        gt_calls = [_call_dict(s.call) for s in trace]
-        shown = query + " " + json.dumps(history[-6:], ensure_ascii=False)
-        context = {
+        context = {  # the reasoning agent sees all of it but `ground_truth`, which only the critic is shown
             "conversation": history[-6:],
             "query": query,
             "tools": [self.docs[t] for t in offered],
-            "ground_truth": gt_calls,
-            "plan": plan_steps(gt_calls, [s.result for s in trace], shown),
+            "ground_truth": [_call_dict(s.call) for s in trace],
             "phrases": {t: phrase(self.docs.get(t), t) for t in offered},
         }
         injection = None
@@ -321,7 +311,7 @@ class _Round:
         if not trace:
             return self.reject("phase1", "empty_trace")
         self.counters["phase1_ok"] += 1
-        hard = await self.phase2(trace, miss_param, frozenset().union(*self.shown_values[-6:]))
+        hard = await self.phase2(trace, miss_param, [r for h in history[-6:] for r in h["results"]])
         if hard is None:
             return None
         self.counters["phase2_ok"] += 1
@@ -355,6 +345,7 @@ class _Round:
             "attempts": tries,
             "target": target,
             "error_injected": injected,
+            "asked": [s.call.to_python() for s in trace],
         }
 
 
@@ -450,6 +441,7 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
         if piece["withhold"] or r == plan["miss_func_round"]:
             user_text, kind = await _refusal_turn(state, piece, plan["missing"], base_turn, messages, turns, flags)
         turn = {**base_turn, "kind": kind, "ground_truth": [c.to_python() for c in piece["calls"]]}
+        turn["asked"] = piece["asked"]
         if kind == "miss_func_followup":
             turn["added_functions"] = [plan["missing"]]
         if piece["error_injected"]:
@@ -460,7 +452,6 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
         turns.append(turn)
         shown = [x[:300] for x in piece["results"]]
         live["history"].append({"user": user_text, "calls": turn["ground_truth"], "results": shown})
-        state.shown_values.append(_shown_values(shown))
         live["instances"] = piece["after"]
         live["called"] |= {c.name for c in piece["calls"]}
         for res in piece["results"]:

@@ -1,7 +1,6 @@
 """Value flow in a dialogue: which call needs which earlier call's *result* (invariant 6 of docs/design.md).
 
-    from synth.causality import plan_steps, premature_calls
-    plan_steps(calls, results, shown)   # [[0], [1, 2]]: call 1 uses a value only call 0's result shows
+    from synth.causality import premature_calls
     premature_calls(record)             # [] when no call uses a value before the tool result that shows it
 
 A value an assistant call passes is *unseen* when none of its written forms (JSON, repr, str) occurs in what the
@@ -11,10 +10,9 @@ dialogue has shown so far: the tool docs, the user's words, earlier tool results
 result that shows the value (`[authenticate_travel(...), get_credit_card_balance(access_token='804437')]` in one
 step). Values of one or two characters (flags, small counts) are too common to tell anything and are skipped.
 
-`plan_steps` groups a round's verified calls into assistant steps: consecutive calls share a step (parallel calls,
-as BFCL allows; they still run in order) until a call needs a value only a result of the same step would show;
-that call opens the next step, after the results. The template teacher follows this plan; statistics count
-`premature_calls` in every record (0 is the contract, whatever the teacher).
+Statistics count `premature_calls` in every record (0 is the contract, whatever the teacher); the template
+teacher's reasoning agent avoids them by reading the request (synth/teachers/requests.py: a call that refers to a
+result of the same request waits until that result is in).
 """
 
 from __future__ import annotations
@@ -56,33 +54,8 @@ def unseen_values(arguments: dict, shown: str) -> list[Any]:
     return out
 
 
-def _in(written: set[str], text: str) -> bool:
-    return any(f in text for f in written)
-
-
 def _call_text(arguments: dict) -> str:
     return " ".join(str(v) for v in leaves(arguments))
-
-
-def plan_steps(calls: list[dict], results: list[str], shown: str) -> list[list[int]]:
-    """Indices of `calls` ({"name", "arguments"}) grouped into assistant steps, in order: a call whose unseen value
-    (given `shown`, the dialogue so far) only a result of the current step would show starts a new step."""
-    steps: list[list[int]] = []
-    current: list[int] = []
-    for i, call in enumerate(calls):
-        pending = " ".join(results[j] for j in current)
-        needs = pending and [  # a value the pending results write (cheap: they are short) and nothing shown did
-            v for v in leaves(call["arguments"]) if _in(forms(v), pending) and not _in(forms(v), shown)
-        ]
-        if needs and current:
-            steps.append(current)
-            shown += " " + pending
-            current = []
-        current.append(i)
-        shown += " " + _call_text(call["arguments"])
-    if current:
-        steps.append(current)
-    return steps
 
 
 def premature_calls(record: dict) -> list[tuple[int, str, Any]]:

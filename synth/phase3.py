@@ -44,6 +44,7 @@ TRANSIENT_ERRORS = [
     "Temporary failure: too many requests right now. Please retry in a moment.",
     "Connection reset while processing the request; nothing was changed. Please try again.",
 ]
+HIDDEN_FROM_REASONING = ("ground_truth",)
 SHOWN_CHARS = 300  # of a result or a state value, in the critic's prompt
 
 
@@ -126,8 +127,11 @@ class ReasoningAgent:
         execute = Dispatcher(work).execute_all
         execute = injection.wrap(execute) if injection else execute
         attempt = Attempt([], work)
+        # What the agent decides from: the request, the conversation, the hints, its own steps; never the chain it
+        # is checked against (the critic alone is shown that), whatever the teacher (DESIGN invariant 6).
+        shown = {k: v for k, v in context.items() if k not in HIDDEN_FROM_REASONING}
         for _ in range(self.max_steps):
-            reply, why = await self.agents.reasoning({**context, "steps": [s.shown() for s in attempt.steps]})
+            reply, why = await self.agents.reasoning({**shown, "steps": [s.shown() for s in attempt.steps]})
             if reply is None:
                 return None, why
             if not reply["calls"]:

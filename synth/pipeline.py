@@ -147,8 +147,8 @@ def run(
             "pass --resume to continue, or use another --out"
         )
     synthesize = synthesize or _default_synthesize()
-    concurrency = getattr(config, "concurrency", None) or config.teacher.concurrency
-    workers = min(getattr(config, "workers", 1), len(todo))
+    concurrency = config.teacher.concurrency
+    workers = min(config.workers, len(todo))
     t0 = time.time()
     bar, tally, count = _progress(len(mine), len(mine) - len(todo), progress)
     teacher = teacher or make_teacher(config.teacher)  # made here even for workers: an unreachable server fails now
@@ -296,10 +296,11 @@ def finalize(out: Path, config, seed: int, entries: dict[int, dict], teacher_nam
     stats, markdown = compute_stats(ordered, records, config, seed, teacher_name, tokenizer)
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / "stats.md", markdown)
-    save_dataset(records, out / "dataset")
+    dataset = RunLayout.dataset_in(out)
+    save_dataset(records, dataset)
     clean = "clean" if stats["contamination"]["clean"] else "NOT clean (overlaps BFCL test questions)"
-    print(f"[synth] {len(records)} of {len(ordered)} trajectories accepted ({clean}); dataset at {out / 'dataset'}")
-    return {"accepted": len(records), "attempted": len(ordered), "dataset": str(out / "dataset")}
+    print(f"[synth] {len(records)} of {len(ordered)} trajectories accepted ({clean}); dataset at {dataset}")
+    return {"accepted": len(records), "attempted": len(ordered), "dataset": str(dataset)}
 
 
 def compute_stats(

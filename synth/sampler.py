@@ -12,8 +12,9 @@ Decisions on the report's open knobs (docs/funreason-mt.md §12):
   earlier call, whose effects live on in the state): target legal and not reached → call it; target reached →
   wander uniformly over legal tools; otherwise argmin of hop distance to the target, ties broken by the seeded RNG;
   unreachable tools come last. A round short of its target goes on for up to EXTRA_STEPS more calls; the steps
-  before the target that it does not need (detours) are dropped by replay; a repeated identical call with the
-  same answer is not a step.
+  before the target that it does not need (detours) are dropped by replay; a repeated identical call is not a
+  step (a request would ask for the same action twice), nor a second sign-in in one round (one set of credentials
+  per service and request).
 - Arguments (§12.5): for each parameter, candidates come from (1) earlier outputs of this trajectory whose field
   has the parameter's name (or OUTPUT_ALIASES; `id` for a `*_id`), or, for FROM_OUTPUTS parameters (zip codes),
   only from there, (2) the live state (existing files in the current directory, IDs, symbols, users...),
@@ -120,6 +121,11 @@ STATE_ALIASES: dict[str, list[tuple[str, str]]] = {
 _FRESH = ["new", "draft", "notes", "backup", "summary", "todo"]
 
 
+# Output fields that report how a call went ("Message sent to 'USR002' successfully."), never a value a later call
+# should take: sending that text on as a message is nothing a user asks for.
+STATUS_FIELDS = {"message"}
+
+
 @dataclass
 class ValuePools:
     """Candidate values per parameter: from earlier outputs and the live state (rebuilt before each call)."""
@@ -132,6 +138,8 @@ class ValuePools:
         except (json.JSONDecodeError, TypeError):
             return
         for key, leaf in _leaves(value):
+            if key in STATUS_FIELDS:
+                continue
             bucket = self.outputs.setdefault(key, [])
             if leaf not in bucket:
                 bucket.append(leaf)
@@ -546,8 +554,8 @@ class DirectedSampler:
             frozen = frozen or Frozen(instances)
             step, failed, instances = attempt(self.docs[tool], instances, pools, self.rng, tries, frozen)
             failures.extend((f, before) for f, _ in failed)
-            if step is not None and any(s.call == step.call and s.result == step.result for s in trace):
-                step, instances = None, before  # the same call answered the same: the round learns nothing new
+            if step is not None and any(s.call == step.call or _second_sign_in(s.name, step.name) for s in trace):
+                step, instances = None, before  # the same action twice, or a second sign-in: no request asks that
             if step is None:
                 blocked.add(tool)
                 continue
@@ -560,6 +568,13 @@ class DirectedSampler:
         if target in reached:
             trace, instances = _without_detours(start, trace, target, instances)
         return trace, failures, instances
+
+
+_SIGN_IN = re.compile(r"login|authenticate")
+
+
+def _second_sign_in(earlier: str, tool: str) -> bool:
+    return earlier == tool and _SIGN_IN.search(tool) is not None
 
 
 def _without_detours(start: Frozen, trace: list[Step], target: str, live: dict) -> tuple[list[Step], dict]:

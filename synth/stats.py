@@ -10,7 +10,9 @@
 Tokens are counted with `count_tokens(text)` (the recipe model's tokenizer, `tokenizer_counter(model_dir)`, when
 the directory has one; whitespace words otherwise, labelled as such in the output). Causality is measured on every
 accepted record (`synth.causality.premature_calls`: calls emitted before the tool result that shows a value they
-use; 0 is the contract); the critic's prompt size is reported per request.
+use; 0 is the contract), and so is whether each call was asked for (`synth.requested`: state-changing and
+read-only calls no request asked for, decided by replay in fresh backends); the critic's prompt size is reported
+per request.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from core.modelfiles import TOKENIZER_FILES
 from envs import bfcl
 from synth.causality import premature_calls
+from synth.requested import RequestedCounts
 
 
 def tokenizer_counter(model_dir: str | Path | None) -> Callable[[str], int] | None:
@@ -90,6 +93,7 @@ class SynthStats:
     quality: Counter = field(default_factory=Counter)
     causality: Counter = field(default_factory=Counter)
     critic_prompt_chars: list[int] = field(default_factory=list)
+    requested: RequestedCounts = field(default_factory=RequestedCounts)
 
     def add(self, outcome) -> None:
         self.trajectories += 1
@@ -115,6 +119,7 @@ class SynthStats:
         self.tools_offered.update(d["name"] for d in record["tools"])
         self._quality(record)
         self._causality(record)
+        self.requested.add(record)
         count = self.count_tokens or _words
         text = " ".join((m.get("content") or "") + " " + (m.get("reasoning_content") or "") for m in record["messages"])
         self.tokens.append(count(text))
@@ -234,6 +239,7 @@ class SynthStats:
                 "multi_call_steps": self.causality["multi_call_steps"],
                 "error_recovery_turns": self.causality["error_turns"],
             },
+            "requested": self.requested.to_dict(),
             "critic_prompt_chars": {
                 **self._summary(self.critic_prompt_chars),
                 "requests": len(self.critic_prompt_chars),
@@ -262,6 +268,7 @@ class SynthStats:
             f"- calls emitted before the tool result that shows a value they use: "
             f"{d['causality']['calls_emitted_before_their_source_result']}; assistant steps with calls: "
             f"{d['causality']['assistant_steps_with_calls']} ({d['causality']['multi_call_steps']} with parallel calls)",
+            _requested_line(d),
             f"- critic prompts: {d['critic_prompt_chars']['requests']}, mean {d['critic_prompt_chars']['mean']:.0f} "
             f"chars, max {d['critic_prompt_chars']['max']}",
             f"- turn kinds: {d['turn_kinds']}",
@@ -299,6 +306,16 @@ def _set_aside_lines(d: dict) -> list[str]:
     return [
         f"- **set aside** for timing out: {tools} ({d['calls_stopped_by_timeout']} calls stopped by the time limit)"
     ]
+
+
+def _requested_line(d: dict) -> str:
+    q = d["requested"]
+    return (
+        f"- calls not asked for (synth/requested.py): state-changing {q['state_changing_not_asked']} of "
+        f"{q['state_changing_calls']} ({q['state_changing_not_asked_share']:.1%}), read-only "
+        f"{q['read_only_not_asked']} of {q['read_only_calls']} ({q['read_only_not_asked_share']:.1%}); accepted "
+        f"trajectories {d['accepted']} of {d['trajectories']} ({d['acceptance']:.1%})"
+    )
 
 
 def _coverage_lines(d: dict) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from synth_configs import travel_chain_config
 
 from synth.assembly import synthesize_trajectory
-from synth.causality import plan_steps, premature_calls
+from synth.causality import premature_calls
 from synth.stats import SynthStats
 from synth.teachers.template import TemplateTeacher
 from synth.trajectory import replay_record
@@ -19,20 +19,11 @@ from synth.trajectory import replay_record
 AUTH = {"name": "authenticate_travel", "arguments": {"client_id": "c1x", "client_secret": "s3cret"}}
 BALANCE = {"name": "get_credit_card_balance", "arguments": {"access_token": "804437", "card_id": "1234567"}}
 TOKEN = '{"expires_in": 2, "access_token": "804437", "token_type": "Bearer"}'
+TRAVEL = {"involved_classes": ["TravelAPI"], "initial_config": {}}  # what a replay of these records builds
 
 
 def _call(c: dict) -> dict:
     return {"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-
-
-def test_plan_puts_a_dependent_call_after_its_source_result():
-    query = "Check card 1234567 for me; my client id is c1x and secret s3cret."
-    assert plan_steps([AUTH, BALANCE], [TOKEN, '{"card_balance": 10.0}'], query) == [[0], [1]]
-    # a value the request already gave does not have to wait
-    assert plan_steps([AUTH, BALANCE], [TOKEN, "{}"], query + " (token 804437)") == [[0, 1]]
-    # independent calls share a step (parallel calls, as BFCL allows)
-    other = {"name": "get_credit_card_balance", "arguments": {"access_token": "c1x", "card_id": "1234567"}}
-    assert plan_steps([AUTH, other], [TOKEN, "{}"], query) == [[0, 1]]
 
 
 def test_premature_calls_finds_the_one_step_chain():
@@ -58,7 +49,7 @@ def test_premature_calls_finds_the_one_step_chain():
     assert premature_calls(two_steps) == []
     stats = SynthStats()
     for record in (one_step, two_steps):
-        record["tools"], record["metadata"] = [], {"environment": "TravelAPI", "turns": []}
+        record["tools"], record["metadata"] = [], {"environment": "TravelAPI", "turns": [], **TRAVEL}
         stats.add(type("O", (), {"record": record, "rejections": [], "counters": {}})())
     assert stats.to_dict()["causality"]["calls_emitted_before_their_source_result"] == 1
 

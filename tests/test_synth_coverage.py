@@ -53,7 +53,10 @@ def test_every_bfcl_ground_truth_tool_is_used(run):
                 if not is_failure(next(results), name):
                     ok.add(name)
     assert set(truth) <= ok, sorted(set(truth) - ok)
-    assert set(data["tool_coverage"]["never_used"]) <= {"get_outside_temperature_from_weather_com"}  # always 404
+    # Outside BFCL's ground truth, two tools hardly ever work: weather_com always answers 404, and BFCL's own
+    # search_messages raises on the list-valued inbox entries BFCL's states (and ours) hold, so it works only on an
+    # emptied inbox (probing marks it dead; 0-1 uses in 600 trajectories, as the seed falls).
+    assert set(data["tool_coverage"]["never_used"]) <= {"get_outside_temperature_from_weather_com", "search_messages"}
 
 
 def test_targets_repeats_and_doc_restating(run):

@@ -13,6 +13,7 @@ from envs.resolve import resolve_env
 from synth.agents import Agents, schema_errors
 from synth.assembly import synthesize_trajectory
 from synth.teachers.base import TeacherError
+from synth.teachers.requests import read_request
 from synth.teachers.template import TemplateTeacher
 from synth.trajectory import replay_record
 
@@ -24,9 +25,9 @@ def run(coro):
 
 
 class Scripted(TemplateTeacher):
-    """The template teacher, except that in the first `fail` phase-III attempts the reasoning agent never makes the
-    round's last call (it says it is done instead), and chosen roles can answer with fixed text or raise
-    TeacherError."""
+    """The template teacher, except that in the first `fail` phase-III attempts the reasoning agent reads the request
+    without its last clause (so it never makes the round's last call and says it is done instead), and chosen
+    roles can answer with fixed text or raise TeacherError."""
 
     name = "scripted"
 
@@ -43,18 +44,18 @@ class Scripted(TemplateTeacher):
             if isinstance(reply, Exception):
                 raise reply
             return reply
-        text = await super().generate(role, messages, payload)
         if role == "reasoning" and not payload.get("steps"):  # a new attempt
             self.failing = self.fail > 0
             self.fail -= self.failing
         if role == "reasoning" and self.failing:
-            data = json.loads(text)
-            data["calls"] = [c for c in data["calls"] if c != payload["ground_truth"][-1]]
+            clauses = read_request(payload["query"], payload["tools"])
+            payload = {**payload, "query": payload["query"][: clauses[-1].start] if clauses else ""}
+            data = json.loads(await super().generate(role, messages, payload))
             if not data["calls"] and not payload.get("steps"):
                 data["calls"] = [{"name": "pwd", "arguments": {}}]
             data["calls"] = [c for c in data["calls"] if c["name"] in {t["name"] for t in payload["tools"]}]
             return json.dumps(data)
-        return text
+        return await super().generate(role, messages, payload)
 
 
 def config(**kw) -> SynthConfig:
@@ -245,14 +246,14 @@ def test_template_queries_state_flags_as_a_user_would():
         cfg = config(targets=["ls"], target_policy="list", trace_length=[1, 1], phase2=False)
         out = run(synthesize_trajectory(seed, cfg, 0, teacher))
         step = teacher.payloads["querying"][0]["steps"][0]
-        if out.record is None or "a" not in step["user_args"]:
+        if out.record is None or "a" not in step["stated"]:
             continue
         query = out.record["messages"][0]["content"]
-        answer = "yes" if step["user_args"]["a"] else "no"
+        answer = "yes" if step["stated"]["a"] else "no"
         assert f"show hidden files and directories: {answer}" in query, query
         assert "a True" not in query and "a False" not in query
         call = out.record["messages"][1]["tool_calls"][0]["function"]
-        assert call["name"] == "ls" and call["arguments"]["a"] is step["user_args"]["a"]
+        assert call["name"] == "ls" and call["arguments"]["a"] is step["stated"]["a"]
         seen.append(answer)
     assert seen, "no ls call with its flag in 12 seeds"
 

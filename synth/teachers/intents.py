@@ -140,7 +140,7 @@ INTENTS = {
     "find_nearest_tire_shop": "find the nearest tyre shop",
     "gallon_to_liter": "convert gallons to litres",
     "get_current_speed": "tell me how fast we're going",
-    "get_outside_temperature_from_google": "tell me the temperature outside",
+    "get_outside_temperature_from_google": "look the outside temperature up online",
     "get_outside_temperature_from_weather_com": "tell me the temperature outside",
     "get_zipcode_based_on_city": "find a city's zip code",
     "liter_to_gallon": "convert litres to gallons",

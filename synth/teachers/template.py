@@ -6,23 +6,26 @@
 
 It is the baseline for ablations and what tests and the demo use: no model, no network, no randomness of its own
 (variation comes from the payload, which the trajectory's seeded RNG filled). Outputs are labelled: the teacher's
-name, "template", is recorded in every trajectory's metadata. Its reasoning answers with the executed ground truth,
-so with it phase III passes on the first attempt; the critic loop is exercised with scripted teachers in tests.
-Reasoning is step-wise: each request gets the next group of the round's plan (`plan`, from synth/causality.py),
-so a call that needs a token or an ID comes after the result that shows it; after an injected transient error it
-retries the failed step.
-Requests use each tool's user-voice intent (synth/teachers/intents.py), not its doc sentence; reasoning says where
-every argument comes from (the request, an earlier result, a step before it); closing replies describe the results
-in prose. The fixed sentences below were written for this project.
+name, "template", is recorded in every trajectory's metadata.
+It plays by a real teacher's information rules (DESIGN invariant 6): the querying agent writes every step of the
+chain as a clause of the request language (synth/teachers/requests.py: the tool's user-voice intent from
+synth/teachers/intents.py with its values woven in, or an earlier result referred to in words), and the reasoning
+agent reads that request back, with the results its prompt shows, to decide its calls; it never sees the chain.
+So a request that leaves a step out is rejected by phase III's execution check, as it would be with a model.
+Reasoning is step-wise: a call that refers to a result of the same request waits until that result is in; after an
+injected transient error it retries the failed calls. Reasoning says where every argument comes from; closing
+replies describe the results in plain words. The fixed sentences below were written for this project.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import zlib
 
 from synth.teachers.intents import intent
+from synth.teachers.requests import SUPPLY, compose_clause, read_request, say, value_from_results, words_of
 
 OPENERS = [
     "Could you {body}?",
@@ -31,6 +34,7 @@ OPENERS = [
     "Can you {body}? Thanks.",
     "I'd like you to {body}.",
 ]
+_NOTHING = object()
 JOINERS = [", then ", ", and after that ", "; also ", ", and then "]
 FORWARD_OPENERS = ["Step by step, please: {body}.", "Do these in order: {body}."]
 # A closing reply's first words vary with the request (chosen by a hash of the query, so still deterministic): one
@@ -60,29 +64,8 @@ def phrase(doc: dict | None, name: str) -> str:
     return intent(name, doc)
 
 
-def arg_phrases(doc: dict | None, args: dict) -> dict[str, str]:
-    """How a user would state each flag among `args`: the first sentence of the parameter's own description, with
-    "yes"/"no" ("show hidden files and directories: yes"), where a bare "a True" would teach nothing a real request
-    says (BFCL asks for "the hidden ones"). Other values are stated as they are (see _args_text)."""
-    props = ((doc or {}).get("parameters") or {}).get("properties") or {}
-    out = {}
-    for key, value in args.items():
-        description = (props.get(key) or {}).get("description") or ""
-        first = description.split(". ")[0].strip().rstrip(".")
-        if first.lower().startswith("if true, "):
-            first = first[len("if true, ") :]
-        if isinstance(value, bool) and first:
-            out[key] = f"{first[:1].lower() + first[1:]}: {'yes' if value else 'no'}"
-    return out
-
-
 def _pick(options: list[str], key: str) -> str:
     return options[zlib.crc32(key.encode("utf-8")) % len(options)]
-
-
-def _args_text(args: dict, phrases: dict[str, str] | None = None) -> str:
-    phrases = phrases or {}
-    return ", ".join(phrases.get(k) or f"{_words_of(k)} {v!r}" for k, v in args.items())
 
 
 class TemplateTeacher:
@@ -95,7 +78,7 @@ class TemplateTeacher:
         return None
 
     def _tooling(self, p: dict) -> dict:
-        steps = [s for s in p["steps"] if s["described"]] or p["steps"]
+        steps = p["steps"]
         last = steps[-1]["name"]
         goals = "; ".join(s["phrase"] for s in steps)
         return {
@@ -106,69 +89,85 @@ class TemplateTeacher:
         }
 
     def _querying(self, p: dict) -> dict:
+        """Every step becomes a clause of the request language (synth/teachers/requests.py): its intent with its
+        values woven in, or a value an earlier result holds referred to in words; a withheld value is left out
+        (mode=supply writes the follow-up that gives it)."""
         noise = p.get("noise", {})
         variant = noise.get("variant", 0)
-        if p["mode"] == "supply":
-            w = p["withhold"]
-            return {"query": f"Sorry, I left that out: the {w['param'].replace('_', ' ')} is {w['value']!r}."}
         withheld = p.get("withhold") or {}
+        if p["mode"] == "supply":
+            return {"query": SUPPLY.format(label=withheld["label"], value=say(withheld["value"]))}
         clauses = []
-        context = []
         for s in p["steps"]:
-            args = {
-                k: v
-                for k, v in s["user_args"].items()
-                if not withheld or (k != withheld["param"] and str(withheld["value"]) not in str(v))
-            }
-            said = _args_text(args, s.get("arg_phrases"))
-            if p["mode"] == "forward" or s["described"]:
-                clauses.append(f"{s['phrase']} ({said})" if args else s["phrase"])
-            elif args:
-                context.append(said)
+            stated = dict(s["stated"])
+            if withheld.get("tool") == s["name"] and stated.get(withheld["param"], _NOTHING) == withheld["value"]:
+                stated.pop(withheld["param"])
+                withheld = {}  # one value is withheld, from one clause
+            clauses.append(compose_clause(s["phrase"], s["labels"], stated, s["refs"]))
         joiner = JOINERS[variant % len(JOINERS)] if noise.get("paraphrase") else JOINERS[0]
-        body = joiner.join(_dedupe(clauses))
-        if context:
-            body += f" - you'll need {'; '.join(context)}"
+        body = joiner.join(clauses)
         if p["mode"] == "forward":
             text = FORWARD_OPENERS[variant % len(FORWARD_OPENERS)].format(body="first " + body)
         else:
             opener = OPENERS[variant % len(OPENERS)] if noise.get("paraphrase") else OPENERS[0]
-            text = opener.format(body=body, Body=body[:1].upper() + body[1:])
+            text = opener.format(body=body)
         if noise.get("distractor"):
             text = f"{DISTRACTORS[variant % len(DISTRACTORS)]} {text}"
         return {"query": text}
 
     def _reasoning(self, p: dict) -> dict:
-        """The next step of the round's plan (synth/causality.py: a call that needs a value only a result shows
-        waits for that result), a retry after a transient error, or done. The thought follows the chain: what
-        each call is for and where each argument comes from (the request, what the conversation showed, the
-        results just returned)."""
-        gt, steps = p["ground_truth"], p.get("steps", [])
-        plan = p.get("plan") or [list(range(len(gt)))]
-        done = sum(1 for s in steps for r in s["results"] if not _is_error(r))
-        if done >= len(gt):
-            return {"think": _pick(DONE_LINES, p.get("query", "")), "calls": []}
-        end = next(b[-1] + 1 for b in plan if b[-1] >= done)
-        batch = gt[done:end]
+        """The next step, decided from what the prompt shows: the request's clauses (read back by
+        synth/teachers/requests.py), the results of this request's calls so far and the conversation's. One call
+        per clause, in order; a clause that refers to a result of this request waits until every call before it has
+        returned; after a transient error the failed calls are retried. Never the phase-I chain: a clause the
+        request does not have is a call this agent does not make."""
+        tools = p["tools"]
+        docs = {t["name"]: t for t in tools}
         query = p.get("query", "")
-        earlier = " ".join(" ".join(h.get("results", [])) + " " + h.get("user", "") for h in p.get("conversation", []))
-        returned = " ".join(r for s in steps for r in s["results"])
+        clauses = read_request(query, tools)
+        steps = p.get("steps", [])
+        returned = [r for s in steps for r in s["results"] if not _is_error(r)]
+        done = len(returned)
+        if not clauses:
+            return {"think": "I can't tell what the request asks me to do with these tools.", "calls": []}
+        if done >= len(clauses):
+            return {"think": _pick(DONE_LINES, query), "calls": []}
+        earlier = [r for h in p.get("conversation", []) for r in h.get("results", [])]
+        batch, missing = [], None
+        for clause in clauses[done:]:
+            props = ((docs[clause.name].get("parameters") or {}).get("properties")) or {}
+            args = {k: clause.stated[k] for k in props if k in clause.stated}
+            if any(kind == "this" for kind in clause.refs.values()) and batch:
+                break  # it needs what the calls before it return
+            for param, kind in clause.refs.items():
+                ptype = (props.get(param) or {}).get("type", "string")
+                value = value_from_results(param, ptype, returned if kind == "this" else earlier)
+                if value is None:
+                    missing = missing or f"the {words_of(param)} for `{clause.name}`"
+                    break
+                args[param] = value
+            if missing:
+                break
+            batch.append((clause, {k: args[k] for k in props if k in args}))
+        if not batch:
+            return {"think": f"I can't find {missing} in anything shown so far.", "calls": []}
         failed = [c["name"] for c, r in zip(steps[-1]["calls"], steps[-1]["results"]) if _is_error(r)] if steps else []
         if failed:
             names = " and ".join(f"`{n}`" for n in _dedupe(failed))
             lines = [f"{names} came back with a temporary error and did not go through; nothing changed, so I retry."]
         elif not steps:
-            lines = [_pick(PLAN_OPENERS, query).format(n=len(gt), s="" if len(gt) == 1 else "s")]
+            n = len(clauses)
+            lines = [_pick(PLAN_OPENERS, query).format(n=n, s="" if n == 1 else "s")]
         else:
             lines = [_pick(NEXT_LINES, query + str(done))]
-        for i, call in enumerate(batch, done + 1):
-            what = _third_person(p.get("phrases", {}).get(call["name"], call["name"]))
-            sources = [_source(k, v, query, earlier, returned) for k, v in call["arguments"].items()]
+        for i, (clause, args) in enumerate(batch, done + 1):
+            what = _third_person(p.get("phrases", {}).get(clause.name, clause.name))
+            sources = [_source(k, v, clause) for k, v in args.items()]
             used = f" ({'; '.join(sources)})" if sources else ""
-            lines.append(f"{i}. `{call['name']}` to {what}{used}.")
-        if end < len(gt):
+            lines.append(f"{i}. `{clause.name}` to {what}{used}.")
+        if done + len(batch) < len(clauses):
             lines.append("The rest needs what these return, so it waits for the results.")
-        return {"think": "\n".join(lines), "calls": [{"name": c["name"], "arguments": c["arguments"]} for c in batch]}
+        return {"think": "\n".join(lines), "calls": [{"name": c.name, "arguments": a} for c, a in batch]}
 
     def _critic(self, p: dict) -> dict:
         verdict = p.get("verdict", {})
@@ -243,63 +242,81 @@ def _third_person(text: str) -> str:
     return text
 
 
-def _words_of(key: str) -> str:
-    """`fanSpeed` / `file_name` -> "fan speed" / "file name"."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", key).replace("_", " ").lower()
-
-
 def _is_error(result: str) -> bool:
     """An error answer in BFCL's shape (`{"error": ...}`): a verified phase-I result never is one."""
     return result.startswith('{"error": ')
 
 
-def _source(param: str, value, query: str, earlier: str, returned: str) -> str:
-    if isinstance(value, bool):  # a flag is always asked for in words ("show hidden files: yes"), never as True
-        return f"{_words_of(param)} {value!r} as asked"
-    forms = {json.dumps(value, ensure_ascii=False), repr(value), str(value)} - {""}
-    where = (
-        "from the request"
-        if any(f in query for f in forms)
-        else "from what we saw earlier"
-        if any(f in earlier for f in forms)
-        else "from what the calls so far returned"
-        if any(f in returned for f in forms)
-        else "my choice, nothing more specific was asked"
-    )
-    return f"{_words_of(param)} {value!r} {where}"
+def _source(param: str, value, clause) -> str:
+    kind = clause.refs.get(param)
+    where = {
+        "this": "from what the calls so far returned",
+        "before": "from what we saw earlier",
+    }.get(kind, "from the request")
+    return f"{words_of(param)} {value!r} {where}"
+
+
+_WRAPPED_NUMBER = re.compile(r"\b(?:mpf|Decimal)\((['\"]?)(-?[\d.eE+-]+)\1\)")
+
+
+def _result_value(result: str):
+    """A tool result as a value: JSON, or a Python literal whose numbers may be wrapped (`mpf('1.55')`,
+    `Decimal('2.5')`, as MathAPI returns them) and are read as plain numbers; the text itself otherwise."""
+    try:
+        return json.loads(result)
+    except (json.JSONDecodeError, TypeError):
+        pass
+    try:
+        return ast.literal_eval(_WRAPPED_NUMBER.sub(r"\2", result))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return result
 
 
 def _describe(name: str, result: str) -> str:
-    """One sentence on one call's result: its fields in words (a few list items, the start of long text), never
-    the raw JSON; "" for a result that says nothing (mkdir's None)."""
-    try:
-        value = json.loads(result)
-    except (json.JSONDecodeError, TypeError):
-        value = result
+    """One sentence on one call's result in plain words: a calculator's number as a number, a dict's fields as
+    "field: value", a few list items, the start of long text; never raw JSON, dicts, lists or `mpf(...)`; "" for a
+    result that says nothing (mkdir's None)."""
+    value = _result_value(result)
     if value in (None, "None", ""):
         return ""
+    number = next(iter(value.values()), None) if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(number, (int, float)) and not isinstance(number, bool):
+        return f"The {words_of(next(iter(value)))} is {_short(number)}."
+    if isinstance(value, list):
+        return f"It returned {_short(value)}."
     if not isinstance(value, dict):
         return f"The answer was {_short(value)}."
-    parts = [f"{_words_of(k)}: {_short(v)}" for k, v in list(value.items())[:4]]
-    more = f" (plus {len(value) - 4} more details)" if len(value) > 4 else ""
+    parts = [f"{words_of(k)}: {_short(v)}" for k, v in list(value.items())[:4]]
+    more = f" (plus {_count(len(value) - 4, 'more detail', 'more details')})" if len(value) > 4 else ""
     text = "; ".join(parts)
     return f"{text[:1].upper()}{text[1:]}{more}."
 
 
 def _short(value) -> str:
+    """A value in words: yes/no, numbers as numbers (at most 4 decimals), short text, a few list items, a count of
+    a dict's entries."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if value is None:
+        return "nothing"
     if isinstance(value, str):
         value = value.rstrip(".")
         return value if len(value) <= 60 else value[:57].rstrip() + "..."
     if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, list):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value == value and abs(value) < 1e15 else str(value)
+    if isinstance(value, (list, tuple)):
         if not value:
-            return "none"
+            return "nothing"
+        if all(isinstance(v, dict) for v in value):
+            return _count(len(value), "record", "records")
         head = ", ".join(_short(v) for v in value[:3] if not isinstance(v, (dict, list)))
-        more = f" (+{len(value) - 3} more)" if len(value) > 3 else ""
-        return f"{head}{more}" if head else f"{len(value)} entries"
+        more = f" and {len(value) - 3} more" if len(value) > 3 else ""
+        return f"{head}{more}" if head else _count(len(value), "entry", "entries")
     if isinstance(value, dict):
-        return f"{len(value)} entries"
+        inner = [f"{words_of(k)} {_short(v)}" for k, v in list(value.items())[:3] if not isinstance(v, (dict, list))]
+        return ", ".join(inner) if inner else _count(len(value), "entry", "entries")
     return str(value)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
