@@ -117,7 +117,7 @@ def part_eval(model_dir: Path, mode: str, tmp: Path) -> dict:
     from core.sections.chat import ChatOptions
     from envs import bfcl
     from eval.backends import Sampling
-    from eval.runner import MultiTurnRunner
+    from eval.runner import LockstepRunner
     from eval.tasks import load_tasks
 
     size = SIZES[mode]["eval"]
@@ -143,7 +143,7 @@ def part_eval(model_dir: Path, mode: str, tmp: Path) -> dict:
 
     out = {"backend": backend_name, "entries": len(lengths), "first_prompt_tokens_mean": sum(lengths) / len(lengths)}
     for name, in_flight in (("one_at_a_time", 1), ("lockstep", len(lengths))):
-        runner = MultiTurnRunner(
+        runner = LockstepRunner(
             backend(in_flight),
             tokenizer,
             ChatOptions(),

@@ -24,9 +24,10 @@ from core.errors import UserError
 from core.routing import Fault, ServerPool, ServersGone
 from core.sections.chat import ChatOptions
 from core.sections.synth import SynthConfig
+from eval import bfcl_layout as layout
 from eval.backends import Sampling, ground_truth_script
 from eval.backends.openai import OpenAIBackend
-from eval.runner import MultiTurnRunner, result_file
+from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 from synth.pipeline import run
 from synth.writer import read_entries
@@ -327,7 +328,7 @@ class GroundTruthByPrompt:
 def _evaluate(tokenizer, tasks, urls, out: Path, replies: GroundTruthByPrompt, resume=False):
     backend = replies.backend(urls, cooldown_s=60)
     try:
-        runner = MultiTurnRunner(backend, tokenizer, ChatOptions(), in_flight=6, progress=False)
+        runner = LockstepRunner(backend, tokenizer, ChatOptions(), in_flight=6, progress=False)
         stats = runner.run(tasks.entries, out, resume=resume)
     finally:
         backend.close()
@@ -335,7 +336,7 @@ def _evaluate(tokenizer, tasks, urls, out: Path, replies: GroundTruthByPrompt, r
 
 
 def _rows(out: Path) -> list[dict]:
-    rows = [json.loads(line) for line in result_file(out, "base").read_text().splitlines()]
+    rows = [json.loads(line) for line in layout.result_path(out, "base").read_text().splitlines()]
     return [{k: v for k, v in r.items() if k != "latency"} for r in rows]  # wall time differs run to run
 
 
@@ -385,7 +386,7 @@ def test_eval_stops_when_every_server_is_gone_and_resumes(tiny_tokenizer, tmp_pa
             _evaluate(tiny_tokenizer, tasks, [url], tmp_path / "run", replies)
     finally:
         server.stop()
-    written = result_file(tmp_path / "run", "base")
+    written = layout.result_path(tmp_path / "run", "base")
     kept = len(written.read_text().splitlines()) if written.exists() else 0
     assert kept < 6  # the unfinished entries were not written (no error rows for them)
     with FakeOpenAIServer(replies) as back:
