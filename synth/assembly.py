@@ -421,8 +421,9 @@ class _Round:
         loop = CriticLoop(self.agents, reasoner, config.k_max, validate=config.phase3)
         gt_results = [s.result for s in trace]
         attempt, tries = await loop.run(
-            live.instances, sampled.gt_instances, gt_results, context, first_hint, injection, self.rejections
+            live.instances, sampled.gt_instances, gt_results, context, first_hint, injection
         )
+        self.rejections += loop.rejections
         self.counters["phase3_attempts"].append(tries)
         self.counters["critic_prompt_chars"] += loop.critic_prompt_chars
         if attempt is None:
