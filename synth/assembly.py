@@ -47,6 +47,7 @@ Decisions on the report's open questions (docs/funreason-mt.md §12):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import random
@@ -62,7 +63,7 @@ from envs.base import copy_state
 from envs.resolve import EnvSpec, resolve_env
 from synth.agents import Agents
 from synth.api_graph import ApiGraph, load_or_build
-from synth.phase3 import TRANSIENT_ERRORS, CriticLoop, ErrorInjection, ReasoningAgent
+from synth.phase3 import TRANSIENT_ERRORS, AgentStep, Attempt, CriticLoop, ErrorInjection, ReasoningAgent
 from synth.sampler import DirectedSampler, ValuePools
 from synth.teachers.base import Teacher
 from synth.teachers.requests import label, value_from_results
@@ -75,6 +76,127 @@ class TrajectoryOutcome:
     record: dict | None
     rejections: list[tuple[str, str]] = field(default_factory=list)
     counters: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a trajectory draws before its rounds, besides the miss_func plan."""
+
+    seed: int
+    index: int
+    docs: list[dict]
+    initial_config: dict
+    long_context: bool
+
+
+@dataclass(frozen=True)
+class MissFuncPlan:
+    """The miss_func draw: `tool` is absent until round `round` announces it (`round` None: nothing withheld, or
+    that round failed every try and so the tool was never withheld in the end)."""
+
+    tool: str | None = None
+    round: int | None = None
+
+
+@dataclass
+class Conversation:
+    """What the rounds so far have left for the next: the environment state, the tools called, the values seen
+    (for the sampler) and the dialogue as the teacher's prompts show it ({"user", "calls", "results"} a round)."""
+
+    instances: dict
+    called: set[str] = field(default_factory=set)
+    pools: ValuePools = field(default_factory=ValuePools)
+    history: list[dict] = field(default_factory=list)
+
+    def add_round(self, user_text: str, calls: list[str], made: MadeRound) -> None:
+        shown = [x[:300] for x in made.results]
+        self.history.append({"user": user_text, "calls": calls, "results": shown})
+        self.instances = made.after
+        self.called |= {c.name for c in made.calls}
+        for res in made.results:
+            self.pools.add_output(res)
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """One try at a round: tools it may not use, the target it must reach (None: phase I draws one) and whether
+    its query withholds a value (miss_param)."""
+
+    exclude: frozenset[str]
+    target: str | None
+    miss_param: bool
+
+
+@dataclass(frozen=True)
+class SampledTrace:
+    """Phase I's output: the directed trace, the target it reached and the ground-truth state after it."""
+
+    trace: list[Step]
+    target: str
+    gt_instances: dict
+
+
+@dataclass(frozen=True)
+class HardQuery:
+    """Phase II's output: the query, the follow-up that supplies a withheld value, the withheld parameter's name
+    and the advanced tool T_adv (None when phase II is off)."""
+
+    query: str
+    supply: str | None
+    withheld: str | None
+    advanced_tool: dict | None
+
+    @property
+    def asked(self) -> str:
+        """What the reasoning agent answers: the query, and the follow-up when a value was withheld."""
+        return self.query if self.supply is None else f"{self.query}\n{self.supply}"
+
+
+@dataclass(frozen=True)
+class Solved:
+    """Phase III's output: the attempt that passed (or, with phase III off, the one kept) and how many were made."""
+
+    attempt: Attempt
+    tries: int
+
+
+@dataclass(frozen=True)
+class MadeRound:
+    """A finished round: its query, the reasoning agent's steps, the calls kept (injected errors left out) with
+    their results, the state after them, the closing reply, and what the turn's metadata records."""
+
+    hard: HardQuery
+    steps: list[AgentStep]
+    calls: list[ToolCall]
+    results: list[str]
+    after: dict
+    reply: str
+    reply_think: str
+    attempts: int
+    target: str
+    error_injected: bool
+    asked: list[str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A miss_param question or a miss_func refusal: its messages, its turn's metadata (merged after the round's
+    common fields), and the follow-up user turn's text and kind."""
+
+    messages: list[dict]
+    turn: dict
+    follow_up: str
+    kind: str
+
+
+@dataclass
+class Dialogue:
+    """The trajectory's messages and per-turn metadata as the rounds add them, with the indices of tool messages
+    that carry an injected error."""
+
+    messages: list[dict] = field(default_factory=list)
+    turns: list[dict] = field(default_factory=list)
+    injected: list[int] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=64)
@@ -202,14 +324,14 @@ class _Round:
     def reject(self, phase: str, reason: str) -> None:
         self.rejections.append((phase, reason))
 
-    def phase1(self, instances, called, pools, exclude, target):
-        """Directed sampling (Eq. 1-2) toward the round's target: (trace, target, ground-truth end state)."""
-        tools = [t for t in self.docs if t not in exclude]
-        target = target or _choose_target(self.rng, self.graph, tools, self.config)
+    def phase1(self, live: Conversation, plan: RoundPlan) -> SampledTrace:
+        """Directed sampling (Eq. 1-2) toward the plan's target (or a drawn one) from the conversation's state."""
+        tools = [t for t in self.docs if t not in plan.exclude]
+        target = plan.target or _choose_target(self.rng, self.graph, tools, self.config)
         length = max(1, _range(self.rng, self.config.trace_length, "trace_length"))
-        sampler = DirectedSampler(self.graph, list(self.docs.values()), self.rng, exclude=exclude)
-        trace, _, gt_instances = sampler.run(instances, target, length, called, copy_state(pools))
-        return trace, target, gt_instances
+        sampler = DirectedSampler(self.graph, list(self.docs.values()), self.rng, exclude=plan.exclude)
+        trace, _, gt_instances = sampler.run(live.instances, target, length, live.called, copy_state(live.pools))
+        return SampledTrace(trace, target, gt_instances)
 
     def _steps(self, trace: list[Step], earlier: list[str]) -> list[dict]:
         """What phase II knows of each traced call: its phrase, the values the user states and those the user
@@ -229,9 +351,10 @@ class _Round:
             for i, s in enumerate(trace)
         ]
 
-    async def phase2(self, trace: list[Step], miss_param: bool, earlier: list[str]) -> dict | None:
+    async def phase2(self, trace: list[Step], miss_param: bool, earlier: list[str]) -> HardQuery | None:
         """The tooling agent folds the trace into T_adv (Eq. 3); the querying agent writes the hard query (Eq. 4),
-        and with a withheld value the follow-up that supplies it. None on rejection."""
+        and with a withheld value the follow-up that supplies it. None on rejection. The payloads (dicts) are what
+        the teacher is sent."""
         config, rng = self.config, self.rng
         steps = self._steps(trace, earlier)
         inputs = [
@@ -267,67 +390,70 @@ class _Round:
             if more is None:
                 return self.reject("phase2", f"querying:{why}")
             supply = more["query"]
-        return {"query": reply["query"], "supply": supply, "withhold": withhold, "advanced_tool": tool}
+        return HardQuery(reply["query"], supply, withhold["param"] if withhold else None, tool)
 
-    async def phase3(self, instances, trace, gt_instances, hard: dict, history, target) -> tuple | None:
-        """The reasoning agent, step by step, under the critic loop; Prompt⁽¹⁾ = Des(T_adv). Returns (attempt,
-        attempts) or None. With `error_response_ratio`, the first step calling the target gets a transient error."""
-        config, rng = self.config, self.rng
-        query = hard["query"] if hard["supply"] is None else f"{hard['query']}\n{hard['supply']}"
+    async def phase3(
+        self, live: Conversation, sampled: SampledTrace, hard: HardQuery, exclude: frozenset[str]
+    ) -> Solved | None:
+        """The reasoning agent, step by step, under the critic loop; Prompt⁽¹⁾ = Des(T_adv). Returns the attempt
+        kept and how many were made, or None (rejections recorded). The agent is offered the trace's tools and
+        distractors outside `exclude`; with `error_response_ratio`, the first step calling the target gets a
+        transient error."""
+        config, rng, trace = self.config, self.rng, sampled.trace
         trace_tools = list(dict.fromkeys(s.name for s in trace))
-        others = [t for t in self.docs if t not in trace_tools and t not in hard.get("exclude", ())]
+        others = [t for t in self.docs if t not in trace_tools and t not in exclude]
         offered = trace_tools + rng.sample(others, k=min(config.num_distractors, len(others)))
         rng.shuffle(offered)
         context = {  # the reasoning agent sees all of it but `ground_truth`, which only the critic is shown
-            "conversation": history[-6:],
-            "query": query,
+            "conversation": live.history[-6:],
+            "query": hard.asked,
             "tools": [self.docs[t] for t in offered],
             "ground_truth": [_call_dict(s.call) for s in trace],
             "phrases": {t: phrase(self.docs.get(t), t) for t in offered},
         }
         injection = None
         if rng.random() < config.error_response_ratio:
-            tool = target if target in trace_tools else trace_tools[-1]
+            tool = sampled.target if sampled.target in trace_tools else trace_tools[-1]
             injection = ErrorInjection(tool, rng.choice(TRANSIENT_ERRORS))
-        tool = hard["advanced_tool"]
+        tool = hard.advanced_tool
         first_hint = f"The request amounts to one operation: {tool['description']}" if tool else None
         reasoner = ReasoningAgent(self.agents, context["tools"], max_steps=len(trace) + 2)
         loop = CriticLoop(self.agents, reasoner, config.k_max, validate=config.phase3)
         gt_results = [s.result for s in trace]
         attempt, tries = await loop.run(
-            instances, gt_instances, gt_results, context, first_hint, injection, self.rejections
+            live.instances, sampled.gt_instances, gt_results, context, first_hint, injection
         )
+        self.rejections += loop.rejections
         self.counters["phase3_attempts"].append(tries)
         self.counters["critic_prompt_chars"] += loop.critic_prompt_chars
         if attempt is None:
             return self.reject("phase3", "k_max_exhausted" if config.phase3 else "unparsed")
-        return attempt, tries, query
+        return Solved(attempt, tries)
 
-    async def run(self, instances, called, pools, history, exclude: set[str], target, miss_param) -> dict | None:
-        """One round from `instances` (not mutated): phase I, II, III, then the closing reply. Returns the round's
-        pieces or None (rejections recorded)."""
+    async def run(self, live: Conversation, plan: RoundPlan) -> MadeRound | None:
+        """One round from the conversation (not mutated): phase I, II, III, then the closing reply. Returns the
+        round or None (rejections recorded)."""
         self.counters["rounds_tried"] += 1
-        trace, target, gt_instances = self.phase1(instances, called, pools, exclude, target)
-        if not trace:
+        sampled = self.phase1(live, plan)
+        if not sampled.trace:
             return self.reject("phase1", "empty_trace")
         self.counters["phase1_ok"] += 1
-        hard = await self.phase2(trace, miss_param, [r for h in history[-6:] for r in h["results"]])
+        hard = await self.phase2(sampled.trace, plan.miss_param, [r for h in live.history[-6:] for r in h["results"]])
         if hard is None:
             return None
         self.counters["phase2_ok"] += 1
-        hard["exclude"] = exclude
-        solved = await self.phase3(instances, trace, gt_instances, hard, history, target)
+        solved = await self.phase3(live, sampled, hard, plan.exclude)
         if solved is None:
             return None
         self.counters["phase3_ok"] += 1
-        attempt, tries, query = solved
-        kept = [(c, r) for s in attempt.steps if not s.injected for c, r in zip(s.calls, s.results)]
-        injected = any(s.injected for s in attempt.steps)
+        steps = solved.attempt.steps
+        kept = [(c, r) for s in steps if not s.injected for c, r in zip(s.calls, s.results)]
+        injected = any(s.injected for s in steps)
         self.counters["error_injected"] += injected
         closing, why = await self.agents.closing(
             {
                 "mode": "summary",
-                "query": query,
+                "query": hard.asked,
                 "calls": [c.to_python() for c, _ in kept],
                 "results": [r for _, r in kept],
             }
@@ -335,76 +461,71 @@ class _Round:
         if closing is None:
             return self.reject("closing", f"closing:{why}")
         self.counters["rounds_ok"] += 1
-        return {
-            **{k: hard[k] for k in ("query", "supply", "withhold")},
-            "steps": attempt.steps,
-            "calls": [c for c, _ in kept],
-            "results": [r for _, r in kept],
-            "after": attempt.instances,
-            "closing": closing,
-            "attempts": tries,
-            "target": target,
-            "error_injected": injected,
-            "asked": [s.call.to_python() for s in trace],
-        }
+        return MadeRound(
+            hard=hard,
+            steps=steps,
+            calls=[c for c, _ in kept],
+            results=[r for _, r in kept],
+            after=solved.attempt.instances,
+            reply=closing["reply"],
+            reply_think=closing["think"],
+            attempts=solved.tries,
+            target=sampled.target,
+            error_injected=injected,
+            asked=[s.call.to_python() for s in sampled.trace],
+        )
 
 
-def _round_messages(piece: dict, user_text: str, first: int) -> tuple[list[dict], list[int]]:
+def _round_messages(made: MadeRound, user_text: str, first: int) -> tuple[list[dict], list[int]]:
     """The user turn, one assistant message per step followed by its tool results, and the closing reply; with the
     indices (counted from `first`) of tool messages that carry an injected error."""
     messages = [{"role": "user", "content": user_text}]
     injected = []
-    for step in piece["steps"]:
+    for step in made.steps:
         messages.append(_assistant_calls(step.calls, step.think))
         for call, result in zip(step.calls, step.results):
             if step.injected:
                 injected.append(first + len(messages))
             messages.append({"role": "tool", "name": call.name, "content": result})
-    closing = piece["closing"]
-    messages.append({"role": "assistant", "content": closing["reply"], "reasoning_content": closing["think"]})
+    messages.append({"role": "assistant", "content": made.reply, "reasoning_content": made.reply_think})
     return messages, injected
 
 
-async def _refusal_turn(state: _Round, piece: dict, missing: str | None, base_turn: dict, messages, turns, flags):
+async def _refusal_turn(agents: Agents, made: MadeRound, missing: str | None) -> Refusal:
     """A miss_param round (ask for the withheld value) or a miss_func round (say the tool is missing), before its
-    follow-up user turn: appends the question/refusal, returns (follow-up user text, turn kind)."""
-    messages.append({"role": "user", "content": piece["query"]})
-    if piece["withhold"]:
-        ask, why = await state.agents.closing({"mode": "ask_param", "param": piece["withhold"]["param"]})
-        reply = ask["reply"] if ask else f"Which {piece['withhold']['param']} should I use?"
-        messages.append({"role": "assistant", "content": reply, "reasoning_content": (ask or {}).get("think", "")})
-        turns.append({**base_turn, "ground_truth": [], "kind": "miss_param", "withheld": piece["withhold"]["param"]})
-        flags["miss_param"] = True
-        return piece["supply"], "miss_param_followup"
+    follow-up user turn."""
+    user = {"role": "user", "content": made.hard.query}
+    param = made.hard.withheld
+    if param is not None:
+        ask, why = await agents.closing({"mode": "ask_param", "param": param})
+        reply = ask["reply"] if ask else f"Which {param} should I use?"
+        question = {"role": "assistant", "content": reply, "reasoning_content": (ask or {}).get("think", "")}
+        turn = {"ground_truth": [], "kind": "miss_param", "withheld": param}
+        return Refusal([user, question], turn, made.hard.supply, "miss_param_followup")
     # Not told the withheld tool's name: the model being trained has never seen it at this point, so a refusal that
     # names it would teach knowledge the conversation has not shown (invariant 6 of docs/design.md).
-    cannot, why = await state.agents.closing({"mode": "cannot", "query": piece["query"]})
+    cannot, why = await agents.closing({"mode": "cannot", "query": made.hard.query})
     reply = cannot["reply"] if cannot else "I can't do that with the tools I have right now."
-    messages.append({"role": "assistant", "content": reply, "reasoning_content": (cannot or {}).get("think", "")})
-    turns.append({**base_turn, "ground_truth": [], "kind": "miss_func", "missing_functions": [missing]})
-    flags["miss_func"] = True
+    refusal = {"role": "assistant", "content": reply, "reasoning_content": (cannot or {}).get("think", "")}
+    turn = {"ground_truth": [], "kind": "miss_func", "missing_functions": [missing]}
     # BFCL's holdout turn; train renders it as eval does (chat.holdout), from metadata.missed_function
-    return HOLDOUT_FC, "miss_func_followup"
+    return Refusal([user, refusal], turn, HOLDOUT_FC, "miss_func_followup")
 
 
-async def _make_round(state: _Round, r: int, plan: dict, live: dict):
-    """Round `r` with its retries (a new target each time): the piece, or None when every try failed."""
-    is_func_round = r == plan["miss_func_round"]
-    missing = plan["missing"]
-    exclude = {missing} if missing and plan["miss_func_round"] is not None and r < plan["miss_func_round"] else set()
+async def _make_round(state: _Round, r: int, plan: MissFuncPlan, live: Conversation) -> MadeRound | None:
+    """Round `r` with its retries (a new target each time): the round, or None when every try failed."""
+    is_func_round = r == plan.round
+    missing = plan.tool
+    exclude = frozenset({missing} if missing and plan.round is not None and r < plan.round else ())
     miss_param = state.rng.random() < state.config.miss_param_ratio
     for retry in range(1 + state.config.round_retries):
         target = missing if is_func_round and retry == 0 else None
-        piece = await state.run(
-            live["instances"], live["called"], live["pools"], live["history"], exclude, target, miss_param
-        )
-        if piece is not None and is_func_round and missing not in {c.name for c in piece["calls"]}:
+        made = await state.run(live, RoundPlan(exclude, target, miss_param))
+        if made is not None and is_func_round and missing not in {c.name for c in made.calls}:
             state.reject("assembly", "miss_func_target_not_reached")
-            piece = None
-        if piece is not None:
-            return piece
-    if is_func_round:
-        plan["miss_func_round"] = None  # the tool was never withheld in the end
+            made = None
+        if made is not None:
+            return made
     return None
 
 
@@ -419,75 +540,72 @@ async def synthesize_trajectory(index: int, config: SynthConfig, seed: int, teac
     state = _Round(env, refs, config, rng, teacher, graph_for(env, refs, config), docs)
     initial_config = env.generate_config(rng)
     long_context = rng.random() < config.long_context_ratio
-    live = {
-        "instances": env.make_instances(initial_config, long_context=long_context),
-        "called": set(),
-        "pools": ValuePools(),
-        "history": [],
-    }
+    live = Conversation(env.make_instances(initial_config, long_context=long_context))
     n_rounds = max(1, _range(rng, config.rounds, "rounds"))
-    plan = {"miss_func_round": None, "missing": None}
+    plan = MissFuncPlan()
     if rng.random() < config.miss_func_ratio:
-        plan["miss_func_round"] = rng.randrange(n_rounds)
-        plan["missing"] = rng.choice([d["name"] for d in docs])
-    messages, turns, injected = [], [], []
-    flags = {"error_tool_response": False, "miss_param": False, "miss_func": False}
+        func_round = rng.randrange(n_rounds)
+        plan = MissFuncPlan(tool=rng.choice([d["name"] for d in docs]), round=func_round)
+    dialogue = Dialogue()
     for r in range(n_rounds):
-        piece = await _make_round(state, r, plan, live)
-        if piece is None:
+        made = await _make_round(state, r, plan, live)
+        if made is None:
+            if r == plan.round:
+                plan = dataclasses.replace(plan, round=None)  # the tool was never withheld in the end
             continue
-        base_turn = {"phase2": config.phase2, "phase3_attempts": piece["attempts"], "target": piece["target"]}
-        user_text, kind = piece["query"], "normal"
-        if piece["withhold"] or r == plan["miss_func_round"]:
-            user_text, kind = await _refusal_turn(state, piece, plan["missing"], base_turn, messages, turns, flags)
-        turn = {**base_turn, "kind": kind, "ground_truth": [c.to_python() for c in piece["calls"]]}
-        turn["asked"] = piece["asked"]
+        base_turn = {"phase2": config.phase2, "phase3_attempts": made.attempts, "target": made.target}
+        user_text, kind = made.hard.query, "normal"
+        if made.hard.withheld is not None or r == plan.round:
+            refusal = await _refusal_turn(state.agents, made, plan.tool)
+            dialogue.messages += refusal.messages
+            dialogue.turns.append({**base_turn, **refusal.turn})
+            user_text, kind = refusal.follow_up, refusal.kind
+        turn = {**base_turn, "kind": kind, "ground_truth": [c.to_python() for c in made.calls]}
+        turn["asked"] = made.asked
         if kind == "miss_func_followup":
-            turn["added_functions"] = [plan["missing"]]
-        if piece["error_injected"]:
-            turn["error_tool_response"] = flags["error_tool_response"] = True
-        added, errors = _round_messages(piece, user_text, len(messages))
-        messages += added
-        injected += errors
-        turns.append(turn)
-        shown = [x[:300] for x in piece["results"]]
-        live["history"].append({"user": user_text, "calls": turn["ground_truth"], "results": shown})
-        live["instances"] = piece["after"]
-        live["called"] |= {c.name for c in piece["calls"]}
-        for res in piece["results"]:
-            live["pools"].add_output(res)
-    setup = {"seed": seed, "index": index, "docs": docs, "initial_config": initial_config, "long_context": long_context}
-    return _outcome(state, setup, plan["missing"], messages, turns, flags, injected)
+            turn["added_functions"] = [plan.tool]
+        if made.error_injected:
+            turn["error_tool_response"] = True
+        added, errors = _round_messages(made, user_text, len(dialogue.messages))
+        dialogue.messages += added
+        dialogue.injected += errors
+        dialogue.turns.append(turn)
+        live.add_round(user_text, turn["ground_truth"], made)
+    setup = Setup(seed, index, docs, initial_config, long_context)
+    return _outcome(state, setup, plan.tool, dialogue)
 
 
-def _outcome(state: _Round, setup: dict, missing, messages, turns, flags, injected) -> TrajectoryOutcome:
+def _outcome(state: _Round, setup: Setup, missing: str | None, dialogue: Dialogue) -> TrajectoryOutcome:
     """The trajectory's record (or its rejection) from the rounds made; `setup` is what was drawn before them."""
-    env, config, seed, index = state.env, state.config, setup["seed"], setup["index"]
+    env, config, seed, index = state.env, state.config, setup.seed, setup.index
+    messages, turns = dialogue.messages, dialogue.turns
     counters = dict(state.counters)
     counters["teacher_requests"] = state.agents.requests
     if not turns or all(not t["ground_truth"] for t in turns):
-        state.reject("assembly", "no_round_survived")
-        return TrajectoryOutcome(None, state.rejections, counters)
+        return TrajectoryOutcome(None, [*state.rejections, ("assembly", "no_round_survived")], counters)
     if lone_surrogate(messages):  # a teacher's half-escaped emoji: no tokenizer, Arrow or UTF-8 file takes it
-        state.reject("assembly", "unencodable_text")
-        return TrajectoryOutcome(None, state.rejections, counters)
+        return TrajectoryOutcome(None, [*state.rejections, ("assembly", "unencodable_text")], counters)
     missed = {str(i): t["added_functions"] for i, t in enumerate(turns) if t.get("added_functions")}
-    flags["miss_func"] = bool(missed)
+    flags = {  # read off the turns: miss_func only where the withheld tool was announced in the end
+        "error_tool_response": any(t.get("error_tool_response") for t in turns),
+        "miss_param": any(t["kind"] == "miss_param" for t in turns),
+        "miss_func": bool(missed),
+    }
     record = {
         "id": f"funreason_mt_{seed}_{index}",
         "messages": messages,
-        "tools": offered_tools(setup["docs"], messages, missing, config, state.rng),
+        "tools": offered_tools(setup.docs, messages, missing, config, state.rng),
         "metadata": {
             "environment": env.name,
             "environment_refs": state.refs,
             "involved_classes": env.classes,
-            "initial_config": json.loads(json.dumps(setup["initial_config"])),
-            "long_context": setup["long_context"],
+            "initial_config": json.loads(json.dumps(setup.initial_config)),
+            "long_context": setup.long_context,
             "turns": turns,
             "teacher": getattr(state.agents.teacher, "name", "unknown"),
             "flags": flags,
             "missed_function": missed,
-            "injected_errors": injected,
+            "injected_errors": dialogue.injected,
             "phase2": config.phase2,
             "phase3": config.phase3,
             "seed": seed,

@@ -4,6 +4,7 @@ round against the phase-I chain and hints until it passes or K_max attempts are 
     from synth.phase3 import CriticLoop, ReasoningAgent
     loop = CriticLoop(agents, ReasoningAgent(agents, tool_docs), k_max=3)
     attempt, tries = await loop.run(instances, gt_instances, gt_results, context, first_hint, injection)
+    loop.rejections  # [("phase3", "reasoning:..." | "critic:..."), ...]: why attempts failed
     attempt.steps    # [AgentStep(think, calls, results, injected)]: one assistant message + its tool results each
 
 The reasoning agent answers one *step* at a time (`{"think", "calls"}`); the step runs through the shared
@@ -154,8 +155,12 @@ class CriticLoop:
     def __init__(self, agents, reasoner: ReasoningAgent, k_max: int, validate: bool = True):
         self.agents, self.reasoner, self.k_max, self.validate = agents, reasoner, k_max, validate
         self.critic_prompt_chars: list[int] = []
+        self.rejections: list[tuple[str, str]] = []  # why attempts failed, in order, for the trajectory's record
 
-    async def run(self, instances, gt_instances, gt_results, context, first_hint, injection, rejections):
+    async def run(
+        self, instances, gt_instances, gt_results, context, first_hint, injection
+    ) -> tuple[Attempt | None, int]:
+        """(the attempt that passed, or with validation off the one made; None when none did, attempts made)."""
         hints = [first_hint] if first_hint else []
         tries = 0
 
@@ -171,7 +176,7 @@ class CriticLoop:
                 instances, {**context, "hints": list(hints)}, complete, injection
             )
             if attempt is None:
-                rejections.append(("phase3", f"reasoning:{why}"))
+                self.rejections.append(("phase3", f"reasoning:{why}"))
                 if why and why.startswith("teacher:"):
                     break
                 continue
@@ -180,7 +185,7 @@ class CriticLoop:
                 return attempt, tries
             hint, why = await self.critique(context, attempt, check, gt_instances)
             if hint is None:
-                rejections.append(("phase3", f"critic:{why}"))
+                self.rejections.append(("phase3", f"critic:{why}"))
                 break
             hints.append(hint)
         return None, tries

@@ -44,7 +44,7 @@ from synth.dataset import save_dataset
 from synth.stats import SynthStats, tokenizer_counter
 from synth.teachers import make_teacher
 from synth.teachers.base import CONVERSATION, RETRIED, SERVED, Teacher, TeacherError
-from synth.workers import run_in_workers
+from synth.workers import ShardJob, run_in_workers
 from synth.writer import ShardWriter, read_entries
 
 # Keys that change how fast a run goes but not what it produces: they may differ between a run and its resume.
@@ -155,20 +155,10 @@ def run(
     try:
         if workers > 1:
             writer.close()
-            run_in_workers(
-                workers,
-                shard,
-                todo,
-                out,
-                config,
-                seed,
-                teacher,
-                synthesize,
-                concurrency,
-                count,
-                synthesize_shard,
-                flush_every,
+            job = ShardJob(
+                shard, todo, out, config, seed, teacher, synthesize, synthesize_shard, concurrency, flush_every
             )
+            run_in_workers(job, workers, count)
         else:
             synthesize_shard(todo, config, seed, teacher, synthesize, writer, concurrency, count)
     finally:

@@ -1,6 +1,7 @@
 """Synthesis in several processes on one machine (`synth.workers: N`); synth/pipeline.py calls this.
 
-    run_in_workers(workers, shard, todo, out, config, seed, teacher, synthesize, concurrency, count, flush_every)
+    job = ShardJob(shard, todo, out, config, seed, teacher, synthesize, synthesize_shard, concurrency, flush_every)
+    run_in_workers(job, workers, count)
 
 One Python process runs every trajectory's tool executions, prompt building and HTTP on one core, which caps it
 near 100 trajectories/s on these machines however fast the teacher server is. Workers are forks of the calling
@@ -22,7 +23,10 @@ import queue as queue_module
 import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from core.errors import UserError
 from synth.writer import ShardWriter
@@ -31,23 +35,36 @@ PR_SET_PDEATHSIG = 1
 STOP_GRACE_S = 30.0  # how long a stopped worker may take to flush before it is killed
 
 
-def run_in_workers(
-    workers, shard, todo, out: Path, config, seed, teacher, synthesize, concurrency, count, run_shard, flush_every=32
-) -> None:
-    """Synthesize `todo` (indices of `shard`) in `workers` forked processes; `count(accepted)` per finished one.
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard's synthesis, as `synth.pipeline.synthesize_shard` runs it: the indices still to make (`todo`, of
+    `shard`), where they go, how each is made, and how many are in flight at once."""
 
-    `run_shard` is `synth.pipeline.synthesize_shard`, passed in so this module does not import the pipeline
-    that calls it (fork hands functions to the children as they are; nothing is pickled)."""
-    k, n = shard
+    shard: tuple[int, int]
+    todo: list[int]
+    out: Path
+    config: Any  # core.sections.synth.SynthConfig
+    seed: int
+    teacher: Any  # synth.teachers.base.Teacher
+    synthesize: Callable  # synth.assembly.synthesize_trajectory or a test's stand-in
+    # `synth.pipeline.synthesize_shard`, passed in so this module does not import the pipeline that calls it (fork
+    # hands functions to the children as they are; nothing is pickled)
+    run_shard: Callable
+    concurrency: int
+    flush_every: int = 32
+
+
+def run_in_workers(job: ShardJob, workers: int, count: Callable[[bool], None]) -> None:
+    """Synthesize `job` in `workers` forked processes, each a sub-shard of it; `count(accepted)` per finished one."""
+    k, n = job.shard
     ctx = mp.get_context("fork")  # inherit the warm process; spawn would re-import BFCL and rebuild graphs per worker
     events = ctx.Queue()
-    per_worker = max(1, -(-concurrency // workers))
+    per_worker = max(1, -(-job.concurrency // workers))
     procs = []
     for w in range(workers):
         sub = (k + n * w, n * workers)
-        mine = [i for i in todo if i % sub[1] == sub[0]]
-        args = (w, sub, mine, out, config, seed, teacher, synthesize, run_shard, per_worker, flush_every, events)
-        args += (os.getpid(),)
+        mine = replace(job, shard=sub, todo=[i for i in job.todo if i % sub[1] == sub[0]], concurrency=per_worker)
+        args = (w, mine, events, os.getpid())
         procs.append(ctx.Process(target=_worker, args=args, name=f"synth-worker-{w}", daemon=False))
     try:
         for p in procs:
@@ -103,13 +120,17 @@ def _collect(procs, events, count) -> None:
             raise (UserError if user_facing else RuntimeError)(f"synthesis worker {name}: {message}")
 
 
-def _worker(w, sub, todo, out, config, seed, teacher, synthesize, run_shard, concurrency, flush_every, events, parent):
+def _worker(w: int, job: ShardJob, events, parent: int) -> None:
     status = 0
     try:
         _die_with(parent)
         signal.signal(signal.SIGTERM, _raise_exit)
-        writer = ShardWriter(out, sub, flush_every=flush_every)
-        run_shard(todo, config, seed, teacher, synthesize, writer, concurrency, lambda ok: events.put(("done", ok)))
+        writer = ShardWriter(job.out, job.shard, flush_every=job.flush_every)
+
+        def done(accepted: bool) -> None:
+            events.put(("done", accepted))
+
+        job.run_shard(job.todo, job.config, job.seed, job.teacher, job.synthesize, writer, job.concurrency, done)
         events.put(("exit",))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it
         _ignore_stop_signals()  # see `finally`
