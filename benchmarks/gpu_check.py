@@ -20,7 +20,7 @@ on one GPU:
 Prints one table and writes it, with the device and the settings, as JSON (`--out`). Without vllm installed the
 eval part uses the hf backend and GRPO transformers generation, and the table says so. With `--dry-run` (or on a
 machine with no CUDA device) everything runs on the tiny shape on CPU with small sizes: the check of the code
-path that a test runs (tests/test_gpu_check.py); its figures mean nothing. Asserts nothing.
+path that a test runs (tests/benchmarks/test_gpu_check.py); its figures mean nothing. Asserts nothing.
 """
 
 from __future__ import annotations

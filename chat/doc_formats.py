@@ -9,7 +9,7 @@ Reproduces bfcl-eval 2026.3.23 `model_handler.utils.format_function_doc` (`_gene
 `_generate_function_doc_xml`) byte for byte, quirks included: the XML opening tag drops every comma, also those
 inside a `default` value's repr; the Python listing joins its blocks with blank lines around a lone newline; a
 parameter schema BFCL cannot read (e.g. `additionalProperties: true` in XML) raises as BFCL's does.
-tests/test_chat_format_sensitivity.py compares every listing with BFCL's on its format-sensitivity entries.
+tests/chat/test_format_sensitivity.py compares every listing with BFCL's on its format-sensitivity entries.
 """
 
 from __future__ import annotations

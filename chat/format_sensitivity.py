@@ -11,7 +11,7 @@ Reproduces bfcl-eval 2026.3.23: `utils.get_all_format_sensitivity_configs` (4 re
 x 3 doc formats, plain text, classic style = 24 configs, then one markdown and one "experimental" style config),
 `model_handler.utils.parse_prompt_variation_params` and `formulate_system_prompt` with the templates of
 `constants/default_prompts.py`. A case's id names its config: `format_sensitivity_<i>:<config>:<original id>`. A
-case's messages are `chat.single_turn.case_messages`'s. tests/test_chat_format_sensitivity.py compares every
+case's messages are `chat.single_turn.case_messages`'s. tests/chat/test_format_sensitivity.py compares every
 config's prompt with BFCL's.
 """
 

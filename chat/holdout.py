@@ -35,7 +35,7 @@ from core.sections.chat import ChatOptions
 __all__ = ["HOLDOUT_FC", "HOLDOUT_PROMPTING", "HoldoutConversation", "HoldoutError", "holdout_conversation"]
 __all__ += ["announced_docs", "holdout_turn", "user_turns"]
 
-# bfcl_eval.constants.default_prompts (tests/test_eval_runner.py checks they are byte-identical to the package).
+# bfcl_eval.constants.default_prompts (tests/eval/test_runner.py checks they are byte-identical to the package).
 HOLDOUT_FC = "I have updated some more functions you can choose from. What about now?"
 HOLDOUT_PROMPTING = "{functions}\n" + HOLDOUT_FC
 

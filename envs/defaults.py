@@ -9,7 +9,7 @@ mentions, in any instance of the process, then carries those mentions (34 of 1,9
 replay in fresh backends). Giving each call a copy of the pristine default, for the parameters it leaves out,
 makes every call behave as the first one in a fresh process: no state leaks between trajectories, eval entries or
 rollouts, whatever ran before in the process. Explicit arguments are untouched, so no result BFCL's ground truth
-produces changes (tests/test_envs_bfcl_parity.py).
+produces changes (tests/envs/test_bfcl_parity.py).
 """
 
 from __future__ import annotations

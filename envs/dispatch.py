@@ -12,7 +12,7 @@ instances and every argument (positional or keyword) is a Python literal (`ast.l
 stringified exactly as BFCL does (`format_result`) and every failure, of parsing, lookup or execution, is a result
 string `"Error during execution: <message>"`, never an exception.
 
-Parity with BFCL (checked on all 800 multi-turn ground truths by tests/test_envs_bfcl_parity.py):
+Parity with BFCL (checked on all 800 multi-turn ground truths by tests/envs/test_bfcl_parity.py):
 - argument values are not type-checked: anything BFCL's eval would pass to the method is passed (ints where a
   float is documented, extra positional arguments, ...), and the method's own TypeError is the result;
 - an unknown name gives Python's own NameError text, `name 'x' is not defined`, as BFCL's eval would;

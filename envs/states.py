@@ -7,7 +7,7 @@
 
 Every config is a dict that the class's `_load_scenario` accepts (BFCL's key names, including its quirks such as
 VehicleControlAPI's `engineState`). Contents come from this module's own vocabularies (file names, people, tweets,
-tickets, card numbers...), chosen so that none of them appears in BFCL's test configs; `tests/test_envs_states.py`
+tickets, card numbers...), chosen so that none of them appears in BFCL's test configs; `tests/envs/test_states.py`
 checks that programmatically. Fixed vocabularies that belong to the *environment code* (stock symbols known to
 `get_symbol_by_name`, airport codes known to `get_flight_cost`, car door names) are shared with BFCL by necessity:
 they are part of the tools, not of the test states. Random seeds of the backends are drawn too, so generated IDs

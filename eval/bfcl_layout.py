@@ -1,5 +1,5 @@
 """BFCL v4's file layout, in one place: category names and groups, file names, result and score paths, the
-inference-error marker and the tool-call formats. Every other module asks here (tests/test_eval_layout.py fails on
+inference-error marker and the tool-call formats. Every other module asks here (tests/eval/test_bfcl_layout.py fails on
 the version prefix written anywhere else).
 
     from eval import bfcl_layout as layout

@@ -21,7 +21,7 @@ Each takes the text BFCL's `ast_parse` receives (already wrapped in `[...]` and 
 
 Why not BFCL's regexes: that JSON regex backtracks exponentially (a 70-character output like `[{},{},...` without
 a closing `]` takes BFCL's decoder hours), and the tag and XML searches are quadratic. `_json_list_span` finds the
-same span with one right-to-left pass; tests/test_eval_format_sensitivity.py checks it against `re` on random text.
+same span with one right-to-left pass; tests/eval/test_format_sensitivity.py checks it against `re` on random text.
 Expat (2.4.1 and later, as Python bundles it) refuses entity-expansion bombs, and xml.etree fetches nothing.
 """
 

@@ -60,7 +60,7 @@ LEADERBOARD_V4_SOURCE = (
 
 class LeaderboardRow(NamedTuple):
     """One model's row of the BFCL v4 leaderboard, in percent. Overall is BFCL v4's 10/10/10/30/40 weighting of
-    Non-Live, Live, Irrelevance, Multi-Turn and Agentic = mean(Web Search, Memory) (tests/test_eval_paper_rows.py
+    Non-Live, Live, Irrelevance, Multi-Turn and Agentic = mean(Web Search, Memory) (tests/eval/test_paper_rows.py
     recomputes it with eval.csvs for every row); Relevance is shown, not weighted."""
 
     model: str

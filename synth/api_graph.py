@@ -7,7 +7,7 @@
     graph.write_dot("travel.dot"); graph.write_png("travel.png")  # PNG only when graphviz `dot` is installed
 
 How edges are found (the report leaves this open, §12.3), by execution probing in several fresh states (seeded
-generated configs); tests/test_synth_graph_quality.py measures the result against a hand-checked list:
+generated configs); tests/synth/test_graph_quality.py measures the result against a hand-checked list:
 - Alone: each tool B is tried alone; its failed calls are kept.
 - Enablers: after each other tool A, B's *exact* failed calls are replayed. If one now succeeds or fails with a
   different message, A changed what B depends on (a login, the brake pressed, the doors locked); the same calls

@@ -14,7 +14,7 @@ Decisions on the report's open questions (docs/funreason-mt.md §12):
   step under the CriticLoop, Prompt⁽¹⁾ = Des(T_adv)). Each round's calls become one assistant message per step
   of the reasoning agent: a call that needs a value a result shows comes after it. The reasoning agent is never
   shown the phase-I chain; the request describes every step of it (`_said_or_referred`: each value stated, or
-  an earlier result referred to in words), so every call is one the user asked for (DESIGN invariant 6).
+  an earlier result referred to in words), so every call is one the user asked for (invariant 6 of docs/design.md).
 - Environments (§12.2): 1-2 classes per trajectory (recipe range) drawn from `environments`, states from
   `envs.states` (never BFCL's test states); `long_context_ratio` loads BFCL's long-context extensions.
 - Target (§12.4): recipe policy; `in_degree` weights tools by 1 + in-degree, favouring tools with dependencies.
@@ -336,7 +336,7 @@ class _Round:
     def _steps(self, trace: list[Step], earlier: list[str]) -> list[dict]:
         """What phase II knows of each traced call: its phrase, the values the user states and those the user
         refers to (`_said_or_referred`), and how the request names each parameter. Every step is asked for: the
-        request describes each call the answer makes (DESIGN invariant 6), so none is made unasked."""
+        request describes each call the answer makes (invariant 6 of docs/design.md), so none is made unasked."""
         said = _said_or_referred(trace, self.docs, earlier)
         return [
             {

@@ -129,7 +129,7 @@ class ReasoningAgent:
         execute = injection.wrap(execute) if injection else execute
         attempt = Attempt([], work)
         # What the agent decides from: the request, the conversation, the hints, its own steps; never the chain it
-        # is checked against (the critic alone is shown that), whatever the teacher (DESIGN invariant 6).
+        # is checked against (the critic alone is shown that), whatever the teacher (invariant 6 of docs/design.md).
         shown = {k: v for k, v in context.items() if k not in HIDDEN_FROM_REASONING}
         for _ in range(self.max_steps):
             reply, why = await self.agents.reasoning({**shown, "steps": [s.shown() for s in attempt.steps]})

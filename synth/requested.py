@@ -1,4 +1,4 @@
-"""Were the calls asked for? Every call of a synthesized record against its turn's request (DESIGN invariant 6).
+"""Were the calls asked for? Every call of a synthesized record against its turn's request (invariant 6 of docs/design.md).
 
     from synth.requested import RequestedCounts
     counts = RequestedCounts()

@@ -1,7 +1,7 @@
 """Seeded single-turn model outputs made from BFCL ground truth, as written text or FC layout, for parity tests.
 
     import random
-    from bfcl_ast_damage import model_output, prompting_output, relevance_output
+    from tests.bfcl_ast_damage import model_output, prompting_output, relevance_output
     raw = model_output(entry, ground_truth, "pythonic", random.Random(0))   # str, or [{name: json}] for "fc"
     raw = prompting_output(entry, ground_truth, "verbose_xml", True, random.Random(0))  # a format-sensitivity answer
 
@@ -24,10 +24,9 @@ import copy
 import json
 from xml.sax.saxutils import escape, quoteattr
 
-from bfcl_damage import _mutate_value
-
 from chat import hermes
 from chat.calls import ToolCall
+from tests.bfcl_damage import _mutate_value
 
 DAMAGES = [
     "none", "none", "other_value", "mutate_value", "drop_param", "extra_param", "wrong_name", "underscore_name",

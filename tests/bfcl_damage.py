@@ -1,7 +1,7 @@
 """Seeded corruptions of BFCL multi-turn ground truth, as decoded model output, for checker parity tests.
 
     import random
-    from bfcl_damage import KINDS, damage
+    from tests.bfcl_damage import KINDS, damage
 
     model = damage(ground_truth_turns, random.Random(0), "reorder", foreign_calls)  # list[turn][step] of call strings
 

@@ -1,6 +1,6 @@
 """The official bfcl_eval functions our parity tests compare against, importable in this venv.
 
-    import bfcl_official as official
+    from tests import bfcl_official as official
 
     official.default_decode_execute_prompting("[ls(a=True)]")       # -> ["ls(a=True)"]
     official.qwen_fc().decode_execute(text, has_tool_call_tag=False)

@@ -1,6 +1,6 @@
 """A loopback OpenAI-compatible HTTP server with scripted replies, latency and faults, for tests and benchmarks.
 
-    from fake_openai import FakeOpenAIServer, Fault
+    from tests.fake_openai import FakeOpenAIServer, Fault
 
     def responder(endpoint, request):          # endpoint: "completions" | "chat/completions"
         if endpoint == "completions":

@@ -1,7 +1,7 @@
 """Synthesis settings for tests: the special turns (miss_param, miss_func, long context, error responses) off
 unless a test turns one on, so a test sees exactly the dialogue shape it is about.
 
-    from synth_configs import quiet_config, travel_chain_config
+    from tests.synth_configs import quiet_config, travel_chain_config
     quiet_config(environments=["GorillaFileSystem"], trace_length=[3, 3])
     travel_chain_config(error_response_ratio=1.0)      # authenticate_travel -> get_credit_card_balance
 """

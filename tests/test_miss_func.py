@@ -17,7 +17,6 @@ import json
 import re
 
 import pytest
-from synth_configs import quiet_config
 
 from chat.calls import ToolCall
 from chat.formats import tool_format
@@ -28,6 +27,7 @@ from envs.resolve import func_docs, resolve_env
 from eval.backends import ScriptedBackend
 from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
+from tests.synth_configs import quiet_config
 from train.data import iter_examples, new_report
 from train.rl_tasks import tasks_from_record
 from train.rollout import EnvRollout

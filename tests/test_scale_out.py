@@ -17,8 +17,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAIServer
-from test_synth_teachers import TemplateOverHTTP, fast_config
 
 from core.errors import UserError
 from core.routing import Fault, ServerPool, ServersGone
@@ -31,6 +29,8 @@ from eval.runner import LockstepRunner
 from eval.tasks import load_tasks
 from synth.pipeline import run
 from synth.writer import read_entries
+from tests.fake_openai import FakeOpenAIServer
+from tests.synth.test_teachers import TemplateOverHTTP, fast_config
 
 URLS = [f"http://node{i}:8000/v1" for i in range(4)]
 

@@ -1,4 +1,4 @@
-"""The toy library with one tool that never answers, for the set-aside tests (tests/test_bad_input_timeouts.py).
+"""The toy library with one tool that never answers, for the set-aside tests (tests/synth/test_tools_set_aside.py).
 
     synth.environments: ["tests.toy_slow_env:HangingLibrary"]
 

@@ -8,7 +8,7 @@ so no attention wasted on pad tokens), reusing the KV of the longest cached pref
 the reply the model generated, or another entry with the same system prompt; LRU, bounded by `prefix_cache_gib`;
 a reply re-rendered into other tokens is reused up to where it differs); then up to `micro_batch_size`
 rows decode together, their caches left-padded into one preallocated buffer under an attention mask. Greedy output
-equals `model.generate` on each prompt alone, token for token (tests/test_eval_backends.py). Generation stops at
+equals `model.generate` on each prompt alone, token for token (tests/eval/test_backends.py). Generation stops at
 the model's eos tokens (`<|im_end|>`, `<|endoftext|>`); the returned text excludes them (as vLLM's default
 skip_special_tokens does). Models with sliding-window layers are not supported by the stacked cache.
 """

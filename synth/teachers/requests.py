@@ -5,7 +5,7 @@
     read_request(query, docs)          # [Clause(name="edit_ticket", stated={"ticket_id": 8365}, refs={})]
     value_from_results("ticket_id", "integer", results)   # the one ticket id the newest result holding one shows
 
-The offline reasoning agent must decide its calls from what its prompt shows (DESIGN invariant 6), as a model
+The offline reasoning agent must decide its calls from what its prompt shows (invariant 6 of docs/design.md), as a model
 would, never from the phase-I chain it is checked against. So the template querying agent writes each call as a
 clause of a small, regular language a program can read back: the tool's user-voice intent
 (synth/teachers/intents.py), then `with` and its values woven in as `label value` (`file name 'notes.txt'`,

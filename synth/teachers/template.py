@@ -7,7 +7,7 @@
 It is the baseline for ablations and what tests and the demo use: no model, no network, no randomness of its own
 (variation comes from the payload, which the trajectory's seeded RNG filled). Outputs are labelled: the teacher's
 name, "template", is recorded in every trajectory's metadata.
-It plays by a real teacher's information rules (DESIGN invariant 6): the querying agent writes every step of the
+It plays by a real teacher's information rules (invariant 6 of docs/design.md): the querying agent writes every step of the
 chain as a clause of the request language (synth/teachers/requests.py: the tool's user-voice intent from
 synth/teachers/intents.py with its values woven in, or an earlier result referred to in words), and the reasoning
 agent reads that request back, with the results its prompt shows, to decide its calls; it never sees the chain.
