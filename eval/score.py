@@ -295,9 +295,13 @@ def find_model_dirs(result_dir: Path) -> list[Path]:
     return dirs
 
 
-def _canonical(category: str) -> str:
-    """A category name as BFCL v4 writes it: multi-turn short names (`base`) and single-turn names (v3's too)."""
+def _canonical(category: str, own: frozenset[str] = frozenset()) -> str:
+    """A category name as BFCL v4 writes it: multi-turn short names (`base`) and single-turn names (v3's too);
+    `own` are the multi-turn categories of a question file (`synthtest` for ids `synthtest_<n>`, synth/heldout.py),
+    accepted beside BFCL's since that file's own ground truth scores them."""
 
+    if category in own:
+        return f"multi_turn_{category}"
     if category in single_turn.CATEGORIES or category in single_turn.V3_NAMES:
         return single_turn.category_name(category)
     if category in agentic.CATEGORIES or category == format_sensitivity.CATEGORY:
@@ -305,7 +309,9 @@ def _canonical(category: str) -> str:
     return bfcl.category_name(category)
 
 
-def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, Path]:
+def _category_files(
+    model_dir: Path, categories: list[str] | None, own: frozenset[str] = frozenset()
+) -> dict[str, Path]:
 
     found = {}
     for group in GROUPS:
@@ -325,7 +331,7 @@ def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, 
                 found[m.group(1)] = p
     if categories is None:
         return found
-    wanted = [_canonical(c) for c in categories]
+    wanted = [_canonical(c, own) for c in categories]
     absent = [c for c in wanted if c not in found]
     if absent:
         names = ", ".join(result_file_name(c) for c in absent)
@@ -384,7 +390,7 @@ def score_results(
     for model_dir in find_model_dirs(result_dir):
         model = model_dir.name
         cats, all_records, latencies = {}, [], []
-        files = _category_files(model_dir, categories)
+        files = _category_files(model_dir, categories, frozenset(tasks.entries) if tasks is not None else frozenset())
         u2d, single_rows, single_decoded = underscore_to_dot, {}, {}
         if u2d is None:
             u2d = False
