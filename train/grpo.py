@@ -62,6 +62,8 @@ def grpo_config(recipe: Recipe):
     """TRL GRPOConfig: project defaults, hardware defaults, then the recipe's own TRL fields."""
     from trl import GRPOConfig  # deferred: heavy (torch); `--help` and recipe errors should not pay for it
 
+    from train.rollout import reward_weights  # deferred: imports torch and trl
+
     section: GRPOSection = recipe.grpo
     out = output_dir(recipe)
     defaults = {
@@ -70,7 +72,7 @@ def grpo_config(recipe: Recipe):
         "report_to": ["tensorboard"],
         "logging_steps": 1,
         "save_total_limit": 2,
-        "reward_weights": [section.turn_reward_weight, section.format_reward_weight],
+        "reward_weights": reward_weights(section.turn_reward, section.turn_reward_weight, section.format_reward_weight),
         **device_defaults(),
     }
     return trl_config(GRPOConfig, defaults, dict(section.extra))
@@ -115,7 +117,15 @@ def build_trainer(recipe: Recipe, config=None):
     model, tokenizer = load_policy(policy_path(recipe), bf16=config.bf16)
     with config.main_process_first(desc="building RL tasks"):
         dataset = tasks_to_dataset(load_tasks(recipe))
-    rollout = EnvRollout(tokenizer, recipe.chat, section.max_tool_steps, config.max_completion_length)
+    rollout = EnvRollout(
+        tokenizer,
+        recipe.chat,
+        section.max_tool_steps,
+        config.max_completion_length,
+        dynamic_sampling=section.dynamic_sampling,
+        resample_tries=section.resample_tries,
+        weights=list(config.reward_weights),
+    )
     egpo = None
     if section.egpo:
         egpo = {
@@ -124,7 +134,7 @@ def build_trainer(recipe: Recipe, config=None):
             "scope": section.egpo_scope,
             "think_prefill": recipe.chat.think_prefill,
         }
-    return RolloutGRPOTrainer(
+    trainer = RolloutGRPOTrainer(
         model=model,
         reward_funcs=reward_functions(),
         args=config,
@@ -134,6 +144,44 @@ def build_trainer(recipe: Recipe, config=None):
         rollout_func=rollout,
         egpo=egpo,
     )
+    if section.heldout_every:
+        from train.heldout_curve import HeldoutCallback, load_heldout_tasks  # deferred: only curves need it
+
+        path = section.heldout_dataset or RunLayout.of(recipe).synth_dir / "heldout" / "valid_records.jsonl"
+        greedy = EnvRollout(tokenizer, recipe.chat, section.max_tool_steps, config.max_completion_length)
+        callback = HeldoutCallback(
+            greedy, load_heldout_tasks(path, section.heldout_tasks, recipe.chat), section.heldout_every
+        )
+        trainer.add_callback(callback)
+        callback.trainer = trainer
+    return trainer
+
+
+# Per logged step, what a user reads to tell a learning run from a stuck one (TRL's names; ours for the rest).
+DIAGNOSTICS = {
+    "reward": "reward",
+    "reward_std": "reward_std",
+    "zero_variance_share": "frac_reward_zero_std",
+    "clipped_share": "completions/clipped_ratio",
+    "completion_length": "completions/mean_length",
+    "entropy": "entropy",
+    "kl": "kl",
+    "turn_success": "rewards/turn_success/mean",
+    "partial_credit": "rewards/partial_credit/mean",
+    "format": "rewards/format/mean",
+    "flat_groups_skipped": "dynamic_sampling/skipped_group_share",
+}
+
+
+def diagnostics(history: list[dict]) -> list[dict]:
+    """One row per logged training step: `step` and each of DIAGNOSTICS that TRL or we logged (kl only when
+    beta > 0: TRL computes it against the reference model, which beta = 0 does not load)."""
+    rows = []
+    for entry in history:
+        if "reward" not in entry:
+            continue
+        rows.append({"step": entry["step"], **{k: entry[v] for k, v in DIAGNOSTICS.items() if v in entry}})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -157,6 +205,8 @@ def main(argv: list[str] | None = None) -> dict:
         "resumed_from": resume,
         "reward_curve": [[e["step"], e["reward"]] for e in history if "reward" in e],
         "turn_success_curve": [[e["step"], e["rewards/turn_success/mean"]] for e in history if "reward" in e],
+        "heldout_curve": [[e["step"], e["heldout/turn_success"]] for e in history if "heldout/turn_success" in e],
+        "diagnostics": diagnostics(history),
         "log_history": history,
     }
     if trainer.accelerator.is_main_process:

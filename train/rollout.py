@@ -296,7 +296,9 @@ class RolloutGRPOTrainer(GRPOTrainer):
         if skip is not None and any(skip) and self.model.training:
             # Dynamic sampling: flat groups leave the loss (and its token normalization) altogether.
             keep = torch.tensor([1 - s for s in skip], device=output["completion_mask"].device)
-            output["completion_mask"] = output["completion_mask"] * keep.unsqueeze(1).to(output["completion_mask"].dtype)
+            output["completion_mask"] = output["completion_mask"] * keep.unsqueeze(1).to(
+                output["completion_mask"].dtype
+            )
         return output
 
     def _egpo_advantages(self, output: dict) -> torch.Tensor:
