@@ -21,9 +21,9 @@ from train.dynamic_sampling import find_groups, is_flat, resample_flat_groups
 WAREHOUSE = "envs.warehouse:Warehouse"
 CONFIG = {
     "items": {
-        "k1": {"name": "oak stool", "stock": 4},
-        "m2": {"name": "clay mug", "stock": 6},
-        "p3": {"name": "iron pan", "stock": 5},
+        "k1": {"name": "box", "stock": 4},
+        "m2": {"name": "pen", "stock": 6},
+        "p3": {"name": "note", "stock": 5},
     }
 }
 OPTIONS = ChatOptions(tool_format="pythonic")
@@ -63,7 +63,7 @@ def test_partial_credit_on_hand_made_turns(calls, credit):
 def test_partial_credit_of_an_irrelevant_turn_rewards_restraint():
     start, _ = play([])
     assert partial_credit(start, start, start, [], [], 0) == 1.0
-    acted, results = play(["check_stock(item_id='k1')"])
+    acted, results = play(["find_item(name='box')"])
     assert partial_credit(acted, start, start, results, [], 1) == 0.0
 
 
@@ -105,9 +105,9 @@ def scripted(tokenizer, replies: list[str]):
 ATTEMPTS = {
     "declines": ["Which item do you mean?"],  # a clean reply without calls
     "wrong value": ["[restock(item_id='k1', quantity=3)]", "Done."],
-    "wrong tool": ["[check_stock(item_id='k1')]", "Done."],
+    "wrong tool": ["[find_item(name='box')]", "Done."],
     "malformed": ["[restock(item_id='k1'", "Done."],
-    "cut off": ["[restock(item_id='k1', quantity=3)]", "[check_stock(item_id='k1')]", "[check_stock(item_id='m2')]"],
+    "cut off": ["[restock(item_id='k1', quantity=3)]", "[find_item(name='box')]", "[find_item(name='pen')]"],
 }
 
 

@@ -11,8 +11,12 @@
 
 Tasks are the user turns of the synthesized trajectories (train/rl_tasks.py); each rollout plays that turn against
 live environments (BFCL classes or the `module:Class` ones synthesis used, resolved by envs/resolve.py) through our
-renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success and
-format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weight`. The policy starts from
+renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success (or, with `turn_reward: partial`,
+the share of the turn's ground truth reproduced) and format (envs/rewards.py), weighted by `turn_reward_weight` /
+`format_reward_weight`; `dynamic_sampling` resamples or skips groups whose rewards are all equal; `heldout_every`
+scores held-out tasks during training (train/heldout_curve.py). train_summary.json holds the reward and held-out
+curves and, per logged step, the diagnostics a user reads (`diagnostics`: reward mean/std, zero-variance share,
+clipped share, completion length, entropy, KL). The policy starts from
 `grpo.model`, else <run_dir>/sft/final when it exists, else the recipe's `model`. Outputs: checkpoints in
 <run_dir>/grpo/checkpoint-*, the final model in <run_dir>/grpo/final, tensorboard logs and
 <run_dir>/grpo/train_summary.json. Any TRL `GRPOConfig` field can be set in the section or as an override.

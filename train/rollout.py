@@ -19,8 +19,11 @@ tool results + step 2 + ...]: generated tokens are kept as generated (never re-t
 tokens between steps (`env_mask` 0) are excluded from the loss. Generation goes through the trainer's own backend (`GRPOTrainer._generate_single_turn`, the
 call TRL's tool loop makes): vLLM colocate/server on GPU (`use_vllm`), transformers on CPU.
 
-The TRL-side rewards (`turn_success`, `format`) score each finished episode with `envs.rewards`; TRL logs them as
-`rewards/<name>/mean`, and the rollout logs its cost as `rollout/{generation,environment,render}_s`.
+The TRL-side rewards (`turn_success`, `partial_credit`, `format`) score each finished episode with `envs.rewards`;
+TRL logs them as `rewards/<name>/mean` (all three always; `grpo.turn_reward` decides whether the strict or the
+partial turn term is weighted), and the rollout logs its cost as `rollout/{generation,environment,render}_s`.
+With `grpo.dynamic_sampling` the rollout finds the groups whose rewards are all equal, rolls them out again or marks
+them to be left out of the loss (train/dynamic_sampling.py), and logs `dynamic_sampling/*`.
 """
 
 from __future__ import annotations
