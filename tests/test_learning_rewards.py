@@ -169,21 +169,13 @@ def test_groups_split_across_the_batch_are_left_alone():
 # --- held-out splits --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def heldout(tmp_path_factory):
-    from core.sections.synth import SynthSection
+    from synth_configs import quiet_config
+
     from synth import pipeline
     from synth.heldout import write_splits
 
-    config = SynthSection(
-        environments=[WAREHOUSE],
-        num_trajectories=30,
-        classes_per_trajectory=[1, 1],
-        trace_length=[1, 2],
-        rounds=[1, 2],
-        num_distractors=0,
-        miss_param_ratio=0.0,
-        miss_func_ratio=0.0,
-        long_context_ratio=0.0,
-        teacher={"kind": "template"},
+    config = quiet_config(
+        environments=[WAREHOUSE], num_trajectories=30, trace_length=[1, 2], rounds=[1, 2], num_distractors=0
     )
     out = tmp_path_factory.mktemp("synth")
     pipeline.run(config, out, seed=0, progress=False)
