@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m funreason.learning_check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1,2", help="Comma-separated seeds (default 0,1,2).")
     parser.add_argument("--out", default="runs/learning-check", help="Folder of the seeds' run dirs and the table.")
-    parser.add_argument("--heldout", type=int, default=120, help="Trajectories synthesized per held-out split.")
+    parser.add_argument("--heldout", type=int, default=200, help="Trajectories synthesized per held-out split.")
     parser.add_argument("overrides", nargs="*", help="key=value recipe overrides for every seed's run.")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per process: oversubscribed OpenMP stalls on 2 cores
