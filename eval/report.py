@@ -235,6 +235,8 @@ def _provenance_items(prov: dict) -> dict[str, str]:
         items["recipe"] = f"`{recipe.get('source') or '?'}`"
         items["model"] = f"`{recipe.get('model', '?')}`"
         items["seed"] = str(recipe.get("seed", "?"))
+    if prov.get("evaluated_model"):  # added by the report from the label's metadata: what was evaluated
+        items["evaluated model"] = f"`{prov['evaluated_model']}`"
     for path, digest in (prov.get("data_files") or {}).items():
         items[f"file:{path}"] = digest
     return items
@@ -253,6 +255,13 @@ def file_names(paths: list[str]) -> dict[str, str]:
                 break
         names[p] = "/".join(tail)
     return names
+
+
+def _label_provenance(x: dict) -> dict:
+    """A label's provenance plus the model it evaluated (metadata `model`), which differs per label."""
+    prov = x["metadata"].get("provenance", {})
+    model = x["metadata"].get("model")
+    return {**prov, "evaluated_model": model} if prov and model else prov
 
 
 def _provenance_section(records: list[tuple[str, dict]]) -> list[str]:
@@ -353,9 +362,7 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict, 
         "",
         "## Provenance",
         "",
-        *_provenance_section(
-            [*((x["name"], x["metadata"].get("provenance", {})) for x in labels), ("this report", provenance)]
-        ),
+        *_provenance_section([*((x["name"], _label_provenance(x)) for x in labels), ("this report", provenance)]),
         "",
         "Files: `report.png` (multi-turn chart; the measured diagnostics when every measured score is 0), "
         "`report_single_turn.png`, `report_agentic.png`, `report_learning_curve.png` (after GRPO), BFCL's six CSVs "

@@ -112,6 +112,8 @@ def test_provenance_says_what_is_shared_once_and_names_files_apart(run_dir):
     shared = prov[: prov.index("- **base**")]
     assert "Shared by every model:" in shared and "bfcl-eval " in shared and "- git: " in shared
     assert prov.count("bfcl-eval ") == 1 and prov.count("sha256") == 1 and "file `" in shared
+    # What differs per model: the model each label evaluated.
+    assert "- evaluated model: `/models/base`" in prov and "- evaluated model: `/models/sft`" in prov
     # The same basename in two folders is never shown twice as the same name.
     names = file_names(["/x/data/BFCL_v4_multi_turn_base.json", "/x/possible_answer/BFCL_v4_multi_turn_base.json"])
     assert sorted(names.values()) == [
