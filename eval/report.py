@@ -270,7 +270,8 @@ def _provenance_section(records: list[tuple[str, dict]]) -> list[str]:
     items = {name: _provenance_items(prov) for name, prov in records}
     recorded = [items[name] for name, prov in records[:-1] if prov]  # the models (the last record is the report)
     keys = {k for i in recorded for k in i}
-    shared = {k: recorded[0][k] for k in sorted(keys) if recorded and all(i.get(k) == recorded[0][k] for i in recorded)}
+    first = recorded[0] if recorded else {}
+    shared = {k: first[k] for k in sorted(keys) if k in first and all(i.get(k) == first[k] for i in recorded)}
     if len(recorded) < 2:
         shared = {}
     names = file_names(sorted({k[5:] for k in keys if k.startswith("file:")}))

@@ -123,6 +123,20 @@ def test_provenance_says_what_is_shared_once_and_names_files_apart(run_dir):
     assert file_names(["/a/b/c.json"]) == {"/a/b/c.json": "c.json"}
 
 
+def test_provenance_lists_a_file_only_some_models_read_under_those_models(tmp_path):
+    """Seeds' runs read different question files: no file is shared, each is listed under its own model."""
+    from eval.report import _provenance_section
+
+    common = provenance.collect()
+    records = [
+        (f"seed-{k}/sft", {**common, "data_files": {f"/r/seed-{k}/synthtest_questions.jsonl": f"h{k}"}}) for k in (0, 1)
+    ]
+    lines = "\n".join(_provenance_section([*records, ("this report", common)]))
+    assert "file `seed-0/synthtest_questions.jsonl` sha256 `h0`" in lines
+    assert "file `seed-1/synthtest_questions.jsonl` sha256 `h1`" in lines
+    assert lines.count("bfcl-eval ") == 1
+
+
 def test_all_zero_chart_draws_diagnostics_learning_curve_and_check_rows(tmp_path, monkeypatch):
     """When every measured score is 0, report.png shows the measured diagnostics; GRPO's curve gets its own PNG;
     the learning check's table gets rows."""
