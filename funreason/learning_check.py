@@ -90,7 +90,7 @@ def summarize(seeds: list[dict]) -> dict:
     )
     return {
         "category": seeds[0]["category"],
-        "turns": seeds[0]["heldout"]["base"]["checked"],
+        "turns": "-".join(str(f(s["heldout"]["base"]["checked"] for s in seeds)) for f in (min, max)),
         "seeds": [s["seed"] for s in seeds],
         "rows": rows,
         "gain": gain,
