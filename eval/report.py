@@ -412,7 +412,8 @@ def write_diagnostics_chart(labels: list[dict], out: Path, title: str) -> Path:
         values = [o.get("decodable_call_share"), o.get("existing_tool_share"), o.get("turns_passed_share")]
         values += [(x["scores"].get(c) or {}).get("accuracy") for c in own]
         series.append((x["name"], [float("nan") if v is None else v * 100 for v in values], False))
-    return _bars(series, cats, f"{title}: every measured BFCL score is 0; measured diagnostics", out / "report.png")
+    heading = f"{title}: no BFCL score above 0 (or none run); the measured diagnostics instead"
+    return _bars(series, cats, heading, out / "report.png", ylabel="share (%)")
 
 
 def read_curves(run_dirs: list[Path]) -> list[tuple[str, dict]]:
@@ -520,7 +521,9 @@ def _own_categories(labels: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
-def _bars(series: list[tuple[str, list[float], bool]], cats: list[str], title: str, path: Path) -> Path:
+def _bars(
+    series: list[tuple[str, list[float], bool]], cats: list[str], title: str, path: Path, ylabel: str = "accuracy (%)"
+) -> Path:
     """One grouped bar chart: measured series solid, quoted ones hatched and faded."""
     import matplotlib
 
@@ -535,7 +538,7 @@ def _bars(series: list[tuple[str, list[float], bool]], cats: list[str], title: s
         ax.bar(xs + i * width - 0.4 + width / 2, values, width, label=name, hatch="//" if quoted else None,
                alpha=0.45 if quoted else 0.9, edgecolor="black", linewidth=0.4)  # fmt: skip
     ax.set_xticks(xs, cats)
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 100)
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)

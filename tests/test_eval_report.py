@@ -147,9 +147,9 @@ def test_all_zero_chart_draws_diagnostics_learning_curve_and_check_rows(tmp_path
     drawn = {}
     real_bars = report._bars
 
-    def spy(series, cats, title, path):
+    def spy(series, cats, title, path, **kwargs):
         drawn[path.name] = (cats, title)
-        return real_bars(series, cats, title, path)
+        return real_bars(series, cats, title, path, **kwargs)
 
     monkeypatch.setattr(report, "_bars", spy)
     (run / "grpo").mkdir()
