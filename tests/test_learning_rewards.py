@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -158,6 +159,21 @@ def test_dynamic_sampling_counts_flat_groups_resamples_and_skips():
     # Skip only: nothing rolled out again, both flat groups left out of the loss.
     _, skip = resample_flat_groups(episodes, groups, float, None, tries=2)
     assert skip.resampled == 0 and skip.skip_mask(9) == [0] * 3 + [1] * 6
+
+
+def test_dynamic_sampling_values_survive_yaml():
+    """`off` would be YAML's boolean false: the switch's values are none / skip / resample, from a file or a flag."""
+    import yaml
+
+    from core.recipe import load_recipe
+
+    for value in ("none", "skip", "resample"):
+        parsed = yaml.safe_load(f"dynamic_sampling: {value}")["dynamic_sampling"]
+        assert parsed == value
+        recipe = load_recipe(
+            Path(__file__).parents[1] / "recipes" / "learning_check.yaml", [f"grpo.dynamic_sampling={value}"]
+        )
+        assert recipe.grpo.dynamic_sampling == value
 
 
 def test_groups_split_across_the_batch_are_left_alone():

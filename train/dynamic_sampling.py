@@ -7,7 +7,7 @@
 
 A group with zero reward variance has advantage 0 for every member, so it adds no policy gradient; it still dilutes
 the loss (TRL normalizes by all completion tokens) and its KL term. The recipe switch `grpo.dynamic_sampling`:
-- `off`: TRL's behaviour (it logs the share as `frac_reward_zero_std`);
+- `none`: TRL's behaviour (it logs the share as `frac_reward_zero_std`);
 - `skip`: such groups are left out of the loss (their completion mask is zeroed), counted;
 - `resample`: each such group is rolled out again, up to `grpo.resample_tries` times, and replaced by the first
   retry that has variance; groups still flat after that are skipped. Counted as well.

@@ -97,7 +97,7 @@ class EnvRollout:
         options: ChatOptions,
         max_tool_steps: int = 20,
         max_completion_length: int = 1024,
-        dynamic_sampling: str = "off",
+        dynamic_sampling: str = "none",
         resample_tries: int = 0,
         weights: list[float] | None = None,
     ):
@@ -105,7 +105,7 @@ class EnvRollout:
         self.options = options
         self.max_tool_steps = max_tool_steps
         self.max_completion_length = max_completion_length
-        self.dynamic_sampling = dynamic_sampling  # off | skip | resample (train/dynamic_sampling.py)
+        self.dynamic_sampling = dynamic_sampling  # none | skip | resample (train/dynamic_sampling.py)
         self.resample_tries = resample_tries if dynamic_sampling == "resample" else 0
         self.weights = weights or reward_weights("strict", 1.0, 0.0)
         self.skip_mask: list[int] | None = None  # the last batch's rollouts to leave out of the loss
@@ -222,7 +222,7 @@ class EnvRollout:
 
         episodes = self.run(tasks, generate)
         self.skip_mask = None
-        if self.dynamic_sampling != "off":
+        if self.dynamic_sampling != "none":
             groups = find_groups([row["task"] for row in inputs], trainer.num_generations)
             episodes, counts = resample_flat_groups(
                 episodes,

@@ -18,7 +18,7 @@ grpo:
   turn_reward_weight: 1.0          # BFCL turn success (state + response check)
   format_reward_weight: 0.1        # every step parsed, the turn ended on its own, and it acted as needed
   turn_reward: strict              # or partial: share of the turn's ground-truth changes and results reproduced
-  dynamic_sampling: off            # or skip / resample: groups whose rewards are all equal (counted, logged)
+  dynamic_sampling: skip           # none (default), skip or resample: groups whose rewards are all equal
   heldout_every: 10                # held-out turn success every 10 steps (needs a held-out split: synth.heldout)
   egpo: true                       # entropy-enhanced advantage (EGPO)
   accelerate_config: zero3         # how `funreason run` launches it, as for sft
@@ -152,10 +152,10 @@ class GRPOSection(TrainingSection):
             "(envs.rewards.partial_credit, 1.0 exactly when the turn passes). Both are logged either way."
         },
     )
-    dynamic_sampling: Literal["off", "skip", "resample"] = field(
-        default="off",
+    dynamic_sampling: Literal["none", "skip", "resample"] = field(
+        default="none",
         metadata={
-            "help": "Groups whose rollouts all earned the same reward (zero variance, no gradient): 'off' keeps "
+            "help": "Groups whose rollouts all earned the same reward (zero variance, no gradient): 'none' keeps "
             "them (TRL), 'skip' leaves them out of the loss, 'resample' rolls them out again (resample_tries) "
             "and skips those still flat. Counted per step as dynamic_sampling/*."
         },
