@@ -11,7 +11,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.funreason-installed
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: install demo test test-vllm lint bench gpu-check real-model clean
+.PHONY: install demo test test-vllm lint bench gpu-check real-model learning-check clean
 
 install: $(STAMP)
 
@@ -65,6 +65,11 @@ gpu-check: install
 real-model: install
 	$(PY) -m pip install -q --no-deps --require-hashes -r requirements/real-model-venv.txt
 	$(PY) -m funreason.real_model
+
+# Opt-in, not part of `make test`: does training teach? Synthesis -> SFT -> GRPO -> held-out eval on a small
+# environment, 3 seeds, on CPU (funreason/learning_check.py; docs/learning-check.md gives its figures and time).
+learning-check: install
+	OMP_NUM_THREADS=1 $(PY) -m funreason.learning_check $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache

@@ -219,26 +219,84 @@ def _costs(labels: list[dict]) -> list[str]:
     return lines
 
 
-def _provenance_lines(name: str, prov: dict) -> list[str]:
+def _provenance_items(prov: dict) -> dict[str, str]:
+    """One provenance record as labelled items (what two models' records are compared by)."""
     if not prov:
-        return [f"- **{name}**: no provenance recorded"]
+        return {}
     git = prov.get("git") or {}
-    pkgs = ", ".join(f"{k} {v}" for k, v in (prov.get("packages") or {}).items() if v)
-    out = [
-        f"- **{name}**: {pkgs}; git {git.get('commit') or 'unknown'}{' (dirty)' if git.get('dirty') else ''}; "
-        f"python {prov.get('python', '?')}; {prov.get('platform', '?')}; at {prov.get('timestamp', '?')}"
-    ]
+    items = {
+        "packages": ", ".join(f"{k} {v}" for k, v in (prov.get("packages") or {}).items() if v),
+        "git": f"{git.get('commit') or 'unknown'}{' (dirty)' if git.get('dirty') else ''}",
+        "python": str(prov.get("python", "?")),
+        "platform": str(prov.get("platform", "?")),
+    }
     recipe = prov.get("recipe") or {}
     if recipe:
-        out.append(
-            f"  - recipe: `{recipe.get('source') or '?'}` (model `{recipe.get('model', '?')}`, seed {recipe.get('seed', '?')})"
-        )
+        items["recipe"] = f"`{recipe.get('source') or '?'}`"
+        items["model"] = f"`{recipe.get('model', '?')}`"
+        items["seed"] = str(recipe.get("seed", "?"))
+    if prov.get("evaluated_model"):  # added by the report from the label's metadata: what was evaluated
+        items["evaluated model"] = f"`{prov['evaluated_model']}`"
     for path, digest in (prov.get("data_files") or {}).items():
-        out.append(f"  - data `{Path(path).name}` sha256 `{digest}`")
+        items[f"file:{path}"] = digest
+    return items
+
+
+def file_names(paths: list[str]) -> dict[str, str]:
+    """Each path's shortest tail of folders that no other path shares: two different files both called
+    `BFCL_v4_multi_turn_base.json` (the questions and the possible answers) become `data/...` and
+    `possible_answer/...`, never the same name twice."""
+    parts = {p: Path(p).parts for p in paths}
+    names = {}
+    for p, mine in parts.items():
+        for k in range(1, len(mine) + 1):
+            tail = mine[-k:]
+            if all(other[-k:] != tail for q, other in parts.items() if q != p):
+                break
+        names[p] = "/".join(tail)
+    return names
+
+
+def _label_provenance(x: dict) -> dict:
+    """A label's provenance plus the model it evaluated (metadata `model`), which differs per label."""
+    prov = x["metadata"].get("provenance", {})
+    model = x["metadata"].get("model")
+    return {**prov, "evaluated_model": model} if prov and model else prov
+
+
+def _provenance_section(records: list[tuple[str, dict]]) -> list[str]:
+    """What every model shares, once; then, per model and for the report (the last record), only what differs
+    (files named unambiguously)."""
+    items = {name: _provenance_items(prov) for name, prov in records}
+    recorded = [items[name] for name, prov in records[:-1] if prov]  # the models (the last record is the report)
+    keys = {k for i in recorded for k in i}
+    first = recorded[0] if recorded else {}
+    shared = {k: first[k] for k in sorted(keys) if k in first and all(i.get(k) == first[k] for i in recorded)}
+    if len(recorded) < 2:
+        shared = {}
+    names = file_names(sorted({k[5:] for k in keys if k.startswith("file:")}))
+
+    def lines(entries: dict[str, str], indent: str) -> list[str]:
+        out = [f"{indent}- {k}: {v}" for k, v in entries.items() if not k.startswith("file:")]
+        out += [f"{indent}- file `{names[k[5:]]}` sha256 `{v}`" for k, v in entries.items() if k.startswith("file:")]
+        return out
+
+    out = []
+    if shared:
+        out += ["Shared by every model:", *lines(shared, "")]
+        out.append("")
+    for name, prov in records:
+        own = {k: v for k, v in items[name].items() if k not in shared}
+        when = prov.get("timestamp", "?") if prov else None
+        if not prov:
+            out.append(f"- **{name}**: no provenance recorded")
+            continue
+        out.append(f"- **{name}** (at {when})" + (":" if own else ": nothing else differs"))
+        out += lines(own, "  ")
     return out
 
 
-def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) -> Path:
+def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict, check: dict | None = None) -> Path:
 
     notes = [f"- **{x['name']}**: {overall_note(x['scores'])}" for x in labels]
     lines = [
@@ -256,6 +314,8 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         "",
         *notes,
         "",
+        *_learning_check(check),
+        *_own_categories(labels),
         "## BFCL v4 groups",
         "",
         f'Measured rows, then "{QUOTED_V4}" rows (source above). Weights 10/10/10/30/40 on Non-Live / Live / '
@@ -303,10 +363,10 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
         "",
         "## Provenance",
         "",
-        *[line for x in labels for line in _provenance_lines(x["name"], x["metadata"].get("provenance", {}))],
-        *_provenance_lines("this report", provenance),
+        *_provenance_section([*((x["name"], _label_provenance(x)) for x in labels), ("this report", provenance)]),
         "",
-        "Files: `report.png` (multi-turn chart), `report_single_turn.png`, `report_agentic.png`, BFCL's six CSVs "
+        "Files: `report.png` (multi-turn chart; the measured diagnostics when every measured score is 0), "
+        "`report_single_turn.png`, `report_agentic.png`, `report_learning_curve.png` (after GRPO), BFCL's six CSVs "
         f"({', '.join(f'`{name}`' for name in CSV_FILES)}), `report.json`.",
         "",
     ]
@@ -316,19 +376,154 @@ def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict) 
 
 
 def write_chart(labels: list[dict], out: Path, title: str) -> Path:
-    """`report.png`: the multi-turn columns of every measured model beside the paper's quoted rows."""
+    """`report.png`: the multi-turn columns of every measured model beside the paper's quoted rows; when every
+    measured value is 0 (or not run), the measured diagnostics instead, so the picture shows what did move."""
     cats = ["MT Overall", *(SHORT[c] for c in MULTI_TURN)]
     series = []
     for x in labels:
         g = groups(x["scores"])
         values = [g["Multi-Turn"]["display"], *(g[c]["display"] for c in MULTI_TURN)]
         series.append((x["name"], [float("nan") if v == "N/A" else v * 100 for v in values], False))
+    if all(not v or v != v for _, values, _ in series for v in values):  # all 0 or NaN
+        return write_diagnostics_chart(labels, out, title)
     for name, *values in PAPER_ROWS[:3]:
         series.append((f"{name} [{QUOTED}]", list(values), True))
     return _bars(series, cats, f"{title}: BFCL multi-turn", out / "report.png")
 
 
-def _bars(series: list[tuple[str, list[float], bool]], cats: list[str], title: str, path: Path) -> Path:
+def own_categories(labels: list[dict]) -> list[str]:
+    """Multi-turn categories of question files of our own (synth/heldout.py's `synthtest`), in first-seen order."""
+    cats: list[str] = []
+    for x in labels:
+        for cat in x["scores"]:
+            if cat.startswith("multi_turn_") and cat not in MULTI_TURN and cat not in cats:
+                cats.append(cat)
+    return cats
+
+
+def write_diagnostics_chart(labels: list[dict], out: Path, title: str) -> Path:
+    """`report.png` when every measured accuracy is 0: what the eval's diagnostics measured, per model, plus the
+    accuracy on categories of our own (held-out splits); the quoted rows are left out (nothing to compare)."""
+    own = own_categories(labels)
+    cats = ["decodable steps", "calls to existing tools", "checked turns passed", *(f"{c[11:]} acc." for c in own)]
+    series = []
+    for x in labels:
+        o = x["diagnostics"].get("overall", {})
+        values = [o.get("decodable_call_share"), o.get("existing_tool_share"), o.get("turns_passed_share")]
+        values += [(x["scores"].get(c) or {}).get("accuracy") for c in own]
+        series.append((x["name"], [float("nan") if v is None else v * 100 for v in values], False))
+    heading = f"{title}: no BFCL score above 0 (or none run); the measured diagnostics instead"
+    return _bars(series, cats, heading, out / "report.png", ylabel="share (%)")
+
+
+def read_curves(run_dirs: list[Path]) -> list[tuple[str, dict]]:
+    """(run name, grpo/train_summary.json) for every run whose GRPO stage wrote one."""
+    curves = []
+    for run_dir in run_dirs:
+        path = RunLayout.at(run_dir).grpo_dir / "train_summary.json"
+        if path.is_file():
+            curves.append((run_dir.name, _read_json(path)))
+    return curves
+
+
+def write_learning_curve(curves: list[tuple[str, dict]], out: Path, title: str) -> Path | None:
+    """`report_learning_curve.png`: held-out turn success and the training reward against GRPO steps, per run."""
+    drawn = [(name, c) for name, c in curves if c.get("heldout_curve") or c.get("reward_curve")]
+    if not drawn:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for i, (name, c) in enumerate(drawn):
+        color = f"C{i}"
+        if c.get("heldout_curve"):
+            xs, ys = zip(*c["heldout_curve"], strict=True)
+            ax.plot(xs, ys, "o-", color=color, label=f"{name}: held-out turn success")
+        if c.get("reward_curve"):
+            xs, ys = zip(*c["reward_curve"], strict=True)
+            ax.plot(xs, ys, "-", color=color, alpha=0.45, label=f"{name}: train reward")
+        if c.get("turn_success_curve"):
+            xs, ys = zip(*c["turn_success_curve"], strict=True)
+            ax.plot(xs, ys, ":", color=color, alpha=0.6, label=f"{name}: train turn success")
+    ax.set_xlabel("GRPO step")
+    ax.set_ylabel("share of turns / reward")
+    ax.set_ylim(0, 1.15)
+    ax.set_title(f"{title}: learning curve")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    fig.tight_layout()
+    path = out / "report_learning_curve.png"
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def read_learning_check(run_dirs: list[Path]) -> dict | None:
+    """`learning_check.json` (funreason/learning_check.py) in a run dir or the folder holding the seeds' run dirs."""
+    for run_dir in run_dirs:
+        for path in (run_dir / "learning_check.json", run_dir.parent / "learning_check.json"):
+            if path.is_file():
+                return _read_json(path)
+    return None
+
+
+def _learning_check(check: dict | None) -> list[str]:
+    if not check:
+        return []
+    seeds = check.get("seeds", [])
+    lines = [
+        "## Learning check",
+        "",
+        f"Held-out turn success (BFCL checker, category `{check.get('category', '?')}`, "
+        f"{check.get('turns', '?')} turns per seed), over seeds {seeds}: mean and min-max. "
+        "See docs/learning-check.md.",
+        "",
+        "| Model | Source | held-out turn success, mean | min | max | per seed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, row in check.get("rows", {}).items():
+        per_seed = ", ".join(_share(v) for v in row.get("per_seed", []))
+        lines.append(
+            f"| learning check: {label} | measured | {_share(row.get('mean'))} | {_share(row.get('min'))} "
+            f"| {_share(row.get('max'))} | {per_seed} |"
+        )
+    if check.get("verdict"):
+        lines += ["", check["verdict"]]
+    return [*lines, ""]
+
+
+def _own_categories(labels: list[dict]) -> list[str]:
+    own = own_categories(labels)
+    if not own:
+        return []
+    lines = [
+        "## Categories of our own (held-out splits)",
+        "",
+        "Question files whose ids name their own category (synth/heldout.py), scored by the same checker.",
+        "",
+        "| Model | Category | accuracy (entries) | checked turns passed |",
+        "|---|---|---|---|",
+    ]
+    for x in labels:
+        per_cat = x["diagnostics"].get("per_category", {})
+        for cat in own:
+            h = x["scores"].get(cat)
+            if not h:
+                continue
+            d = per_cat.get(cat, {})
+            lines.append(
+                f"| {x['name']} | {cat[11:]} | {_pct(h['accuracy'])} (n={h.get('total_count')}) "
+                f"| {_share(d.get('turns_passed_share'))} ({d.get('turns_passed', 0)}/{d.get('checked_turns', 0)}) |"
+            )
+    return [*lines, ""]
+
+
+def _bars(
+    series: list[tuple[str, list[float], bool]], cats: list[str], title: str, path: Path, ylabel: str = "accuracy (%)"
+) -> Path:
     """One grouped bar chart: measured series solid, quoted ones hatched and faded."""
     import matplotlib
 
@@ -343,7 +538,7 @@ def _bars(series: list[tuple[str, list[float], bool]], cats: list[str], title: s
         ax.bar(xs + i * width - 0.4 + width / 2, values, width, label=name, hatch="//" if quoted else None,
                alpha=0.45 if quoted else 0.9, edgecolor="black", linewidth=0.4)  # fmt: skip
     ax.set_xticks(xs, cats)
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 100)
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
@@ -395,15 +590,20 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     provenance = collect(recipe=recipe)
     write_leaderboard_csvs({x["name"]: x["scores"] for x in labels}, out)
-    md = write_markdown(labels, out, title, provenance)
+    check = read_learning_check(run_paths)
+    md = write_markdown(labels, out, title, provenance, check)
     png = write_chart(labels, out, title)
     charts = write_group_charts(labels, out, title)
+    curve = write_learning_curve(read_curves(run_paths), out, title)
+    if curve is not None:
+        charts.append(curve)
     summary = {
         "report_md": str(md),
         "report_png": str(png),
         "charts": [str(png), *map(str, charts)],
         "csv": [str(out / name) for name in CSV_FILES],
         "labels": {x["name"]: {"dir": x["dir"], "scores": x["scores"]} for x in labels},
+        "learning_check": check,
     }
     atomic_write_json(out / "report.json", {**summary, "provenance": provenance})
     return summary

@@ -84,15 +84,22 @@ def find_model_dirs(result_dir: Path) -> list[Path]:
     return dirs
 
 
-def _canonical(category: str) -> str:
-    """A category name as BFCL v4 writes it: multi-turn short names (`base`) and single-turn names (v3's too)."""
+def _canonical(category: str, own: frozenset[str] = frozenset()) -> str:
+    """A category name as BFCL v4 writes it: multi-turn short names (`base`) and single-turn names (v3's too);
+    `own` are the multi-turn categories of a question file (`synthtest` for ids `synthtest_<n>`, synth/heldout.py),
+    accepted beside BFCL's since that file's own ground truth scores them."""
+    if category in own:
+        return f"multi_turn_{category}"
     if layout.kind_of(category) == "multi_turn":
         return bfcl.category_name(category)
     return single_turn.category_name(category) if category in layout.V3_NAMES else category
 
 
-def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, Path]:
-    """{category: result file} of a model dir: every file BFCL's layout names, or `categories` (each required)."""
+def _category_files(
+    model_dir: Path, categories: list[str] | None, own: frozenset[str] = frozenset()
+) -> dict[str, Path]:
+    """{category: result file} of a model dir: every file BFCL's layout names, or `categories` (each required);
+    `own`: a question file's own multi-turn categories (_canonical)."""
     found = {}
     for group in layout.GROUPS:
         if not (model_dir / group).is_dir():
@@ -106,7 +113,7 @@ def _category_files(model_dir: Path, categories: list[str] | None) -> dict[str, 
                 found[m.group(1)] = p
     if categories is None:
         return found
-    wanted = [_canonical(c) for c in categories]
+    wanted = [_canonical(c, own) for c in categories]
     absent = [c for c in wanted if c not in found]
     if absent:
         names = ", ".join(layout.result_file_name(c) for c in absent)
@@ -170,7 +177,8 @@ def score_results(
     summary: dict[str, Any] = {"models": {}, "format": fmt, "bfcl_eval": bfcl.bfcl_version()}
     latency_by_model: dict[str, list[float]] = {}
     for model_dir in find_model_dirs(result_dir):
-        files = _category_files(model_dir, categories)
+        own = frozenset(tasks.entries) if tasks is not None else frozenset()
+        files = _category_files(model_dir, categories, own)
         summary["models"][model_dir.name], latency_by_model[model_dir.name] = _score_model(
             model_dir.name, files, fmt, partial, underscore_to_dot, out_dir, tasks, workers
         )

@@ -4,6 +4,7 @@
     funreason synth --config recipes/smoke.yaml --resume              # continue after a kill (nothing redone or lost)
     funreason synth --config recipes/smoke.yaml --shard 0/4 --resume  # one of 4 processes/nodes (same --out)
     funreason synth --config recipes/smoke.yaml --out /tmp/s synth.num_trajectories=64 synth.teacher.kind=openai
+    funreason synth --config recipes/learning_check.yaml --heldout 60 # + held-out BFCL files (synth/heldout.py)
 
 Outputs (once every shard is finished): trajectories.jsonl, stats.json, stats.md and dataset/ (messages, tools,
 metadata; datasets.load_from_disk). Errors the user can fix (bad recipe, unreachable teacher server, unknown
@@ -22,6 +23,7 @@ from core.layout import RunLayout
 from core.lock import stage_lock
 from core.recipe import add_recipe_arguments, recipe_from_args
 from envs.dispatch import set_default_limits
+from synth.heldout import write_splits
 from synth.pipeline import run
 
 
@@ -45,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Store finished trajectories after every N (or every 2 s): what a kill can cost at most.",
     )
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    parser.add_argument(
+        "--heldout",
+        type=int,
+        default=0,
+        help="After synthesis, N more trajectories per held-out split (valid, test), written as BFCL question and "
+        "answer files under <out>/heldout/ (synth/heldout.py).",
+    )
     args = parser.parse_args(argv)
     shard = parse_shard(args.shard)
     recipe = recipe_from_args(args)
@@ -74,4 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             f"synthesis accepted 0 of {summary.get('attempted')} trajectories; the dataset in {out} is empty "
             f"(the rejections are counted in {out}/stats.json)"
         )
+    if args.heldout and summary.get("complete"):
+        with stage_lock(out, "funreason synth --heldout"):
+            print(json.dumps(write_splits(recipe.synth, out, recipe.seed, args.heldout, tokenizer=recipe.model)))
     return 0

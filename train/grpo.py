@@ -11,8 +11,12 @@
 
 Tasks are the user turns of the synthesized trajectories (train/rl_tasks.py); each rollout plays that turn against
 live environments (BFCL classes or the `module:Class` ones synthesis used, resolved by envs/resolve.py) through our
-renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success and
-format (envs/rewards.py), weighted by `turn_reward_weight` / `format_reward_weight`. The policy starts from
+renderer and dispatcher (train/rollout.py), and the rewards are BFCL turn success (or, with `turn_reward: partial`,
+the share of the turn's ground truth reproduced) and format (envs/rewards.py), weighted by `turn_reward_weight` /
+`format_reward_weight`; `dynamic_sampling` resamples or skips groups whose rewards are all equal; `heldout_every`
+scores held-out tasks during training (train/heldout_curve.py). train_summary.json holds the reward and held-out
+curves and, per logged step, the diagnostics a user reads (`diagnostics`: reward mean/std, zero-variance share,
+clipped share, completion length, entropy, KL). The policy starts from
 `grpo.model`, else <run_dir>/sft/final when it exists, else the recipe's `model`. Outputs: checkpoints in
 <run_dir>/grpo/checkpoint-*, the final model in <run_dir>/grpo/final, tensorboard logs and
 <run_dir>/grpo/train_summary.json. Any TRL `GRPOConfig` field can be set in the section or as an override.
@@ -61,6 +65,8 @@ def grpo_config(recipe: Recipe):
     """TRL GRPOConfig: project defaults, hardware defaults, then the recipe's own TRL fields."""
     from trl import GRPOConfig  # deferred: heavy (torch); `--help` and recipe errors should not pay for it
 
+    from train.rollout import reward_weights  # deferred: imports torch and trl
+
     section: GRPOSection = recipe.grpo
     out = output_dir(recipe)
     defaults = {
@@ -69,7 +75,7 @@ def grpo_config(recipe: Recipe):
         "report_to": ["tensorboard"],
         "logging_steps": 1,
         "save_total_limit": 2,
-        "reward_weights": [section.turn_reward_weight, section.format_reward_weight],
+        "reward_weights": reward_weights(section.turn_reward, section.turn_reward_weight, section.format_reward_weight),
         **device_defaults(),
     }
     return trl_config(GRPOConfig, defaults, dict(section.extra))
@@ -101,7 +107,15 @@ def build_trainer(recipe: Recipe, config=None):
     model, tokenizer = load_policy(policy_path(recipe), bf16=config.bf16)
     with config.main_process_first(desc="building RL tasks"):
         dataset = tasks_to_dataset(load_tasks(recipe))
-    rollout = EnvRollout(tokenizer, recipe.chat, section.max_tool_steps, config.max_completion_length)
+    rollout = EnvRollout(
+        tokenizer,
+        recipe.chat,
+        section.max_tool_steps,
+        config.max_completion_length,
+        dynamic_sampling=section.dynamic_sampling,
+        resample_tries=section.resample_tries,
+        weights=list(config.reward_weights),
+    )
     egpo = None
     if section.egpo:
         egpo = {
@@ -110,7 +124,7 @@ def build_trainer(recipe: Recipe, config=None):
             "scope": section.egpo_scope,
             "think_prefill": recipe.chat.think_prefill,
         }
-    return RolloutGRPOTrainer(
+    trainer = RolloutGRPOTrainer(
         model=model,
         reward_funcs=reward_functions(),
         args=config,
@@ -120,6 +134,44 @@ def build_trainer(recipe: Recipe, config=None):
         rollout_func=rollout,
         egpo=egpo,
     )
+    if section.heldout_every:
+        from train.heldout_curve import HeldoutCallback, load_heldout_tasks  # deferred: only curves need it
+
+        path = section.heldout_dataset or RunLayout.of(recipe).synth_dir / "heldout" / "valid_records.jsonl"
+        greedy = EnvRollout(tokenizer, recipe.chat, section.max_tool_steps, config.max_completion_length)
+        callback = HeldoutCallback(
+            greedy, load_heldout_tasks(path, section.heldout_tasks, recipe.chat), section.heldout_every
+        )
+        trainer.add_callback(callback)
+        callback.trainer = trainer
+    return trainer
+
+
+# Per logged step, what a user reads to tell a learning run from a stuck one (TRL's names; ours for the rest).
+DIAGNOSTICS = {
+    "reward": "reward",
+    "reward_std": "reward_std",
+    "zero_variance_share": "frac_reward_zero_std",
+    "clipped_share": "completions/clipped_ratio",
+    "completion_length": "completions/mean_length",
+    "entropy": "entropy",
+    "kl": "kl",
+    "turn_success": "rewards/turn_success/mean",
+    "partial_credit": "rewards/partial_credit/mean",
+    "format": "rewards/format/mean",
+    "flat_groups_skipped": "dynamic_sampling/skipped_group_share",
+}
+
+
+def diagnostics(history: list[dict]) -> list[dict]:
+    """One row per logged training step: `step` and each of DIAGNOSTICS that TRL or we logged (kl only when
+    beta > 0: TRL computes it against the reference model, which beta = 0 does not load)."""
+    rows = []
+    for entry in history:
+        if "reward" not in entry:
+            continue
+        rows.append({"step": entry["step"], **{k: entry[v] for k, v in DIAGNOSTICS.items() if v in entry}})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -145,6 +197,8 @@ def main(argv: list[str] | None = None) -> dict:
         "resumed_from": resume,
         "reward_curve": [[e["step"], e["reward"]] for e in history if "reward" in e],
         "turn_success_curve": [[e["step"], e["rewards/turn_success/mean"]] for e in history if "reward" in e],
+        "heldout_curve": [[e["step"], e["heldout/turn_success"]] for e in history if "heldout/turn_success" in e],
+        "diagnostics": diagnostics(history),
         "log_history": history,
     }
     if trainer.accelerator.is_main_process:

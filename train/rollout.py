@@ -19,8 +19,11 @@ tool results + step 2 + ...]: generated tokens are kept as generated (never re-t
 tokens between steps (`env_mask` 0) are excluded from the loss. Generation goes through the trainer's own backend (`GRPOTrainer._generate_single_turn`, the
 call TRL's tool loop makes): vLLM colocate/server on GPU (`use_vllm`), transformers on CPU.
 
-The TRL-side rewards (`turn_success`, `format`) score each finished episode with `envs.rewards`; TRL logs them as
-`rewards/<name>/mean`, and the rollout logs its cost as `rollout/{generation,environment,render}_s`.
+The TRL-side rewards (`turn_success`, `partial_credit`, `format`) score each finished episode with `envs.rewards`;
+TRL logs them as `rewards/<name>/mean` (all three always; `grpo.turn_reward` decides whether the strict or the
+partial turn term is weighted), and the rollout logs its cost as `rollout/{generation,environment,render}_s`.
+With `grpo.dynamic_sampling` the rollout finds the groups whose rewards are all equal, rolls them out again or marks
+them to be left out of the loss (train/dynamic_sampling.py), and logs `dynamic_sampling/*`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from chat.step import take_step
 from core.sections.chat import ChatOptions
 from envs import rewards
 from envs.dispatch import Dispatcher, is_execution_error
+from train.dynamic_sampling import find_groups, resample_flat_groups
 from train.egpo import entropy_advantages, reasoning_mask
 from train.rl_tasks import RLTask
 
@@ -71,18 +75,40 @@ class RolloutEpisode:
             self.instances, gt_instances, self.results, gt_results, self.num_calls, self.task.turn_index
         )
 
+    def partial_credit(self) -> float:
+        gt_instances, gt_results = self.task.expected()
+        start_instances, _ = self.task.restore()
+        return rewards.partial_credit(
+            self.instances, gt_instances, start_instances, self.results, gt_results, self.num_calls
+        )
+
     def format_score(self) -> float:
-        return rewards.format_score(self.steps_ok, self.finished)
+        _, gt_results = self.task.expected()
+        acted = rewards.acted_as_needed(self.num_calls, gt_results)
+        return rewards.format_score(self.steps_ok, self.finished, acted)
 
 
 class EnvRollout:
     """A `rollout_func` for GRPOTrainer, and a trainer-free `run(tasks, generate)` for tests and benchmarks."""
 
-    def __init__(self, tokenizer, options: ChatOptions, max_tool_steps: int = 20, max_completion_length: int = 1024):
+    def __init__(
+        self,
+        tokenizer,
+        options: ChatOptions,
+        max_tool_steps: int = 20,
+        max_completion_length: int = 1024,
+        dynamic_sampling: str = "none",
+        resample_tries: int = 0,
+        weights: list[float] | None = None,
+    ):
         self.tokenizer = tokenizer
         self.options = options
         self.max_tool_steps = max_tool_steps
         self.max_completion_length = max_completion_length
+        self.dynamic_sampling = dynamic_sampling  # none | skip | resample (train/dynamic_sampling.py)
+        self.resample_tries = resample_tries if dynamic_sampling == "resample" else 0
+        self.weights = weights or reward_weights("strict", 1.0, 0.0)
+        self.skip_mask: list[int] | None = None  # the last batch's rollouts to leave out of the loss
         self.stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
         self.timings = {"generation_s": 0.0, "environment_s": 0.0, "render_s": 0.0}
 
@@ -195,6 +221,19 @@ class EnvRollout:
             return trainer._generate_single_turn(contexts, None, {}, num_generations=1)
 
         episodes = self.run(tasks, generate)
+        self.skip_mask = None
+        if self.dynamic_sampling != "none":
+            groups = find_groups([row["task"] for row in inputs], trainer.num_generations)
+            episodes, counts = resample_flat_groups(
+                episodes,
+                groups,
+                lambda ep: episode_reward(ep, self.weights),
+                lambda members: self.run([ep.task for ep in members], generate),
+                self.resample_tries,
+            )
+            self.skip_mask = counts.skip_mask(len(episodes))
+            for name, value in counts.metrics().items():
+                trainer._log_metric(name, value)
         for name, value in self.timings.items():
             trainer._log_metric(f"rollout/{name}", value)
         trainer._log_metric("rollout/steps_mean", sum(ep.steps for ep in episodes) / len(episodes))
@@ -210,14 +249,31 @@ def turn_success(completions, episode, **_) -> list[float]:
     return [ep.turn_success() for ep in episode]
 
 
+def partial_credit(completions, episode, **_) -> list[float]:
+    """Share of the turn's ground-truth state changes and results reproduced (`envs.rewards.partial_credit`)."""
+    return [ep.partial_credit() for ep in episode]
+
+
 def format(completions, episode, **_) -> list[float]:  # noqa: A001 - the name TRL logs (rewards/format/mean)
-    """Every step parsed in the recipe's tool-call format and the turn ended on its own."""
+    """Every step parsed in the recipe's tool-call format, the turn ended on its own, and it acted as needed."""
     return [ep.format_score() for ep in episode]
 
 
 def reward_functions() -> list[Callable]:
-    """In the order of `reward_weights` = [turn_reward_weight, format_reward_weight]."""
-    return [turn_success, format]
+    """In the order of `reward_weights(section)`: turn success, partial credit, format. All three are always
+    computed and logged (`rewards/<name>/mean`); the recipe's `grpo.turn_reward` decides which turn term counts."""
+    return [turn_success, partial_credit, format]
+
+
+def reward_weights(turn_reward: str, turn_weight: float, format_weight: float) -> list[float]:
+    """TRL's `reward_weights` for `reward_functions()`: the chosen turn term gets `turn_weight`, the other 0."""
+    strict = turn_reward == "strict"
+    return [turn_weight if strict else 0.0, 0.0 if strict else turn_weight, format_weight]
+
+
+def episode_reward(ep: RolloutEpisode, weights: list[float]) -> float:
+    """The reward TRL will sum for one episode (what dynamic sampling needs before TRL sees the batch)."""
+    return sum(w * f(None, [ep])[0] for w, f in zip(weights, reward_functions(), strict=True) if w)
 
 
 class RolloutGRPOTrainer(GRPOTrainer):
@@ -239,6 +295,13 @@ class RolloutGRPOTrainer(GRPOTrainer):
             self.rollout_inputs = None
         if self.egpo is not None and self.model.training:
             output["advantages"] = self._egpo_advantages(output)
+        skip = getattr(self.rollout_func, "skip_mask", None)
+        if skip is not None and any(skip) and self.model.training:
+            # Dynamic sampling: flat groups leave the loss (and its token normalization) altogether.
+            keep = torch.tensor([1 - s for s in skip], device=output["completion_mask"].device)
+            output["completion_mask"] = output["completion_mask"] * keep.unsqueeze(1).to(
+                output["completion_mask"].dtype
+            )
         return output
 
     def _egpo_advantages(self, output: dict) -> torch.Tensor:

@@ -17,7 +17,10 @@ sft:
 grpo:
   max_tool_steps: 20               # tool-calling steps per user turn (BFCL's limit)
   turn_reward_weight: 1.0          # BFCL turn success (state + response check)
-  format_reward_weight: 0.1        # every step parsed in the recipe's tool-call format
+  format_reward_weight: 0.1        # every step parsed, the turn ended on its own, and it acted as needed
+  turn_reward: strict              # or partial: share of the turn's ground-truth changes and results reproduced
+  dynamic_sampling: skip           # none (default), skip or resample: groups whose rewards are all equal
+  heldout_every: 10                # held-out turn success every 10 steps (needs a held-out split: synth.heldout)
   egpo: true                       # entropy-enhanced advantage (EGPO)
   accelerate_config: zero3         # how `funreason run` launches it, as for sft
   num_generations: 8               # ... and any TRL GRPOConfig field
@@ -151,6 +154,39 @@ class GRPOSection(TrainingSection):
         default=0.1,
         metadata={"help": "Weight of the format reward (every step parsed cleanly and the turn ended on its own)."},
     )
+    turn_reward: Literal["strict", "partial"] = field(
+        default="strict",
+        metadata={
+            "help": "The turn term weighted by turn_reward_weight: 'strict' = BFCL's 0/1 turn success (EGPO's "
+            "reward); 'partial' = share of the turn's ground-truth state changes and results reproduced "
+            "(envs.rewards.partial_credit, 1.0 exactly when the turn passes). Both are logged either way."
+        },
+    )
+    dynamic_sampling: Literal["none", "skip", "resample"] = field(
+        default="none",
+        metadata={
+            "help": "Groups whose rollouts all earned the same reward (zero variance, no gradient): 'none' keeps "
+            "them (TRL), 'skip' leaves them out of the loss, 'resample' rolls them out again (resample_tries) "
+            "and skips those still flat. Counted per step as dynamic_sampling/*."
+        },
+    )
+    resample_tries: int = field(
+        default=2, metadata={"help": "dynamic_sampling=resample: retries of a flat group before it is skipped."}
+    )
+    heldout_every: int = field(
+        default=0,
+        metadata={
+            "help": "Every N optimizer steps (and at the end), greedy turn success on the held-out tasks, logged "
+            "as heldout/turn_success; 0 = never."
+        },
+    )
+    heldout_dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "Held-out synth records (JSONL) for heldout_every; default <run_dir>/synth/heldout/records.jsonl."
+        },
+    )
+    heldout_tasks: int = field(default=32, metadata={"help": "Held-out tasks scored each time (the first N)."})
     egpo: bool = field(
         default=False,
         metadata={"help": "Entropy-enhanced advantage (EGPO): add the reasoning tokens' entropy, sign-preserving."},
@@ -170,6 +206,9 @@ class GRPOSection(TrainingSection):
         at_least("grpo.max_tool_steps", self.max_tool_steps, 1)
         at_least("grpo.turn_reward_weight", self.turn_reward_weight, 0)
         at_least("grpo.format_reward_weight", self.format_reward_weight, 0)
+        at_least("grpo.resample_tries", self.resample_tries, 0)
+        at_least("grpo.heldout_every", self.heldout_every, 0)
+        at_least("grpo.heldout_tasks", self.heldout_tasks, 1)
         at_least("grpo.egpo_alpha", self.egpo_alpha, 0)
         at_least("grpo.egpo_kappa", self.egpo_kappa, 1, strict=True)
         trl_values("grpo", self.extra)

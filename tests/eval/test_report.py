@@ -78,7 +78,7 @@ def test_report_has_table_paper_rows_diagnostics_and_provenance(run_dir, capsys)
     assert "| base | 0.0% (0/" in md and "| sft | " in md and "100.0% (" in md
     assert "multi_turn:empty_turn_model_response" in md and "First failing turn" in md
     assert "| base | pythonic | temperature=0.0, top_p=1.0 | 4096 | 1234 | 567 | 12.5 | 24 |" in md
-    assert "bfcl-eval " + bfcl.bfcl_version() in md and "sha256 `" in md and "git " in md
+    assert "bfcl-eval " + bfcl.bfcl_version() in md and "sha256 `" in md and "- git: " in md
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv = (out / "data_multi_turn.csv").read_text().split("\n")
     assert csv[1].startswith("1,sft,") and csv[2].startswith("2,base,0.00%")
@@ -95,9 +95,81 @@ def test_run_report_stage_uses_recipe_title_and_records_recipe(run_dir):
     assert set(summary["labels"]) == {"base", "sft"}
     md = (run_dir / "report" / "report.md").read_text()
     assert md.startswith("# Smoke\n")
-    assert "recipe: `recipes/x.yaml` (model `models/m`, seed 3)" in md
+    # This report's recipe differs from the labels' (they recorded none): listed under "this report" only.
+    report_part = md[md.index("- **this report**") :]
+    assert "- recipe: `recipes/x.yaml`" in report_part and "- model: `models/m`" in report_part
+    assert "- seed: 3" in report_part
     written = json.loads((run_dir / "report" / "report.json").read_text())
     assert written["provenance"]["recipe"]["run_dir"] == str(run_dir)
+
+
+def test_provenance_says_what_is_shared_once_and_names_files_apart(run_dir):
+    from eval.report import file_names
+
+    assert main([str(run_dir)]) == 0
+    md = (run_dir / "report" / "report.md").read_text()
+    prov = md[md.index("## Provenance") :]
+    # Both labels share packages, git, python and their data file: said once, above the per-model lines.
+    shared = prov[: prov.index("- **base**")]
+    assert "Shared by every model:" in shared and "bfcl-eval " in shared and "- git: " in shared
+    assert prov.count("bfcl-eval ") == 1 and prov.count("sha256") == 1 and "file `" in shared
+    # What differs per model: the model each label evaluated.
+    assert "- evaluated model: `/models/base`" in prov and "- evaluated model: `/models/sft`" in prov
+    # The same basename in two folders is never shown twice as the same name.
+    names = file_names(["/x/data/BFCL_v4_multi_turn_base.json", "/x/possible_answer/BFCL_v4_multi_turn_base.json"])
+    assert sorted(names.values()) == [
+        "data/BFCL_v4_multi_turn_base.json",
+        "possible_answer/BFCL_v4_multi_turn_base.json",
+    ]
+    assert file_names(["/a/b/c.json"]) == {"/a/b/c.json": "c.json"}
+
+
+def test_provenance_lists_a_file_only_some_models_read_under_those_models(tmp_path):
+    """Seeds' runs read different question files: no file is shared, each is listed under its own model."""
+    from eval.report import _provenance_section
+
+    common = provenance.collect()
+    records = [
+        (f"seed-{k}/sft", {**common, "data_files": {f"/r/seed-{k}/synthtest_questions.jsonl": f"h{k}"}}) for k in (0, 1)
+    ]
+    lines = "\n".join(_provenance_section([*records, ("this report", common)]))
+    assert "file `seed-0/synthtest_questions.jsonl` sha256 `h0`" in lines
+    assert "file `seed-1/synthtest_questions.jsonl` sha256 `h1`" in lines
+    assert lines.count("bfcl-eval ") == 1
+
+
+def test_all_zero_chart_draws_diagnostics_learning_curve_and_check_rows(tmp_path, monkeypatch):
+    """When every measured score is 0, report.png shows the measured diagnostics; GRPO's curve gets its own PNG;
+    the learning check's table gets rows."""
+    from eval import report
+
+    run = tmp_path / "seed-0"
+    _label(run, "base", speak=False)
+    drawn = {}
+    real_bars = report._bars
+
+    def spy(series, cats, title, path, **kwargs):
+        drawn[path.name] = (cats, title)
+        return real_bars(series, cats, title, path, **kwargs)
+
+    monkeypatch.setattr(report, "_bars", spy)
+    (run / "grpo").mkdir()
+    curve = {"heldout_curve": [[0, 0.2], [10, 0.35]], "reward_curve": [[1, 0.3], [10, 0.6]]}
+    (run / "grpo" / "train_summary.json").write_text(json.dumps(curve))
+    check = {
+        "category": "synthtest",
+        "turns": 110,
+        "seeds": [0, 1, 2],
+        "rows": {"sft": {"mean": 0.3, "min": 0.25, "max": 0.35, "per_seed": [0.25, 0.3, 0.35]}},
+    }
+    (tmp_path / "learning_check.json").write_text(json.dumps(check))
+    summary = report.build_report([run], tmp_path / "out")
+    cats, title = drawn["report.png"]
+    assert cats[:3] == ["decodable steps", "calls to existing tools", "checked turns passed"] and "diagnostics" in title
+    assert (tmp_path / "out" / "report_learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert str(tmp_path / "out" / "report_learning_curve.png") in summary["charts"]
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| learning check: sft | measured | 30.0% | 25.0% | 35.0% | 25.0%, 30.0%, 35.0% |" in md
 
 
 def test_no_evaluated_model_is_a_clear_error(tmp_path):

@@ -152,7 +152,7 @@ def scripted(tokenizer, replies: list[str]):
     [
         (["[mkdir(dir_name='docs')]", "Done."], 1.0, 1.0),  # correct
         (["[mkdir(dir_name='doc')]", "Done."], 0.0, 1.0),  # wrong state
-        (["I cannot do that."], 0.0, 1.0),  # no call where one was needed
+        (["I cannot do that."], 0.0, 0.0),  # no call where one was needed: no format reward either (issue #26)
         (["[mkdir(dir_name='docs'", "Done."], 0.0, 0.0),  # malformed call: the turn ends undecoded
         (["[mkdir(dir_name='docs')]", "[ls()]", "[ls()]"], 1.0, 0.0),  # right state, but cut at the step cap
     ],
@@ -213,6 +213,42 @@ def test_grpo_executes_tools_and_rewards_vary(warm_model, synth_dataset, tmp_pat
     assert min(e["frac_reward_zero_std"] for e in logs) < 1.0
     assert all("rewards/turn_success/mean" in e and "rewards/format/mean" in e for e in logs)
     assert (tmp_path / "run" / "grpo" / "final" / "config.json").is_file()
+
+
+def test_grpo_logs_diagnostics_with_partial_credit_and_dynamic_sampling(warm_model, synth_dataset, tmp_path):
+    """A short run with the learning check's switches: every logged step carries the diagnostics a user reads
+    (zero-variance share included), dynamic sampling is counted, and held-out success is logged every step."""
+    from train import grpo
+
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text("".join(json.dumps(mkdir_record(n)) + "\n" for n in ["notes", "music"]))
+    recipe = write_recipe(
+        tmp_path / "r.yaml",
+        warm_model,
+        tmp_path / "run",
+        synth_dataset,
+        max_steps=2,
+        turn_reward="partial",
+        dynamic_sampling="resample",
+        resample_tries=1,
+        heldout_every=1,
+        heldout_dataset=str(heldout),
+        heldout_tasks=2,
+        beta=0.01,
+    )
+    summary = grpo.main(["--config", str(recipe)])
+    rows = summary["diagnostics"]
+    assert [r["step"] for r in rows] == [1, 2]
+    for row in rows:
+        for key in ("reward", "reward_std", "zero_variance_share", "clipped_share", "completion_length", "entropy"):
+            assert key in row, key
+        assert 0.0 <= row["zero_variance_share"] <= 1.0 and "kl" in row and "flat_groups_skipped" in row
+    logs = [e for e in summary["log_history"] if "reward" in e]
+    assert all("dynamic_sampling/flat_group_share" in e and "rewards/partial_credit/mean" in e for e in logs)
+    # Partial credit is the counted turn term; strict success is still logged beside it.
+    assert all("rewards/turn_success/mean" in e for e in logs)
+    assert [step for step, _ in summary["heldout_curve"]] == [0, 1, 2]
+    assert all(0.0 <= value <= 1.0 for _, value in summary["heldout_curve"])
 
 
 def test_killed_run_resumes(warm_model, synth_dataset, tmp_path):
