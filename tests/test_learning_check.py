@@ -1,7 +1,7 @@
 """GRPO rewards that can teach (issue #26): partial credit on hand-made turns, no pay for not acting, dynamic
 sampling's counting, and held-out splits that eval scores under a category name of their own.
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_learning_rewards.py
+    OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_learning_check.py
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def test_groups_split_across_the_batch_are_left_alone():
 # --- held-out splits --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def heldout(tmp_path_factory):
-    from synth_configs import quiet_config
+    from tests.synth_configs import quiet_config
 
     from synth import pipeline
     from synth.heldout import write_splits
