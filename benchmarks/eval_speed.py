@@ -43,9 +43,9 @@ REPEATS = 3
 
 
 def replay(tokenizer, tasks, out: Path) -> float:
-    from core.sections.chat import ChatOptions
-    from eval.backends import ScriptedBackend, ground_truth_script
-    from eval.runner import LockstepRunner
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.eval.backends import ScriptedBackend, ground_truth_script
+    from funreason.eval.runner import LockstepRunner
 
     gt = {k: v for cat in tasks.ground_truth.values() for k, v in cat.items()}
     backend = ScriptedBackend(ground_truth_script(tasks.all_entries(), gt, "pythonic"))
@@ -82,8 +82,7 @@ def official_checker(tasks, model_result_dir: Path, run: int = 0) -> tuple[float
     from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import multi_turn_checker
     from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils import is_empty_execute_response
     from bfcl_eval.model_handler.utils import default_decode_execute_prompting
-
-    from eval.bfcl_layout import result_path as result_file
+    from funreason.eval.bfcl_layout import result_path as result_file
 
     valid = 0
     t = time.perf_counter()
@@ -117,7 +116,7 @@ def official_evaluate(model_dir: Path, handler, model_name: str, score_dir: Path
     import contextlib
     import io
 
-    from eval import bfcl_layout as layout
+    from funreason.eval import bfcl_layout as layout
 
     official, _ = _tests_helpers()
     official.register_model(model_name, underscore_to_dot=handler is official.api_fc())
@@ -148,8 +147,8 @@ def _time_ours(score, out: Path) -> tuple[float, float, dict]:
 
 
 def _ratio_line(label: str, ours: list[float], serial: list[float], evaluate: list[float], checker: list[float]) -> str:
-    from core.parallel import usable_cpus
-    from eval.score import MAX_WORKERS
+    from funreason.core.parallel import usable_cpus
+    from funreason.eval.score import MAX_WORKERS
 
     best, check = min(evaluate), min(checker)
     return (
@@ -161,8 +160,8 @@ def _ratio_line(label: str, ours: list[float], serial: list[float], evaluate: li
 
 
 def part_a(tokenizer, per_category: int | None, tmp: Path) -> None:
-    from eval.score import score_results
-    from eval.tasks import load_tasks
+    from funreason.eval.score import score_results
+    from funreason.eval.tasks import load_tasks
 
     tasks = load_tasks(CATEGORIES, limit=per_category)
     model_dir = tmp / "result" / "replay"
@@ -208,9 +207,9 @@ def _fc_replay(per_category: int | None, model_dir: Path) -> dict:
     import inspect
     import json
 
-    from envs import bfcl
-    from envs.dispatch import parse_call
-    from eval.bfcl_layout import result_file_name
+    from funreason.envs import bfcl
+    from funreason.envs.dispatch import parse_call
+    from funreason.eval.bfcl_layout import result_file_name
 
     out = {}
     d = model_dir / "multi_turn"
@@ -243,8 +242,8 @@ def official_fc_checker(entries_by_cat: dict, model_dir: Path, run: int) -> tupl
     """BFCL's FC evaluation of the FC-layout files: convert_to_function_call per step, then multi_turn_checker."""
     import json
 
-    from envs import bfcl
-    from eval import bfcl_layout as layout
+    from funreason.envs import bfcl
+    from funreason.eval import bfcl_layout as layout
 
     official, _ = _tests_helpers()
     valid = 0
@@ -272,7 +271,7 @@ def official_fc_checker(entries_by_cat: dict, model_dir: Path, run: int) -> tupl
 
 
 def part_a_fc(per_category: int | None, tmp: Path) -> None:
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     entries = _fc_replay(per_category, tmp / "result_fc" / "replay_fc")
     n = sum(len(v) for v in entries.values())
@@ -300,10 +299,10 @@ def _single_turn_files(fmt: str, root: Path) -> dict:
     import json
     import random
 
-    from eval.ast_checker import language_of
-    from eval.bfcl_layout import result_path
-    from eval.single_turn import CATEGORIES as SINGLE
-    from eval.single_turn import load_category
+    from funreason.eval.ast_checker import language_of
+    from funreason.eval.bfcl_layout import result_path
+    from funreason.eval.single_turn import CATEGORIES as SINGLE
+    from funreason.eval.single_turn import load_category
 
     _, damage = _tests_helpers()
     rng = random.Random(0)
@@ -330,8 +329,8 @@ def official_single_turn(files: dict, root: Path, fmt: str, run: int) -> tuple[f
     """BFCL's single-turn evaluation of the same rows (entries preloaded, nothing written)."""
     import json
 
-    from eval.ast_checker import language_of
-    from eval.bfcl_layout import result_path
+    from funreason.eval.ast_checker import language_of
+    from funreason.eval.bfcl_layout import result_path
 
     official, _ = _tests_helpers()
     handler = {"pythonic": official.prompting_handler, "hermes": official.qwen_fc, "fc": official.api_fc}[fmt]()
@@ -355,7 +354,7 @@ def official_single_turn(files: dict, root: Path, fmt: str, run: int) -> tuple[f
 
 
 def part_a_single(fmt: str, tmp: Path) -> None:
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     root = tmp / f"result_st_{fmt}" / f"single_{fmt}"
     files = _single_turn_files(fmt, root)
@@ -384,9 +383,9 @@ def part_a_single(fmt: str, tmp: Path) -> None:
 
 def _ours_single_turn_inner(files: dict, root: Path, fmt: str, underscore_to_dot: bool) -> float:
     """What the official side does, done by ours: read each file, decode and check every row; nothing written."""
-    from eval.bfcl_layout import result_path
-    from eval.result_rows import read_results
-    from eval.single_turn import score_single_turn
+    from funreason.eval.bfcl_layout import result_path
+    from funreason.eval.result_rows import read_results
+    from funreason.eval.single_turn import score_single_turn
 
     t = time.perf_counter()
     for cat in files:
@@ -397,7 +396,7 @@ def _ours_single_turn_inner(files: dict, root: Path, fmt: str, underscore_to_dot
 
 def _clear_caches() -> None:
     """Our scorer memoizes decoded step texts per process: start every timed run cold, as the official side is."""
-    from eval.step_decode import _decode_text
+    from funreason.eval.step_decode import _decode_text
 
     _decode_text.cache_clear()
 
@@ -405,16 +404,16 @@ def _clear_caches() -> None:
 def _backends(kind: str, model_dir: str, tokenizer, micro: int):
     """(one-at-a-time backend, lockstep backend) factories: fresh hf backends (so no prefix cache carries over);
     one vLLM engine (starting one costs a minute) with its prefix cache emptied and a warm-up request first."""
-    from eval.backends import Sampling
+    from funreason.eval.backends import Sampling
 
     if kind == "hf":
-        from eval.backends.hf import HFBackend
+        from funreason.eval.backends.hf import HFBackend
 
         return (
             lambda: HFBackend(model_dir, tokenizer, Sampling(), micro_batch_size=1),
             lambda: HFBackend(model_dir, tokenizer, Sampling(), micro_batch_size=micro),
         )
-    from eval.backends.vllm import VLLMBackend
+    from funreason.eval.backends.vllm import VLLMBackend
 
     engine = VLLMBackend(model_dir, Sampling(), max_model_len=16384, dtype="float32")
     engine.llm.generate([{"prompt_token_ids": list(range(1, 200))}], use_tqdm=False)
@@ -432,16 +431,16 @@ def tokenizer_name(tokenizer) -> str:
 
 def first_prompt_lengths(tokenizer, entries: list[dict]) -> list[int]:
     """Each entry's first prompt as the runner renders it (pythonic, BFCL's system prompt over its docs)."""
-    from chat.render import render_prompt
-    from core.sections.chat import ChatOptions
+    from funreason.chat.render import render_prompt
+    from funreason.core.sections.chat import ChatOptions
 
     return [len(render_prompt(tokenizer, e["question"][0], e["function"], ChatOptions()).ids) for e in entries]
 
 
 def part_b(model_dir: str, tokenizer, entries: int, max_new_tokens: int, micro: int, tmp: Path, kind: str) -> None:
-    from core.sections.chat import ChatOptions
-    from eval.runner import LockstepRunner
-    from eval.tasks import load_tasks
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.eval.runner import LockstepRunner
+    from funreason.eval.tasks import load_tasks
 
     tasks = load_tasks(["base"], limit=entries)
     lengths = first_prompt_lengths(tokenizer, tasks.entries["base"])
@@ -489,16 +488,15 @@ def main() -> None:
     parser.add_argument("--single-turn", action="store_true", help="(a) also score all single-turn categories.")
     args = parser.parse_args()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    from funreason.envs import bfcl
     from transformers import AutoTokenizer
-
-    from envs import bfcl
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         bfcl.set_project_root(tmp / "bfcl_root")
         model = args.model
         if model is None:
-            from funreason.tiny import build
+            from funreason.fixtures.tiny import build
 
             # Without line tokens: prompt lengths as a real model's tokenizer gives them.
             model = str(build(tmp / "tiny", seed=0, line_tokens=False, vocab=args.vocab))

@@ -111,14 +111,14 @@ def part_sft(model_dir: Path, mode: str, tmp: Path) -> dict:
 
 
 def part_eval(model_dir: Path, mode: str, tmp: Path) -> dict:
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.envs import bfcl
+    from funreason.eval.backends import Sampling
+    from funreason.eval.runner import LockstepRunner
+    from funreason.eval.tasks import load_tasks
     from transformers import AutoTokenizer
 
     from benchmarks.eval_speed import first_prompt_lengths
-    from core.sections.chat import ChatOptions
-    from envs import bfcl
-    from eval.backends import Sampling
-    from eval.runner import LockstepRunner
-    from eval.tasks import load_tasks
 
     size = SIZES[mode]["eval"]
     bfcl.set_project_root(tmp / "bfcl_root")
@@ -127,7 +127,7 @@ def part_eval(model_dir: Path, mode: str, tmp: Path) -> dict:
     lengths = first_prompt_lengths(tokenizer, tasks.entries["base"])
     backend_name = "vllm" if installed("vllm") and mode == "gpu" else "hf"
     if backend_name == "vllm":
-        from eval.backends.vllm import VLLMBackend
+        from funreason.eval.backends.vllm import VLLMBackend
 
         engine = VLLMBackend(str(model_dir), Sampling(), max_model_len=16384, dtype="bfloat16")
         engine.llm.generate([{"prompt_token_ids": list(range(1, 200))}], use_tqdm=False)  # warm-up
@@ -136,7 +136,7 @@ def part_eval(model_dir: Path, mode: str, tmp: Path) -> dict:
             engine.llm.reset_prefix_cache()  # both sides start cold
             return engine
     else:
-        from eval.backends.hf import HFBackend
+        from funreason.eval.backends.hf import HFBackend
 
         def backend(micro: int):
             return HFBackend(str(model_dir), tokenizer, Sampling(), micro_batch_size=micro)
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         tmp = Path(tmp)
         model_dir = Path(args.model) if args.model else None
         if model_dir is None:
-            from funreason.tiny import build
+            from funreason.fixtures.tiny import build
 
             # Random weights, no download; without line tokens, so lengths are as a real tokenizer gives them.
             model_dir = build(tmp / "model", shape=SIZES[mode]["shape"], line_tokens=False, vocab=SIZES[mode]["vocab"])

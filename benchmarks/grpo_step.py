@@ -25,16 +25,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.common import setup_environment  # noqa: E402
+from funreason.train.common import setup_environment  # noqa: E402
 
 setup_environment()
 
 
 def workload(trainer, recipe) -> None:
     """The RL prompts' lengths (as rollouts render them), in the policy's tokens and in real Qwen3 tokens."""
-    from chat.render import render_prompt
-    from funreason.qwen3_tokenizer import load_cached
-    from train.rl_tasks import RLTask
+    from funreason.chat.render import render_prompt
+    from funreason.train.rl_tasks import RLTask
+
+    from funreason.fixtures.qwen3_tokenizer import load_cached
 
     tasks = [RLTask.from_json(t) for t in trainer.train_dataset["task"]]
     real = load_cached()
@@ -53,10 +54,11 @@ SMOKE = REPO / "recipes" / "smoke.yaml"
 def prepare(tmp: Path) -> list[str]:
     """Arguments for a run that needs nothing prepared: recipes/smoke.yaml on a tiny model built in `tmp` and a
     16-trajectory template-teacher dataset synthesized there (a few seconds), as `make bench` runs it."""
-    from core.layout import RunLayout
-    from core.recipe import load_recipe
+    from funreason.core.layout import RunLayout
+    from funreason.core.recipe import load_recipe
+    from funreason.synth.pipeline import run
+
     from funreason.pipeline import ensure_model
-    from synth.pipeline import run
 
     overrides = [f"model={tmp / 'tiny-model'}", f"run_dir={tmp / 'run'}", "synth.num_trajectories=16"]
     recipe = load_recipe(SMOKE, overrides)
@@ -76,12 +78,11 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def measure(argv: list[str]) -> dict:
+    from funreason.core.errors import UserError
+    from funreason.core.layout import RunLayout
+    from funreason.train.common import parse_script_args
+    from funreason.train.grpo import build_trainer, grpo_config, policy_path
     from transformers import TrainerCallback
-
-    from core.errors import UserError
-    from core.layout import RunLayout
-    from train.common import parse_script_args
-    from train.grpo import build_trainer, grpo_config, policy_path
 
     args, recipe = parse_script_args(__doc__, "grpo", argv)
     policy, data = policy_path(recipe), Path(recipe.grpo.dataset or RunLayout.of(recipe).dataset)
@@ -129,6 +130,6 @@ def measure(argv: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    from train.common import run_script
+    from funreason.train.common import run_script
 
     run_script(main)  # a missing model or dataset (--config without `make demo`) is one line saying what to run

@@ -63,8 +63,8 @@ WORDS = "the file report notes data budget meeting folder draft final summary li
 
 def bfcl_tools() -> list[dict]:
     """The real tool docs of two BFCL classes as OpenAI-style tools, plus the toy tools the conversations call."""
-    from chat.schemas import bfcl_to_json_schema
-    from envs.bfcl import func_docs
+    from funreason.chat.schemas import bfcl_to_json_schema
+    from funreason.envs.bfcl import func_docs
 
     docs = func_docs(["GorillaFileSystem", "TwitterAPI"])
     names = {d["name"] for d in docs}
@@ -151,13 +151,12 @@ def timed_train(trainer, warmup: int) -> dict:
 def run(kind: str, model_dir: Path, rows: list[dict], args, out: Path) -> dict:
     import torch
     from datasets import Dataset
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.train.common import device_defaults
+    from funreason.train.data import iter_examples
+    from funreason.train.fused_head import score_trained_positions_only
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
-
-    from core.sections.chat import ChatOptions
-    from train.common import device_defaults
-    from train.data import iter_examples
-    from train.fused_head import score_trained_positions_only
 
     score_trained_positions_only(enabled=kind.startswith("ours"))
     gpu = torch.cuda.is_available()
@@ -204,10 +203,9 @@ def run(kind: str, model_dir: Path, rows: list[dict], args, out: Path) -> dict:
 def row_lengths(model_dir: Path, rows: list[dict]) -> dict:
     """The workload in the model's tokens (real Qwen3 tokens with the default --vocab qwen3): each row's length and
     its trained (assistant) tokens, as our `full` layout renders it."""
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.train.data import iter_examples
     from transformers import AutoTokenizer
-
-    from core.sections.chat import ChatOptions
-    from train.data import iter_examples
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tagged = [("bench", i, r) for i, r in enumerate(rows)]
@@ -257,7 +255,7 @@ def main() -> None:
         tmp = Path(tmp)
         model_dir = Path(args.model) if args.model else None
         if model_dir is None:
-            from funreason.tiny import build
+            from funreason.fixtures.tiny import build
 
             # Without line tokens: sequence lengths as a real model's tokenizer gives them.
             model_dir = build(tmp / "model", shape=args.shape, line_tokens=False, vocab=args.vocab)

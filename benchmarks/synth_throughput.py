@@ -88,8 +88,8 @@ def _serve(conn, latency: float, cap: int | None = None) -> None:
 
 
 def _scripted_teacher(config):
-    from synth.teachers.openai_client import OpenAITeacher
-    from synth.teachers.template import TemplateTeacher
+    from funreason.synth.teachers.openai_client import OpenAITeacher
+    from funreason.synth.teachers.template import TemplateTeacher
 
     class ScriptedOpenAITeacher(OpenAITeacher):
         """The openai teacher, with the template teacher's answer attached for the fake server to echo."""
@@ -162,11 +162,11 @@ def main(argv: list[str] | None = None) -> None:
         args.concurrency = 2 * args.servers * cap if args.servers else 64
     n = args.trajectories or 8 * args.concurrency
 
-    from core.sections.synth import SynthConfig
-    from core.sections.teacher import TeacherConfig
-    from envs.resolve import resolve_env
-    from synth.assembly import graph_for
-    from synth.pipeline import run
+    from funreason.core.sections.synth import SynthConfig
+    from funreason.core.sections.teacher import TeacherConfig
+    from funreason.envs.resolve import resolve_env
+    from funreason.synth.assembly import graph_for
+    from funreason.synth.pipeline import run
 
     envs = args.environments.split(",")
     servers = start_servers(max(1, args.servers), args.latency, cap)

@@ -1,6 +1,6 @@
 """The one tool-call type used everywhere, and the result every parser returns.
 
-    from chat.calls import ToolCall
+    from funreason.chat.calls import ToolCall
     call = ToolCall("cd", {"folder": "docs"})
     call.to_python()              # "cd(folder='docs')"      BFCL prompting decode form (what eval executes/logs)
     call.to_python(style="fc")    # "cd(folder='docs')"      BFCL FC form (`convert_to_function_call`: ',' no space)

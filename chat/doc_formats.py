@@ -1,6 +1,6 @@
 """Function docs as BFCL's prompting system prompt lists them: JSON, Python docstrings or XML.
 
-    from chat.doc_formats import DOC_FORMATS, format_docs
+    from funreason.chat.doc_formats import DOC_FORMATS, format_docs
     format_docs(bfcl_docs, "json")     # json.dumps(docs, indent=4): the default prompt's "Available tools"
     format_docs(bfcl_docs, "python")   # "# Function: f\n    \"\"\"\n    desc\n\n    Args:\n        x (int): ...
     format_docs(bfcl_docs, "xml")      # '<function name="f">\n  <desc>desc</desc>\n  <params>\n    <param ...

@@ -1,6 +1,6 @@
 """BFCL's prompting system prompt in each of its format-sensitivity configs (the default prompt is one of them).
 
-    from chat.format_sensitivity import CONFIGS, DEFAULT_CONFIG, config_of, parse_config, system_prompt
+    from funreason.chat.format_sensitivity import CONFIGS, DEFAULT_CONFIG, config_of, parse_config, system_prompt
     CONFIGS[0]                       # "ret_fmt=python&tool_call_tag=True&func_doc_fmt=python&prompt_fmt=plaintext&..."
     parse_config(CONFIGS[0])         # PromptConfig(return_format="python", tool_call_tag=True, doc_format="python", ...)
     system_prompt(CONFIGS[3], docs)  # BFCL's formulate_system_prompt(CONFIGS[3], docs), byte for byte
@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chat.doc_formats import format_docs
-from chat.schemas import as_bfcl_docs
+from funreason.chat.doc_formats import format_docs
+from funreason.chat.schemas import as_bfcl_docs
 
 RETURN_FORMATS = ("python", "json", "verbose_xml", "concise_xml")
 CONFIGS = tuple(

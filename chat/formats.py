@@ -1,6 +1,6 @@
 """The two tool-call formats, and the one place that reads the recipe's ``tool_format`` switch.
 
-    from chat.formats import tool_format
+    from funreason.chat.formats import tool_format
     fmt = tool_format(options)                 # a ChatOptions, or the name: tool_format("hermes")
     fmt.parse(text, mode="compat", tools=None) # ParseResult; never raises, never evaluates
     fmt.render_calls(calls)                    # the calls as the model writes them
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chat import hermes, pythonic
-from chat.calls import ParseResult, ToolCall
-from core.errors import UserError
-from core.sections.chat import ChatOptions
+from funreason.chat import hermes, pythonic
+from funreason.chat.calls import ParseResult, ToolCall
+from funreason.core.errors import UserError
+from funreason.core.sections.chat import ChatOptions
 
 
 class ToolFormat:

@@ -1,6 +1,6 @@
 """Qwen3's native tool-call format ("hermes"): one ``<tool_call>`` block of JSON per call.
 
-    from chat import hermes
+    from funreason.chat import hermes
     text = hermes.render_calls([ToolCall("cd", {"folder": "docs"})])
     # '<tool_call>\\n{"name": "cd", "arguments": {"folder": "docs"}}\\n</tool_call>'
     hermes.parse(text).calls   # [ToolCall('cd', {'folder': 'docs'})]
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 
-from chat.calls import ParseResult, ToolCall
+from funreason.chat.calls import ParseResult, ToolCall
 
 TOOL_CALL_RE = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.DOTALL)
 

@@ -1,6 +1,6 @@
 """Held-out tools (BFCL's miss_func): the turn that adds them, rendered one way for eval, SFT and RL alike.
 
-    from chat.holdout import holdout_turn, holdout_conversation
+    from funreason.chat.holdout import holdout_turn, holdout_conversation
     tools, user = holdout_turn(tools, held_docs, options)     # eval's runner at BFCL's (empty) holdout turn
     conv = holdout_conversation(messages, record_tools, record["metadata"]["missed_function"], options)
     conv.messages          # the adding turn's user message is the one holdout_turn writes
@@ -26,11 +26,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from chat.formats import tool_format
-from chat.schemas import as_bfcl_docs
-from chat.tools import PYTHON_HINT, offered_docs
-from core.errors import UserError
-from core.sections.chat import ChatOptions
+from funreason.chat.formats import tool_format
+from funreason.chat.schemas import as_bfcl_docs
+from funreason.chat.tools import PYTHON_HINT, offered_docs
+from funreason.core.errors import UserError
+from funreason.core.sections.chat import ChatOptions
 
 __all__ = ["HOLDOUT_FC", "HOLDOUT_PROMPTING", "HoldoutConversation", "HoldoutError", "holdout_conversation"]
 __all__ += ["announced_docs", "holdout_turn", "user_turns"]

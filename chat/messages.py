@@ -1,6 +1,6 @@
 """Conversations as OpenAI-style message lists, and their validation.
 
-    from chat.messages import validate_messages, MessageError
+    from funreason.chat.messages import validate_messages, MessageError
     validate_messages(messages, tools=docs, require_target=True)   # raises MessageError("message 3: ...")
 
 A conversation is a list of dicts with ``role`` in system/user/assistant/tool and string ``content``:
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.schemas import tool_names
-from core.errors import UserError
+from funreason.chat.schemas import tool_names
+from funreason.core.errors import UserError
 
 ROLES = ("system", "user", "assistant", "tool")
 CONTROL_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")

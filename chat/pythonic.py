@@ -1,6 +1,6 @@
 """BFCL prompting format: the model answers with a Python list of calls, ``[cd(folder='docs'), ls()]``.
 
-    from chat import pythonic
+    from funreason.chat import pythonic
     pythonic.system_prompt(bfcl_docs)            # BFCL's default prompting system prompt, byte-exact
     pythonic.render_calls([ToolCall("ls", {})])  # "[ls()]"
     pythonic.parse("[cd(folder='docs')]")        # ParseResult(calls=[ToolCall('cd', {'folder': 'docs'})], ...)
@@ -36,9 +36,9 @@ import operator
 import warnings
 from typing import Any, Literal
 
-from chat import format_sensitivity
-from chat.calls import ParseResult, ToolCall
-from chat.schemas import as_bfcl_docs
+from funreason.chat import format_sensitivity
+from funreason.chat.calls import ParseResult, ToolCall
+from funreason.chat.schemas import as_bfcl_docs
 
 
 def system_prompt(functions: list[dict]) -> str:

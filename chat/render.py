@@ -1,6 +1,6 @@
 """The one renderer: SFT examples, GRPO prompts and eval prompts all come from here (invariant 1 of docs/design.md).
 
-    from chat.render import render_prompt, render_example, parse_assistant, assistant_message, tool_messages
+    from funreason.chat.render import render_prompt, render_example, parse_assistant, assistant_message, tool_messages
     prompt = render_prompt(tokenizer, messages, tools, options)          # Rendered(text, ids): generate from ids
     example = render_example(tokenizer, messages, tools, options)       # Example(ids, mask, text): train on mask==1
     reply = parse_assistant(generated_text, options, tools)             # ParseResult(calls, error, ..., reasoning)
@@ -53,14 +53,14 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from chat import pythonic
-from chat.calls import ParseResult, ToolCall
-from chat.formats import tool_format
-from chat.holdout import announced_docs
-from chat.messages import MessageError, merged_tool_message, reasoning_of, split_think, validate_messages
-from chat.schemas import as_bfcl_docs
-from core.errors import UserError
-from core.sections.chat import ChatOptions
+from funreason.chat import pythonic
+from funreason.chat.calls import ParseResult, ToolCall
+from funreason.chat.formats import tool_format
+from funreason.chat.holdout import announced_docs
+from funreason.chat.messages import MessageError, merged_tool_message, reasoning_of, split_think, validate_messages
+from funreason.chat.schemas import as_bfcl_docs
+from funreason.core.errors import UserError
+from funreason.core.sections.chat import ChatOptions
 
 THINK_OPEN = "<think>"
 

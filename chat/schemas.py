@@ -1,6 +1,6 @@
 """Tool schemas: BFCL's function-doc dialect <-> JSON Schema in the OpenAI tool wrapper, losslessly.
 
-    from chat.schemas import bfcl_to_json_schema, json_schema_to_bfcl, as_bfcl_docs
+    from funreason.chat.schemas import bfcl_to_json_schema, json_schema_to_bfcl, as_bfcl_docs
     tool = bfcl_to_json_schema(doc)          # {"type": "function", "function": {"name", "description", "parameters"}}
     assert json_schema_to_bfcl(tool) == doc  # holds for every BFCL multi-turn function doc
     docs = as_bfcl_docs(tools_or_docs)       # accept either form wherever tools are passed

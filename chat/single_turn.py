@@ -1,6 +1,6 @@
 """BFCL's single-turn prompts, per tool-call format, as `bfcl generate` builds them (for the eval runner).
 
-    from chat.single_turn import case_messages, functions_for, messages_for, openai_tools
+    from funreason.chat.single_turn import case_messages, functions_for, messages_for, openai_tools
     docs = functions_for(entry)                 # entry["function"] + BFCL's language hint (Java/JS types as strings)
     messages = messages_for(entry, "pythonic")  # question[0] with BFCL's default prompting system prompt
     messages = messages_for(entry, "hermes")    # question[0] as is: the docs go into Qwen's <tools> block (raw)
@@ -27,8 +27,8 @@ import copy
 import json
 import re
 
-from chat import format_sensitivity, pythonic
-from chat.tools import PYTHON_HINT, offered_docs
+from funreason.chat import format_sensitivity, pythonic
+from funreason.chat.tools import PYTHON_HINT, offered_docs
 
 # bfcl_eval.constants.type_mappings.GORILLA_TO_OPENAPI
 GORILLA_TO_OPENAPI = {

@@ -1,7 +1,7 @@
 """One multi-turn step: a generated reply in, the history messages and the verdict out. Shared by eval's BFCL runner,
 the GRPO rollout and synthesis's agents, so all of them read a reply and feed results back the same way.
 
-    from chat.step import take_step
+    from funreason.chat.step import take_step
     step = take_step(text, options, tools, execute=Dispatcher(instances).execute_all)
     messages.append(step.assistant_message)      # the history entry for the reply
     messages += step.tool_messages               # the results fed back ([] unless calls ran)
@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from chat.calls import ParseResult, ToolCall
-from chat.formats import tool_format
-from chat.messages import split_think
-from chat.render import history_message, parse_assistant, tool_messages
-from core.sections.chat import ChatOptions
+from funreason.chat.calls import ParseResult, ToolCall
+from funreason.chat.formats import tool_format
+from funreason.chat.messages import split_think
+from funreason.chat.render import history_message, parse_assistant, tool_messages
+from funreason.core.sections.chat import ChatOptions
 
 Executor = Callable[[list[ToolCall]], list[str]]
 Verdict = Literal["decode_error", "no_calls", "executed"]

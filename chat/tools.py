@@ -1,6 +1,6 @@
 """The tool docs a prompt offers: one function decides them for SFT, RL and eval alike (invariant 7 of docs/design.md).
 
-    from chat.tools import offered_docs
+    from funreason.chat.tools import offered_docs
     tools = offered_docs(record["tools"])          # SFT rows (train/data.py), RL tasks (train/rl_tasks.py)
     entry["function"] = offered_docs(raw_docs)     # eval entries (eval/tasks.py)
     render_prompt(tokenizer, messages, tools, options)   # the renderer then shows exactly these docs
@@ -20,7 +20,7 @@ twice (BFCL's raw doc files never end with it, so BFCL entries come out byte-ide
 
 from __future__ import annotations
 
-from chat.schemas import as_bfcl_docs
+from funreason.chat.schemas import as_bfcl_docs
 
 __all__ = ["PYTHON_HINT", "offered_docs"]
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.jsonl import json_text
+from funreason.core.jsonl import json_text
 
 
 def fsync_dir(path: str | Path) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from core.errors import UserError
+from funreason.core.errors import UserError
 
 # Deepest nesting a row may have. Real rows nest under 20 levels (a BFCL file-system tree is the deepest); the
 # project's recursive consumers (deepcopy: ~3 frames a level; the chat template's tojson; `jsonable`) stay well

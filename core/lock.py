@@ -1,6 +1,6 @@
 """One exclusive lock per stage output directory, so two processes never write the same run at once.
 
-    from core.lock import stage_lock
+    from funreason.core.lock import stage_lock
     with stage_lock("runs/x/synth"):           # a second process gets LockedError naming the holder
         ...
     hold("runs/x/sft", "sft")                  # the same, until this process exits
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.errors import UserError
+from funreason.core.errors import UserError
 
 ENV = "FUNREASON_HELD_LOCKS"
 LOCK_NAME = ".lock"

@@ -1,6 +1,6 @@
 """Independent jobs in forked worker processes, largest first; results in the jobs' order.
 
-    from core.parallel import run_jobs, usable_cpus
+    from funreason.core.parallel import run_jobs, usable_cpus
     results = run_jobs([lambda: score(a), lambda: score(b)], workers=usable_cpus(), costs=[size_a, size_b])
 
 A job is a zero-argument callable. Workers are forks of the caller, so what a job's closure holds (entries,

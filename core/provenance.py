@@ -1,6 +1,6 @@
 """How a result was made (invariant 5 of docs/design.md): versions, git commit, recipe, data hashes, time.
 
-    from core.provenance import collect, Stopwatch
+    from funreason.core.provenance import collect, Stopwatch
     meta = collect(recipe=recipe, data_files=envs.bfcl.data_files("multi_turn_base"), extra={"sampling": {...}})
     with Stopwatch() as sw:
         ...
@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from core.schema import to_dict
+from funreason.core.schema import to_dict
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("funreason-mt", "bfcl-eval", "transformers", "trl", "vllm", "torch", "datasets", "accelerate", "peft")

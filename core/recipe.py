@@ -1,6 +1,6 @@
 """One recipe YAML per experiment: shared keys plus one section per stage (synth, sft, grpo, eval, report).
 
-    from core.recipe import load_recipe
+    from funreason.core.recipe import load_recipe
     recipe = load_recipe("recipes/smoke.yaml", overrides=["sft.max_steps=5", "eval.limit=4"])
 
 Loading validates the whole file before any model is loaded (unknown keys, types, required keys; see
@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-
-from core.atomic import atomic_write_text
-from core.errors import RecipeError
-from core.schema import Where, build, to_dict
-from core.sections.chat import ChatOptions
-from core.sections.eval import EvalSection, ReportSection
-from core.sections.execution import ExecutionLimits
-from core.sections.synth import SynthConfig
-from core.sections.tiny import TinySection
-from core.sections.train import GRPOSection, SFTSection
+from funreason.core.atomic import atomic_write_text
+from funreason.core.errors import RecipeError
+from funreason.core.schema import Where, build, to_dict
+from funreason.core.sections.chat import ChatOptions
+from funreason.core.sections.eval import EvalSection, ReportSection
+from funreason.core.sections.execution import ExecutionLimits
+from funreason.core.sections.synth import SynthConfig
+from funreason.core.sections.tiny import TinySection
+from funreason.core.sections.train import GRPOSection, SFTSection
 
 
 @dataclass

@@ -46,7 +46,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from core.errors import UserError
+from funreason.core.errors import UserError
 
 SESSION_HEADER = "X-Session-ID"
 MAX_COOLDOWN_FACTOR = 8

@@ -1,6 +1,6 @@
 """The `Environment` protocol: a stateful object whose public methods are the tools.
 
-    from envs.base import create, public_state, snapshot, tool_docs, tool_names
+    from funreason.envs.base import create, public_state, snapshot, tool_docs, tool_names
 
     env = create(MyEnv, {"balance": 10})   # MyEnv() then env._load_scenario(deepcopy(config))
     tool_names(env)                          # ["deposit", "get_balance"]: public methods the class defines

@@ -1,6 +1,6 @@
 """BFCL's multi-turn backends, data and docs, read from the installed `bfcl-eval` wheel.
 
-    from envs import bfcl
+    from funreason.envs import bfcl
     bfcl.set_project_root(run_dir / "eval" / "bfcl_root")      # optional; before anything imports bfcl_eval
     entries = bfcl.load_entries("base")                          # BFCL_v4_multi_turn_base, `function` filled
     gt = bfcl.load_ground_truth("base")                          # {id: [[call, ...] per turn]}
@@ -28,8 +28,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from envs.base import copy_state
+from funreason.core.errors import UserError
+from funreason.envs.base import copy_state
 
 __all__ = [
     "AGENTIC_CLASSES",
@@ -160,11 +160,11 @@ def is_long_context(category: str) -> bool:
 def _backend_class(class_name: str) -> type:
     mapping = _bfcl("constants.executable_backend_config").CLASS_FILE_PATH_MAPPING
     if class_name == "WebSearchAPI":  # the frozen corpus stands in for the live web (envs.web_corpus)
-        from envs.web_corpus import FrozenWebSearchAPI
+        from funreason.envs.web_corpus import FrozenWebSearchAPI
 
         return FrozenWebSearchAPI
     if class_name == "MemoryAPI_vector":  # its encoder from the packaged model, offline (envs.embedding)
-        from envs.embedding import vector_memory_class  # deferred: sentence-transformers, the optional extra
+        from funreason.envs.embedding import vector_memory_class  # deferred: sentence-transformers, the optional extra
 
         return vector_memory_class()
     if class_name not in mapping:

@@ -1,6 +1,6 @@
 """Per-call isolation from mutable default arguments, which BFCL's backends keep in their state.
 
-    from envs.defaults import fresh_defaults
+    from funreason.envs.defaults import fresh_defaults
     kwargs.update(fresh_defaults(method, len(args), kwargs))     # what envs.dispatch.Dispatcher does per call
 
 `TwitterAPI.post_tweet(content, tags=[], mentions=[])` stores its default lists in the tweet and `mention()`

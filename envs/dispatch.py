@@ -1,6 +1,6 @@
 """The safe call dispatcher: runs a tool call against environment instances without ever `eval`-ing it.
 
-    from envs.dispatch import Dispatcher, parse_call
+    from funreason.envs.dispatch import Dispatcher, parse_call
     dispatcher = Dispatcher({"GorillaFileSystem": fs})      # class name -> instance (e.g. envs.resolve.EnvSpec.make_instances)
     dispatcher.execute("cd(folder='document')")             # '{"current_working_directory": "document"}'
     dispatcher.execute(ToolCall("ls", {"a": True}))         # same path for already-parsed calls
@@ -59,10 +59,10 @@ import threading
 from collections import Counter
 from typing import Any
 
-from chat.calls import ToolCall
-from core.sections.execution import ExecutionLimits
-from envs.base import tool_names
-from envs.defaults import fresh_defaults
+from funreason.chat.calls import ToolCall
+from funreason.core.sections.execution import ExecutionLimits
+from funreason.envs.base import tool_names
+from funreason.envs.defaults import fresh_defaults
 
 __all__ = [
     "ERROR_PREFIX",

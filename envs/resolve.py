@@ -1,7 +1,7 @@
 """Environment resolution, for every stage: BFCL class names and `module:Class` references → classes, instances,
 docs and seeded configs.
 
-    from envs.resolve import resolve_env, func_docs
+    from funreason.envs.resolve import resolve_env, func_docs
     env = resolve_env(["TravelAPI", "tests.toy_env:ToyLibrary"])   # an EnvSpec; UnknownEnvironment if a name is bad
     env.classes                                   # ["TravelAPI", "ToyLibrary"]: instance (and initial_config) keys
     env.refs                                      # ["TravelAPI", "tests.toy_env:ToyLibrary"]: what resolves them again
@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from envs import bfcl
-from envs.base import Frozen, create, tool_docs
-from envs.states import CLASS_GENERATORS
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.envs.base import Frozen, create, tool_docs
+from funreason.envs.states import CLASS_GENERATORS
 
 __all__ = ["EnvSpec", "UnknownEnvironment", "func_docs", "resolve_env", "source_files"]
 

@@ -1,6 +1,6 @@
 """Verifiable rewards for one user turn, by BFCL semantics (used by GRPO; knows nothing of models or prompts).
 
-    from envs.rewards import turn_success, format_score
+    from funreason.envs.rewards import turn_success, format_score
     r = turn_success(model_instances, gt_instances, model_results, gt_results, num_model_calls, turn_index=2)
     p = partial_credit(model_instances, gt_instances, start_instances, model_results, gt_results, num_model_calls)
     f = format_score(steps_parsed_ok=[True, True], finished=True, acted_as_needed=True)
@@ -27,8 +27,8 @@ more than a failed attempt.
 
 from __future__ import annotations
 
-from envs.base import public_state
-from envs.verify import TurnVerdict, compare_turn, missing_results
+from funreason.envs.base import public_state
+from funreason.envs.verify import TurnVerdict, compare_turn, missing_results
 
 EMPTY_TURN = "multi_turn:empty_turn_model_response"
 IRRELEVANCE = "multi_turn:irrelevance_error"

@@ -1,7 +1,7 @@
 """Seeded initial states for the eight BFCL multi-turn classes, unlike any BFCL test `initial_config`.
 
     import random
-    from envs.states import generate_initial_config, generate_initial_configs
+    from funreason.envs.states import generate_initial_config, generate_initial_configs
     config = generate_initial_config("GorillaFileSystem", random.Random("7:0"))
     configs = generate_initial_configs(["TwitterAPI", "TicketAPI"], random.Random(3))   # {class: config}
 

@@ -1,6 +1,6 @@
 """BFCL's per-turn verdict, model-agnostic: the state check, then the response check.
 
-    from envs.verify import compare_turn
+    from funreason.envs.verify import compare_turn
     verdict = compare_turn(model_instances, gt_instances, model_results_so_far, gt_results_this_turn, turn_index=2)
     if not verdict.ok:
         print(verdict.error_type, verdict.error_message, verdict.details)
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from envs.base import public_state
+from funreason.envs.base import public_state
 
 STATE_MISMATCH = "multi_turn:instance_state_mismatch"
 RESPONSE_MISMATCH = "multi_turn:execution_response_mismatch"

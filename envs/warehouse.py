@@ -1,6 +1,6 @@
 """A small stock-keeping environment for the learning check (recipes/learning_check.yaml): three tools, short docs.
 
-    from envs.warehouse import Warehouse
+    from funreason.envs.warehouse import Warehouse
     env = envs.base.create(Warehouse, Warehouse.generate_config(random.Random(0)))
     # in a recipe: synth.environments: [envs.warehouse:Warehouse]
 

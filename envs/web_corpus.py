@@ -1,6 +1,6 @@
 """BFCL's web search tools (WebSearchAPI) served from a user-supplied frozen corpus: never the network.
 
-    from envs.web_corpus import FrozenWebSearchAPI
+    from funreason.envs.web_corpus import FrozenWebSearchAPI
     api = FrozenWebSearchAPI()
     api._load_scenario({"show_snippet": True, "corpus": "corpus.jsonl"})
     api.search_engine_query(keywords="highest mountain in europe", max_results=3)   # [{title, href, body}, ...]
@@ -30,8 +30,8 @@ import functools
 import re
 from pathlib import Path
 
-from core.errors import UserError
-from core.jsonl import iter_jsonl
+from funreason.core.errors import UserError
+from funreason.core.jsonl import iter_jsonl
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 MODES = ("raw", "markdown", "truncate")

@@ -1,7 +1,7 @@
 """Score BFCL v4's agentic result files (memory_kv / memory_vector / memory_rec_sum, web_search_*) as BFCL does.
 
-    from eval.agentic import score_agentic
-    from eval.score import decode_step
+    from funreason.eval.agentic import score_agentic
+    from funreason.eval.score import decode_step
     header, failed = score_agentic(path, "memory_kv", "hermes", "m", partial=True, rows=rows, decode_step=decode_step)
 
 Files: `<model_dir>/agentic/memory/<kv|vector|rec_sum>/BFCL_v4_memory_<backend>_result.json` and
@@ -25,10 +25,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from envs import bfcl
-from eval import bfcl_layout as layout
-from eval.bfcl_layout import MEMORY
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.bfcl_layout import MEMORY
 
 CATEGORIES = layout.AGENTIC
 _STANDARDIZE = re.compile(r"[\,\.\/\-\_\*\^\(\)]")

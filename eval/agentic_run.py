@@ -1,8 +1,8 @@
 """BFCL v4's agentic categories through our backends: memory (kv, vector, rec_sum, with their prerequisite
 conversations) and web search (only against a frozen corpus), in BFCL's multi-turn loop, written in BFCL's layout.
 
-    from eval.agentic_run import load_agentic
-    from eval.runner import LockstepRunner
+    from funreason.eval.agentic_run import load_agentic
+    from funreason.eval.runner import LockstepRunner
     entries = load_agentic(["memory_kv", "memory_rec_sum"], model_result_dir, ids=None, limit=8)
     stats = LockstepRunner(backend, tokenizer, chat_options).run(entries, model_result_dir, resume=True)
     # -> <model_dir>/agentic/memory/<backend>/BFCL_v4_memory_<backend>[_prereq]_result.json
@@ -41,12 +41,12 @@ import copy
 import shutil
 from pathlib import Path
 
-from chat.tools import offered_docs
-from core.errors import UserError
-from envs import bfcl
-from eval import bfcl_layout as layout
-from eval.multi_turn import MultiTurnEpisode
-from eval.tasks import category_of
+from funreason.chat.tools import offered_docs
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.multi_turn import MultiTurnEpisode
+from funreason.eval.tasks import category_of
 
 NO_CORPUS = (
     "web search needs the live web; `funreason eval` runs it only against a frozen corpus: set "
@@ -124,7 +124,9 @@ def _check_category(cat: str, web_search_corpus: str | None) -> None:
     if cat in layout.WEB_SEARCH and not web_search_corpus:
         raise UserError(f"eval.categories: {cat!r}: {NO_CORPUS}")
     if cat == "memory_vector":
-        from envs.embedding import packaged_model_dir  # the optional `agentic` extra: only memory_vector needs it
+        from funreason.envs.embedding import (
+            packaged_model_dir,  # the optional `agentic` extra: only memory_vector needs it
+        )
 
         packaged_model_dir()  # one line naming the install command when the embedding model is missing
 

@@ -1,6 +1,6 @@
 """BFCL's single-turn AST checker (simple / multiple / parallel / parallel_multiple, Python, Java, JavaScript).
 
-    from eval.ast_checker import ast_check
+    from funreason.eval.ast_checker import ast_check
     verdict = ast_check(entry["function"], decoded, ground_truth, language="python", category="simple_python")
     verdict["valid"], verdict["error"], verdict["error_type"]
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eval.ast_values import (
+from funreason.eval.ast_values import (
     PYTHON_NESTED_TYPE_CHECK_LIST,
     PYTHON_TYPE_MAPPING,
     convert_value,

@@ -1,6 +1,6 @@
 """Decode a single-turn result (one model output) as BFCL's `decode_ast` does, for each tool-call format.
 
-    from eval.ast_decode import decode_ast, decode_prompting, is_function_calling_format_output, is_empty_output
+    from funreason.eval.ast_decode import decode_ast, decode_prompting, is_function_calling_format_output, is_empty_output
     decoded, error = decode_ast("[math.factorial(n=5)]", "pythonic", "python")   # [{"math.factorial": {"n": 5}}], None
     decoded, error = decode_ast('[get_x(a="new int[]{1}")]', "pythonic", "java")  # through BFCL's tree-sitter parser
     decoded, error = decode_ast([{"f": '{"a": 1}'}], "fc")                        # [{"f": {"a": 1}}], None
@@ -33,13 +33,13 @@ import json
 from functools import cache
 from typing import Any
 
-from chat import pythonic
-from chat.hermes import find_blocks
-from core.errors import UserError
-from envs import bfcl
-from eval.bfcl_layout import FORMATS
-from eval.fc import decode_ast as fc_decode
-from eval.json_xml_decode import decode_concise_xml, decode_json, decode_verbose_xml, find_between
+from funreason.chat import pythonic
+from funreason.chat.hermes import find_blocks
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.eval.bfcl_layout import FORMATS
+from funreason.eval.fc import decode_ast as fc_decode
+from funreason.eval.json_xml_decode import decode_concise_xml, decode_json, decode_verbose_xml, find_between
 
 MARKUP_DECODERS = {"json": decode_json, "verbose_xml": decode_verbose_xml, "concise_xml": decode_concise_xml}
 

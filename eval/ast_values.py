@@ -1,7 +1,7 @@
 """BFCL's AST checker, value by value: parameter types (nested one level), strings, lists, dicts and lists of dicts
 compared with BFCL's standardization, and Java/JavaScript values through BFCL's own converters.
 
-    from eval.ast_values import type_checker, string_checker
+    from funreason.eval.ast_values import type_checker, string_checker
     string_checker("city", "new york", ["New York"])      # {"valid": True, "error": []}
 
 Part of the line-by-line port of `bfcl_eval/eval_checker/ast_eval/ast_checker.py` (eval/ast_checker.py holds the
@@ -14,7 +14,7 @@ import re
 from functools import cache
 from typing import Any
 
-from envs import bfcl
+from funreason.envs import bfcl
 
 PYTHON_TYPE_MAPPING = {
     "string": str,

@@ -2,7 +2,7 @@
 inference-error marker and the tool-call formats. Every other module asks here (tests/eval/test_bfcl_layout.py fails on
 the version prefix written anywhere else).
 
-    from eval import bfcl_layout as layout
+    from funreason.eval import bfcl_layout as layout
     layout.result_path(model_dir, "simple_python")   # <model_dir>/non_live/BFCL_v4_simple_python_result.json
     layout.result_path(model_dir, "base")            # <model_dir>/multi_turn/BFCL_v4_multi_turn_base_result.json
     layout.score_path(score_model_dir, "memory_kv")  # <score>/<model>/agentic/memory/kv/BFCL_v4_memory_kv_score.json
@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chat.formats import FORMATS as _TOOL_FORMATS
-from envs.bfcl import MULTI_TURN_CATEGORIES
+from funreason.chat.formats import FORMATS as _TOOL_FORMATS
+from funreason.envs.bfcl import MULTI_TURN_CATEGORIES
 
 VERSION_PREFIX = "BFCL_v4"
 INFERENCE_ERROR = "Error during inference"  # BFCL's inference-error result: a string where the turns would be

@@ -1,6 +1,6 @@
 """BFCL's multi-turn checker (bfcl.md §5), executed only through our safe dispatcher.
 
-    from eval.checker import check_entry
+    from funreason.eval.checker import check_entry
     verdict = check_entry(decoded_turns, ground_truth, entry)   # decoded_turns: list[turn][step] -> list[ToolCall | str]
     verdict["valid"], verdict["error_type"], verdict["error_message"], verdict["details"]
     verdict["error"]          # the BFCL-shaped `error` object written into score files
@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jsonl import jsonable
-from envs.dispatch import Dispatcher, parse_call
-from envs.resolve import resolve_env
-from envs.verify import compare_turn
-from eval.bfcl_layout import INFERENCE_ERROR_VERDICT
+from funreason.core.jsonl import jsonable
+from funreason.envs.dispatch import Dispatcher, parse_call
+from funreason.envs.resolve import resolve_env
+from funreason.envs.verify import compare_turn
+from funreason.eval.bfcl_layout import INFERENCE_ERROR_VERDICT
 
 INFERENCE_ERROR = "multi_turn:inference_error"
 FORCE_TERMINATED = "multi_turn:force_terminated"

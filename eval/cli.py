@@ -15,10 +15,10 @@ import argparse
 import json
 from pathlib import Path
 
-from core.layout import RunLayout
-from core.lock import stage_lock
-from core.recipe import add_recipe_arguments, recipe_from_args
-from eval.pipeline import evaluate_model, models_to_evaluate
+from funreason.core.layout import RunLayout
+from funreason.core.lock import stage_lock
+from funreason.core.recipe import add_recipe_arguments, recipe_from_args
+from funreason.eval.pipeline import evaluate_model, models_to_evaluate
 
 
 def main(argv: list[str] | None = None) -> int:

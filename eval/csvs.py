@@ -2,7 +2,7 @@
 `data_agentic.csv`, `data_format_sensitivity.csv`), with BFCL's columns and formatting, so our rows paste next to
 the leaderboard's.
 
-    from eval.csvs import write_leaderboard_csvs, groups
+    from funreason.eval.csvs import write_leaderboard_csvs, groups
     table = {"my-model": {"multi_turn_base": {"accuracy": 0.5, "total_count": 200}, "latency": [1.2, 0.8]}}
     notes = write_leaderboard_csvs(table, out_dir)                 # v4 weights 10/10/10/30/40
     notes = write_leaderboard_csvs(table, out_dir, version="v3")   # v3's formula, on the same category scores
@@ -34,10 +34,9 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-
-from chat.format_sensitivity import CONFIGS as FORMAT_CONFIGS
-from core.atomic import atomic_write_text
-from eval import bfcl_layout as layout
+from funreason.chat.format_sensitivity import CONFIGS as FORMAT_CONFIGS
+from funreason.core.atomic import atomic_write_text
+from funreason.eval import bfcl_layout as layout
 
 NA = "N/A"
 # the leaderboard's groups of BFCL's categories (eval/bfcl_layout.py): AST ones apart from (ir)relevance detection

@@ -1,6 +1,6 @@
 """Diagnostics beside the leaderboard numbers (bfcl.md §11.7): why a model fails, not just how often.
 
-    from eval.diagnostics import entry_record, summarize
+    from funreason.eval.diagnostics import entry_record, summarize
     records = [entry_record(...) for each scored entry]
     diag = summarize(records)          # {"overall": {...}, "per_category": {cat: {...}}}
 

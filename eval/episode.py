@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.backends import Generation, GenRequest
+from funreason.eval.backends import Generation, GenRequest
 
 
 class Episode:

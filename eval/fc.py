@@ -1,6 +1,6 @@
 """BFCL's function-calling (FC) result layout: each step is a list of `{name: "<JSON arguments>"}`.
 
-    from eval.fc import decode_execute, decode_ast
+    from funreason.eval.fc import decode_execute, decode_ast
     decode_execute([{"cd": '{"folder": "docs"}'}])     # ["cd(folder='docs')"]   (multi-turn: what BFCL executes)
     decode_execute("Done, the file is moved.")         # None: BFCL's decoder raises, the step is dropped
     decode_ast([{"math.factorial": '{"n": 5}'}])       # [{"math.factorial": {"n": 5}}] (single-turn AST checking)

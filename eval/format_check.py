@@ -1,6 +1,6 @@
 """Refuse to score a result file in a tool-call format its steps are not written in.
 
-    from eval.format_check import check_format
+    from funreason.eval.format_check import check_format
     check_format(path, raw_steps, "hermes", decode)   # raises UserError when most call steps decode only otherwise
 
 Scoring an FC-layout file as `pythonic` decodes no step, so every entry fails and the score is a real-looking 0 %.
@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from eval.bfcl_layout import FORMATS
+from funreason.core.errors import UserError
+from funreason.eval.bfcl_layout import FORMATS
 
 MIN_CALL_STEPS = 3  # below this a file is too small to say what format it is in
 

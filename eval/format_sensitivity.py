@@ -1,6 +1,6 @@
 """BFCL v4's format_sensitivity category: 200 single-turn questions x 26 system-prompt configs, scored per config.
 
-    from eval import format_sensitivity
+    from funreason.eval import format_sensitivity
     cases = format_sensitivity.load_cases()       # {id: entry}, 5,200 ids format_sensitivity_<i>:<config>:<orig id>
     header, failed = format_sensitivity.score_format_sensitivity(path, "my_model", partial=True, rows=rows)
     format_sensitivity.require_prompting("hermes")  # UserError: BFCL runs it for prompting models only
@@ -29,14 +29,14 @@ import statistics
 from functools import cache
 from pathlib import Path
 
-from chat.format_sensitivity import CONFIGS, config_of, parse_config
-from chat.single_turn import functions_for
-from core.errors import UserError
-from envs import bfcl
-from eval import bfcl_layout as layout
-from eval import single_turn
-from eval.ast_decode import decode_prompting
-from eval.result_rows import NO_ROWS
+from funreason.chat.format_sensitivity import CONFIGS, config_of, parse_config
+from funreason.chat.single_turn import functions_for
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.eval import bfcl_layout as layout
+from funreason.eval import single_turn
+from funreason.eval.ast_decode import decode_prompting
+from funreason.eval.result_rows import NO_ROWS
 
 CATEGORY = layout.FORMAT_SENSITIVITY
 

@@ -1,6 +1,6 @@
 """Decode BFCL's JSON and XML return formats (format_sensitivity configs), as BFCL's `ast_parse` does, in linear time.
 
-    from eval.json_xml_decode import decode_json, decode_verbose_xml, decode_concise_xml
+    from funreason.eval.json_xml_decode import decode_json, decode_verbose_xml, decode_concise_xml
     decode_json('[{"function": "f", "parameters": {"a": 1}}]')                       # [{"f": {"a": 1}}]
     decode_verbose_xml('<functions><function name="f"><params><param name="a" value="1" type="integer"/>'
                        '</params></function></functions>')                            # [{"f": {"a": 1}}]

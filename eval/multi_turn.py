@@ -1,7 +1,7 @@
 """A BFCL multi-turn entry as an episode of the lockstep runner (eval/runner.py): BFCL's multi-turn inference loop,
 step for step.
 
-    from eval.runner import LockstepRunner
+    from funreason.eval.runner import LockstepRunner
     LockstepRunner(backend, tokenizer, chat_options).run(tasks.entries, result_dir / "my_model", resume=True)
     # -> <model_dir>/multi_turn/BFCL_v4_multi_turn_<category>_result.json, one row per entry
 
@@ -22,16 +22,16 @@ A prompt that does not fit the context, or a request that fails for good, makes 
 
 from __future__ import annotations
 
-from chat.holdout import holdout_turn
-from chat.render import render_prompt
-from chat.step import DECODE_ERROR, NO_CALLS, take_step
-from core.jsonl import jsonable
-from envs.base import public_state
-from envs.dispatch import Dispatcher
-from envs.resolve import resolve_env
-from eval.backends import Generation, GenRequest, generation_budget
-from eval.bfcl_layout import inference_error
-from eval.episode import Episode
+from funreason.chat.holdout import holdout_turn
+from funreason.chat.render import render_prompt
+from funreason.chat.step import DECODE_ERROR, NO_CALLS, take_step
+from funreason.core.jsonl import jsonable
+from funreason.envs.base import public_state
+from funreason.envs.dispatch import Dispatcher
+from funreason.envs.resolve import resolve_env
+from funreason.eval.backends import Generation, GenRequest, generation_budget
+from funreason.eval.bfcl_layout import inference_error
+from funreason.eval.episode import Episode
 
 MAXIMUM_STEP_LIMIT = 20  # bfcl_eval.constants.default_prompts.MAXIMUM_STEP_LIMIT
 STATELESS_CLASSES = ("MathAPI",)  # bfcl_eval.constants.executable_backend_config: no state worth logging

@@ -1,6 +1,6 @@
 """Published BFCL numbers to print beside ours: quoted, never measured here.
 
-    from eval.paper import PAPER_ROWS, PAPER_SOURCE, SINGLE_TURN_ROWS, AGENTIC_ROWS, LEADERBOARD_V4_ROWS
+    from funreason.eval.paper import PAPER_ROWS, PAPER_SOURCE, SINGLE_TURN_ROWS, AGENTIC_ROWS, LEADERBOARD_V4_ROWS
 
 Source: FunReason-MT technical report v2 (arXiv 2510.24645), Table 2 (BFCL v3 multi-turn, leaderboard snapshot of
 August 26, 2025), as re-checked in docs/funreason-mt.md §6.4. Values are accuracy in percent; MT Overall is the

@@ -1,6 +1,6 @@
 """The eval stage: run BFCL tasks (multi-turn, single-turn, agentic) against the run's models, score them, record how.
 
-    from eval.pipeline import run_eval_stage, evaluate_model
+    from funreason.eval.pipeline import run_eval_stage, evaluate_model
     summary = run_eval_stage(recipe, "runs/smoke/recipe.yaml")      # what `funreason run` calls
     evaluate_model(recipe, "runs/smoke/sft/final", label="sft", resume=True)
 
@@ -24,24 +24,24 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core import provenance
-from core.atomic import atomic_write_json
-from core.errors import UserError
-from core.jsonl import iter_jsonl
-from core.layout import RunLayout
-from core.lock import stage_lock
-from core.modelfiles import check_tokenizer_files, is_model_dir, loading, require_model_dir
-from core.sections.eval import EvalSection
-from envs import bfcl
-from envs.dispatch import set_default_limits
-from eval import agentic_run, format_sensitivity
-from eval import bfcl_layout as layout
-from eval.backends import make_backend
-from eval.run_identity import claim_label, run_identity
-from eval.runner import PER_KIND, LockstepRunner
-from eval.score import score_results
-from eval.single_run import EXECUTABLE_NOTE, data_files, load_single_turn, split_categories
-from eval.tasks import TaskSet, load_tasks
+from funreason.core import provenance
+from funreason.core.atomic import atomic_write_json
+from funreason.core.errors import UserError
+from funreason.core.jsonl import iter_jsonl
+from funreason.core.layout import RunLayout
+from funreason.core.lock import stage_lock
+from funreason.core.modelfiles import check_tokenizer_files, is_model_dir, loading, require_model_dir
+from funreason.core.sections.eval import EvalSection
+from funreason.envs import bfcl
+from funreason.envs.dispatch import set_default_limits
+from funreason.eval import agentic_run, format_sensitivity
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.backends import make_backend
+from funreason.eval.run_identity import claim_label, run_identity
+from funreason.eval.runner import PER_KIND, LockstepRunner
+from funreason.eval.score import score_results
+from funreason.eval.single_run import EXECUTABLE_NOTE, data_files, load_single_turn, split_categories
+from funreason.eval.tasks import TaskSet, load_tasks
 
 
 def set_bfcl_root(recipe) -> Path:

@@ -2,7 +2,7 @@
 
     funreason report runs/smoke                      # writes runs/smoke/report/
     funreason report runs/a runs/b --out cmp/        # several runs side by side
-    from eval.report import run_report_stage         # what `funreason run` calls for the report stage
+    from funreason.eval.report import run_report_stage         # what `funreason run` calls for the report stage
 
 Every `<run_dir>/eval/<label>/` that holds a BFCL `score/` tree (written by eval.score) is one row; its
 `metadata.json` (written by eval.pipeline: model, format, sampling, tokens, wall time, provenance) and
@@ -17,12 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.atomic import atomic_write_json, atomic_write_text
-from core.errors import UserError
-from core.layout import RunLayout
-from core.provenance import collect
-from envs.bfcl import bfcl_version
-from eval.csvs import (
+from funreason.core.atomic import atomic_write_json, atomic_write_text
+from funreason.core.errors import UserError
+from funreason.core.layout import RunLayout
+from funreason.core.provenance import collect
+from funreason.envs.bfcl import bfcl_version
+from funreason.eval.csvs import (
     CSV_FILES,
     MEMORY,
     MULTI_TURN,
@@ -32,7 +32,7 @@ from eval.csvs import (
     overall_note,
     write_leaderboard_csvs,
 )
-from eval.paper import (
+from funreason.eval.paper import (
     AGENTIC_ROWS,
     AGENTIC_SOURCE,
     LEADERBOARD_V4_ROWS,
@@ -42,7 +42,7 @@ from eval.paper import (
     SINGLE_TURN_ROWS,
     SINGLE_TURN_SOURCE,
 )
-from eval.score import read_score_tables
+from funreason.eval.score import read_score_tables
 
 SHORT = {"multi_turn_base": "Base", "multi_turn_miss_func": "Miss Func", "multi_turn_miss_param": "Miss Param"}
 SHORT["multi_turn_long_context"] = "Long Ctx"
@@ -462,7 +462,7 @@ def write_learning_curve(curves: list[tuple[str, dict]], out: Path, title: str) 
 
 
 def read_learning_check(run_dirs: list[Path]) -> dict | None:
-    """`learning_check.json` (funreason/learning_check.py) in a run dir or the folder holding the seeds' run dirs."""
+    """`learning_check.json` (funreason/experiments/learning_check.py) in a run dir or the folder holding the seeds' run dirs."""
     for run_dir in run_dirs:
         for path in (run_dir / "learning_check.json", run_dir.parent / "learning_check.json"):
             if path.is_file():

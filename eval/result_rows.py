@@ -1,6 +1,6 @@
 """Read a BFCL result file's rows for scoring.
 
-    from eval.result_rows import read_results
+    from funreason.eval.result_rows import read_results
     rows = read_results(path)   # [{"id", "result", ..., "_line"}], sorted by BFCL's id order
 
 Any malformed line, a row without "id" or "result", a non-string id or a repeated id is a UserError naming the
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import UserError
-from core.jsonl import iter_jsonl
-from envs import bfcl
+from funreason.core.errors import UserError
+from funreason.core.jsonl import iter_jsonl
+from funreason.envs import bfcl
 
 NO_ROWS = "{path}: no result rows (an empty file would score as a real-looking 0%)"
 

@@ -13,9 +13,9 @@ import json
 import os
 from pathlib import Path
 
-from core.atomic import atomic_write_text
-from core.jsonl import iter_jsonl
-from envs import bfcl
+from funreason.core.atomic import atomic_write_text
+from funreason.core.jsonl import iter_jsonl
+from funreason.envs import bfcl
 
 
 class ResultWriter:

@@ -1,6 +1,6 @@
 """What a label's result rows were made with (its run identity), and the rules that keep rows of two identities apart.
 
-    from eval.run_identity import run_identity, claim_label
+    from funreason.eval.run_identity import run_identity, claim_label
     identity = run_identity(recipe, section, model_path, tasks, max_context, single, agentic)
     claim_label(out, label, identity, resume=True, fresh=False)   # UserError naming what differs, or fine
 
@@ -21,11 +21,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from core.atomic import atomic_write_json
-from core.errors import UserError
-from core.provenance import sha256_file
-from core.sections.eval import EvalSection
-from eval.single_run import data_files
+from funreason.core.atomic import atomic_write_json
+from funreason.core.errors import UserError
+from funreason.core.provenance import sha256_file
+from funreason.core.sections.eval import EvalSection
+from funreason.eval.single_run import data_files
 
 
 def weights_fingerprint(model_path: str | Path) -> str:

@@ -1,7 +1,7 @@
 """The one lockstep runner: every BFCL category kind (multi-turn, single-turn, agentic) as episodes batched together,
 written as BFCL result files.
 
-    from eval.runner import LockstepRunner
+    from funreason.eval.runner import LockstepRunner
     runner = LockstepRunner(backend, tokenizer, chat_options, max_new_tokens=4096, max_context=40960, in_flight=64)
     stats = runner.run({"base": [...], "simple_python": [...], "memory_kv_prereq": [...], "memory_kv": [...]},
                        result_dir / "my_model", resume=True)
@@ -28,16 +28,15 @@ import traceback
 from collections import Counter, deque
 from pathlib import Path
 
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.agentic_run import AgenticEpisode
+from funreason.eval.backends import Backend, GenRequest
+from funreason.eval.episode import Episode
+from funreason.eval.multi_turn import MultiTurnEpisode
+from funreason.eval.result_writer import ResultWriter
+from funreason.eval.single_run import SingleTurnEpisode
+from funreason.eval.tasks import category_of
 from tqdm.auto import tqdm
-
-from eval import bfcl_layout as layout
-from eval.agentic_run import AgenticEpisode
-from eval.backends import Backend, GenRequest
-from eval.episode import Episode
-from eval.multi_turn import MultiTurnEpisode
-from eval.result_writer import ResultWriter
-from eval.single_run import SingleTurnEpisode
-from eval.tasks import category_of
 
 EPISODES: dict[str, type[Episode]] = {
     "multi_turn": MultiTurnEpisode,

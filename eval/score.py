@@ -4,7 +4,7 @@
                     [--categories base,miss_func,simple_java] [--partial-eval] [--overall v4|v3]
                     [--[no-]underscore-to-dot] [--workers N]
 
-    from eval.score import score_results
+    from funreason.eval.score import score_results
     summary = score_results(result_dir, out_dir, fmt="hermes", categories=["base"], partial=True)
 
 `--result-dir` is BFCL's result root or one `<model_dir>` in it, in BFCL v4's layout (JSON Lines `{"id", "result",
@@ -36,23 +36,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from funreason.core.atomic import atomic_write_text
+from funreason.core.errors import RecipeError, UserError
+from funreason.core.jsonl import json_text
+from funreason.core.parallel import run_jobs, usable_cpus
+from funreason.core.sections.execution import ExecutionLimits
+from funreason.envs import bfcl
+from funreason.envs.dispatch import LIMIT_COUNTS, set_default_limits
+from funreason.eval import bfcl_layout as layout
+from funreason.eval import single_turn
+from funreason.eval.ast_decode import decode_ast
+from funreason.eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
+from funreason.eval.diagnostics import summarize
+from funreason.eval.result_rows import read_results
+from funreason.eval.score_files import estimated_seconds, score_file
+from funreason.eval.tasks import load_tasks
 from tqdm import tqdm
-
-from core.atomic import atomic_write_text
-from core.errors import RecipeError, UserError
-from core.jsonl import json_text
-from core.parallel import run_jobs, usable_cpus
-from core.sections.execution import ExecutionLimits
-from envs import bfcl
-from envs.dispatch import LIMIT_COUNTS, set_default_limits
-from eval import bfcl_layout as layout
-from eval import single_turn
-from eval.ast_decode import decode_ast
-from eval.csvs import CSV_FILES, VERSIONS, write_leaderboard_csvs
-from eval.diagnostics import summarize
-from eval.result_rows import read_results
-from eval.score_files import estimated_seconds, score_file
-from eval.tasks import load_tasks
 
 MAX_WORKERS = 8  # scoring processes by default: past this, a model's handful of files leaves workers idle
 PARALLEL_MIN_SECONDS = 0.3  # less estimated work than this is scored in-process: forking would cost more

@@ -1,6 +1,6 @@
 """Score one BFCL result file of any kind and write its score file (what `eval.score` hands to each worker).
 
-    from eval.score_files import score_file
+    from funreason.eval.score_files import score_file
     info, records, latencies, stopped = score_file(path, "simple_python", "pythonic", "m", partial=True,
                                                    u2d=False, out_dir=score_root, tasks=None)
 
@@ -14,19 +14,19 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from core.atomic import atomic_write_text
-from core.errors import UserError
-from core.jsonl import json_line
-from envs import bfcl
-from envs.dispatch import LIMIT_COUNTS
-from eval import agentic, format_sensitivity, single_turn
-from eval import bfcl_layout as layout
-from eval.ast_decode import decode_ast, is_empty_output
-from eval.diagnostics import flat_numbers
-from eval.format_check import check_format, could_hold_calls
-from eval.result_rows import NO_ROWS, read_results
-from eval.score_multi_turn import score_category
-from eval.step_decode import decode_if_possible, decode_step, raw_steps
+from funreason.core.atomic import atomic_write_text
+from funreason.core.errors import UserError
+from funreason.core.jsonl import json_line
+from funreason.envs import bfcl
+from funreason.envs.dispatch import LIMIT_COUNTS
+from funreason.eval import agentic, format_sensitivity, single_turn
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.ast_decode import decode_ast, is_empty_output
+from funreason.eval.diagnostics import flat_numbers
+from funreason.eval.format_check import check_format, could_hold_calls
+from funreason.eval.result_rows import NO_ROWS, read_results
+from funreason.eval.score_multi_turn import score_category
+from funreason.eval.step_decode import decode_if_possible, decode_step, raw_steps
 
 # Rough scoring cost of one result row, in seconds on one core (benchmarks/eval_speed.py): a multi-turn row replays
 # every call on two sets of backends; a single-turn row is one parse and one AST check.

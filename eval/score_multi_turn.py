@@ -1,6 +1,6 @@
 """Score one multi-turn result file as BFCL's multi-turn checker does (eval/checker.py), with diagnostics.
 
-    from eval.score_multi_turn import score_category
+    from funreason.eval.score_multi_turn import score_category
     header, failed, records, latencies = score_category(path, "multi_turn_base", "hermes", "my_model", partial=True)
 
 Each step is decoded as BFCL's handler decodes it (eval/step_decode.py); the entries and ground truth are the
@@ -12,17 +12,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.envs.dispatch import LIMIT_COUNTS, call_timer_handler
+from funreason.eval import single_turn
+from funreason.eval.checker import call_text, check_entry
+from funreason.eval.diagnostics import entry_record, flat_numbers
+from funreason.eval.format_check import check_format
+from funreason.eval.result_rows import NO_ROWS, read_results
+from funreason.eval.step_decode import decode_if_possible, decode_result, raw_steps
 from tqdm import tqdm
-
-from core.errors import UserError
-from envs import bfcl
-from envs.dispatch import LIMIT_COUNTS, call_timer_handler
-from eval import single_turn
-from eval.checker import call_text, check_entry
-from eval.diagnostics import entry_record, flat_numbers
-from eval.format_check import check_format
-from eval.result_rows import NO_ROWS, read_results
-from eval.step_decode import decode_if_possible, decode_result, raw_steps
 
 
 def load_scoring_entries(category: str) -> tuple[list[dict], dict[str, set[str]]]:

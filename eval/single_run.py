@@ -1,7 +1,7 @@
 """BFCL's single-turn categories as episodes of the lockstep runner (eval/runner.py): one generation per entry.
 
-    from eval.runner import LockstepRunner
-    from eval.single_run import split_categories, load_single_turn
+    from funreason.eval.runner import LockstepRunner
+    from funreason.eval.single_run import split_categories, load_single_turn
     multi, single, agentic = split_categories(["base", "simple_python", "live_irrelevance", "memory_kv"])
     entries = load_single_turn(single, ids=None, limit=8)            # {category: [BFCL entry, ...]}
     stats = LockstepRunner(backend, tokenizer, chat_options, in_flight=64).run(entries, result_dir / "my_model")
@@ -26,15 +26,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from chat.messages import split_think
-from chat.render import render_prompt
-from chat.single_turn import case_messages, functions_for
-from core.errors import UserError
-from envs import bfcl
-from eval import bfcl_layout as layout
-from eval import format_sensitivity, single_turn
-from eval.backends import Generation, GenRequest, generation_budget
-from eval.episode import Episode
+from funreason.chat.messages import split_think
+from funreason.chat.render import render_prompt
+from funreason.chat.single_turn import case_messages, functions_for
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.eval import bfcl_layout as layout
+from funreason.eval import format_sensitivity, single_turn
+from funreason.eval.backends import Generation, GenRequest, generation_budget
+from funreason.eval.episode import Episode
 
 EXECUTABLE_NOTE = "executable categories are not run: they call live services (BFCL retired them from its scores)"
 

@@ -1,6 +1,6 @@
 """Score BFCL's single-turn result files (non-live and live AST, irrelevance, relevance) as `bfcl evaluate` does.
 
-    from eval.single_turn import score_single_turn
+    from funreason.eval.single_turn import score_single_turn
     header, failed = score_single_turn(path, "simple_java", fmt="pythonic", model_name="my_model", partial=True)
 
 A result file is `<model_dir>/<non_live|live>/BFCL_v4_<category>_result.json`, JSON Lines `{"id", "result"}` where
@@ -21,12 +21,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from envs import bfcl
-from eval.ast_checker import ast_check, language_of
-from eval.ast_decode import decode_ast, is_empty_output, is_function_calling_format_output
-from eval.bfcl_layout import SINGLE_TURN as CATEGORIES
-from eval.bfcl_layout import V3_NAMES, data_file_name
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.eval.ast_checker import ast_check, language_of
+from funreason.eval.ast_decode import decode_ast, is_empty_output, is_function_calling_format_output
+from funreason.eval.bfcl_layout import SINGLE_TURN as CATEGORIES
+from funreason.eval.bfcl_layout import V3_NAMES, data_file_name
 
 WRONG_FORMAT = (
     "Did not output in the specified format. Note: the model_result is wrapped in a string to ensure json "

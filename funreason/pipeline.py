@@ -19,14 +19,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from core.atomic import atomic_write_json
-from core.errors import UserError
-from core.layout import STAGES, RunLayout
-from core.lock import stage_lock
-from core.modelfiles import is_model_dir, require_model_dir
-from core.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
-from envs import bfcl
-from funreason.tiny import build
+from funreason.core.atomic import atomic_write_json
+from funreason.core.errors import UserError
+from funreason.core.layout import STAGES, RunLayout
+from funreason.core.lock import stage_lock
+from funreason.core.modelfiles import is_model_dir, require_model_dir
+from funreason.core.recipe import Recipe, add_recipe_arguments, recipe_from_args, save_resolved
+from funreason.envs import bfcl
+from funreason.fixtures.tiny import build
 
 
 def stage_dir(recipe: Recipe, stage: str) -> Path:
@@ -92,11 +92,11 @@ def ensure_model(recipe: Recipe) -> None:
 def _stage_runner(stage: str):
     """Each stage's entry point, `run_stage(recipe, resolved_recipe_path) -> dict summary`, lives with its code."""
     module = {
-        "synth": "synth.pipeline",
-        "sft": "train.launch",
-        "grpo": "train.launch",
-        "eval": "eval.pipeline",
-        "report": "eval.report",
+        "synth": "funreason.synth.pipeline",
+        "sft": "funreason.train.launch",
+        "grpo": "funreason.train.launch",
+        "eval": "funreason.eval.pipeline",
+        "report": "funreason.eval.report",
     }[stage]
     mod = importlib.import_module(module)
     return getattr(mod, f"run_{stage}_stage")

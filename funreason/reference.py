@@ -5,8 +5,8 @@ funreason config-reference > docs/configuration.md
 
 from __future__ import annotations
 
-from core.recipe import Recipe
-from core.schema import describe
+from funreason.core.recipe import Recipe
+from funreason.core.schema import describe
 
 
 def render() -> str:

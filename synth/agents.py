@@ -1,6 +1,6 @@
 """The four FunReason-MT agents (tooling, querying, reasoning, critic) plus the closing-reply writer.
 
-    from synth.agents import Agents
+    from funreason.synth.agents import Agents
     agents = Agents(teacher, json_retries=2)
     tool, why = await agents.tooling(trace_payload)             # (advanced tool dict | None, rejection reason)
 
@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from json.encoder import encode_basestring
 from typing import Any
 
-from chat.messages import split_think
-from synth.teachers.base import Teacher, TeacherError
+from funreason.chat.messages import split_think
+from funreason.synth.teachers.base import Teacher, TeacherError
 
 ADVANCED_TOOL_SCHEMA = {
     "type": "object",

@@ -1,6 +1,6 @@
 """The API relation graph G = (T, R, P) of FunReason-MT phase I, built automatically by probing an environment.
 
-    from synth.api_graph import load_or_build
+    from funreason.synth.api_graph import load_or_build
     graph = load_or_build(env_spec, cache_dir="runs/x/synth/graphs", overrides=["authenticate_travel->book_flight"])
     graph.distance("authenticate_travel", "book_flight")     # shortest-path hops (inf when unreachable)
     graph.is_legal("book_flight", called={"authenticate_travel"})
@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.atomic import atomic_write_text
-from envs.base import Frozen
-from envs.dispatch import SET_ASIDE
-from envs.resolve import EnvSpec
-from synth.sampler import ValuePools, attempt
-from synth.trajectory import Step, is_failure, run_call
+from funreason.core.atomic import atomic_write_text
+from funreason.envs.base import Frozen
+from funreason.envs.dispatch import SET_ASIDE
+from funreason.envs.resolve import EnvSpec
+from funreason.synth.sampler import ValuePools, attempt
+from funreason.synth.trajectory import Step, is_failure, run_call
 
 GRAPH_VERSION = 3
 

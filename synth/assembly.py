@@ -1,6 +1,6 @@
 """One multi-turn trajectory, end to end: phase I → II → III per round, rounds chained on one live environment.
 
-    from synth.assembly import synthesize_trajectory
+    from funreason.synth.assembly import synthesize_trajectory
     outcome = await synthesize_trajectory(index=3, config=synth_config, seed=0, teacher=TemplateTeacher())
     outcome.record        # {"id", "messages", "tools", "metadata"} or None
     outcome.rejections    # [(phase, reason), ...]; outcome.counters: per-phase counts for synth/stats.py
@@ -55,20 +55,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.calls import ToolCall
-from chat.holdout import HOLDOUT_FC
-from core.jsonl import lone_surrogate
-from core.sections.synth import SynthConfig
-from envs.base import copy_state
-from envs.resolve import EnvSpec, resolve_env
-from synth.agents import Agents
-from synth.api_graph import ApiGraph, load_or_build
-from synth.phase3 import TRANSIENT_ERRORS, AgentStep, Attempt, CriticLoop, ErrorInjection, ReasoningAgent
-from synth.sampler import DirectedSampler, ValuePools
-from synth.teachers.base import Teacher
-from synth.teachers.requests import label, value_from_results
-from synth.teachers.template import phrase
-from synth.trajectory import Step
+from funreason.chat.calls import ToolCall
+from funreason.chat.holdout import HOLDOUT_FC
+from funreason.core.jsonl import lone_surrogate
+from funreason.core.sections.synth import SynthConfig
+from funreason.envs.base import copy_state
+from funreason.envs.resolve import EnvSpec, resolve_env
+from funreason.synth.agents import Agents
+from funreason.synth.api_graph import ApiGraph, load_or_build
+from funreason.synth.phase3 import TRANSIENT_ERRORS, AgentStep, Attempt, CriticLoop, ErrorInjection, ReasoningAgent
+from funreason.synth.sampler import DirectedSampler, ValuePools
+from funreason.synth.teachers.base import Teacher
+from funreason.synth.teachers.requests import label, value_from_results
+from funreason.synth.teachers.template import phrase
+from funreason.synth.trajectory import Step
 
 
 @dataclass

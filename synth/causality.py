@@ -1,6 +1,6 @@
 """Value flow in a dialogue: which call needs which earlier call's *result* (invariant 6 of docs/design.md).
 
-    from synth.causality import premature_calls
+    from funreason.synth.causality import premature_calls
     premature_calls(record)             # [] when no call uses a value before the tool result that shows it
 
 A value an assistant call passes is *unseen* when none of its written forms (JSON, repr, str) occurs in what the

@@ -18,13 +18,13 @@ import argparse
 import json
 import re
 
-from core.errors import UserError
-from core.layout import RunLayout
-from core.lock import stage_lock
-from core.recipe import add_recipe_arguments, recipe_from_args
-from envs.dispatch import set_default_limits
-from synth.heldout import write_splits
-from synth.pipeline import run
+from funreason.core.errors import UserError
+from funreason.core.layout import RunLayout
+from funreason.core.lock import stage_lock
+from funreason.core.recipe import add_recipe_arguments, recipe_from_args
+from funreason.envs.dispatch import set_default_limits
+from funreason.synth.heldout import write_splits
+from funreason.synth.pipeline import run
 
 
 def parse_shard(text: str) -> tuple[int, int]:

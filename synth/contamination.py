@@ -1,6 +1,6 @@
 """Contamination check: word n-gram overlap between synthesized user queries and BFCL test questions.
 
-    from synth.contamination import bfcl_reference_ngrams, check_records
+    from funreason.synth.contamination import bfcl_reference_ngrams, check_records
     report = check_records(records, n=8)       # {"n", "queries", "overlapping_queries", "clean", "examples"}
 
 A run is called *clean* only when no synthesized query shares a single n-gram with any BFCL question (all
@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from envs.bfcl import ensure_project_root
+from funreason.envs.bfcl import ensure_project_root
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 

@@ -1,6 +1,6 @@
 """Turn finished trajectory records into the training dataset (TRL conversational format) and save it.
 
-    from synth.dataset import build_dataset, save_dataset
+    from funreason.synth.dataset import build_dataset, save_dataset
     ds = build_dataset(records)                 # columns: messages, tools, metadata
     save_dataset(records, "runs/x/synth/dataset")
     # later: datasets.load_from_disk("runs/x/synth/dataset")

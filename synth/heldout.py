@@ -2,7 +2,7 @@
 
     funreason synth --config recipes/learning_check.yaml --heldout 60           # synthesis, then both splits
     funreason synth --config recipes/learning_check.yaml --resume --heldout 60  # splits of a finished synthesis
-    from synth.heldout import write_splits
+    from funreason.synth.heldout import write_splits
     summary = write_splits(recipe.synth, "runs/x/synth", seed=recipe.seed, count=60)   # {"valid": {...}, "test": ...}
     funreason eval --config R eval.question_file=<run_dir>/synth/heldout/synthtest_questions.jsonl \\
         eval.answer_file=<run_dir>/synth/heldout/synthtest_answers.jsonl
@@ -27,9 +27,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from core.atomic import atomic_write_text
-from core.errors import UserError
-from core.jsonl import iter_jsonl
+from funreason.core.atomic import atomic_write_text
+from funreason.core.errors import UserError
+from funreason.core.jsonl import iter_jsonl
 
 SPLIT_SEED_OFFSET = {"valid": 1_000_003, "test": 2_000_006}  # far from any seed a user would pick for training
 
@@ -113,7 +113,7 @@ def write_files(records: list[dict], out: Path, category: str) -> dict[str, str]
 def write_splits(config, synth_dir: str | Path, seed: int, count: int, name: str = "synth", tokenizer=None) -> dict:
     """Synthesize `count` trajectories per split (valid, test) and write each as BFCL files under
     `<synth_dir>/heldout/`; `synth_dir` holds the training synthesis (its trajectories.jsonl is the overlap set)."""
-    from synth.pipeline import run  # deferred: synth.pipeline's own hook imports this module
+    from funreason.synth.pipeline import run  # deferred: synth.pipeline's own hook imports this module
 
     synth_dir = Path(synth_dir)
     training = read_records(synth_dir / "trajectories.jsonl")

@@ -1,7 +1,7 @@
 """Phase III (FunReason-MT §4.3): the reasoning agent works a round step by step; the critic loop checks the whole
 round against the phase-I chain and hints until it passes or K_max attempts are spent.
 
-    from synth.phase3 import CriticLoop, ReasoningAgent
+    from funreason.synth.phase3 import CriticLoop, ReasoningAgent
     loop = CriticLoop(agents, ReasoningAgent(agents, tool_docs), k_max=3)
     attempt, tries = await loop.run(instances, gt_instances, gt_results, context, first_hint, injection)
     loop.rejections  # [("phase3", "reasoning:..." | "critic:..."), ...]: why attempts failed
@@ -30,13 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.calls import ToolCall
-from chat.formats import tool_format
-from chat.step import take_step
-from core.sections.chat import ChatOptions
-from envs.base import copy_state
-from envs.dispatch import Dispatcher, format_result
-from envs.verify import compare_states, compare_turn
+from funreason.chat.calls import ToolCall
+from funreason.chat.formats import tool_format
+from funreason.chat.step import take_step
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs.base import copy_state
+from funreason.envs.dispatch import Dispatcher, format_result
+from funreason.envs.verify import compare_states, compare_turn
 
 NATIVE = ChatOptions(tool_format="hermes")
 TRANSIENT_ERRORS = [

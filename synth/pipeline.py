@@ -1,6 +1,6 @@
 """Run synthesis: many trajectories in flight at once, finished ones stored crash-safely, outputs built at the end.
 
-    from synth.pipeline import run
+    from funreason.synth.pipeline import run
     summary = run(recipe.synth, "runs/x/synth", seed=0, resume=True, shard=(0, 1))
 
     funreason synth --config recipes/smoke.yaml [--resume] [--shard 0/4]     # the command (synth/cli.py)
@@ -30,22 +30,21 @@ from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+from funreason.core.atomic import atomic_write_text
+from funreason.core.errors import UserError
+from funreason.core.layout import RunLayout
+from funreason.core.schema import to_dict
+from funreason.envs.dispatch import set_default_limits, setting_tools_aside, take_timeout_counts
+from funreason.envs.resolve import UnknownEnvironment, resolve_env
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.contamination import check_records
+from funreason.synth.dataset import save_dataset
+from funreason.synth.stats import SynthStats, tokenizer_counter
+from funreason.synth.teachers import make_teacher
+from funreason.synth.teachers.base import CONVERSATION, RETRIED, SERVED, Teacher, TeacherError
+from funreason.synth.workers import ShardJob, run_in_workers
+from funreason.synth.writer import ShardWriter, read_entries
 from tqdm.auto import tqdm
-
-from core.atomic import atomic_write_text
-from core.errors import UserError
-from core.layout import RunLayout
-from core.schema import to_dict
-from envs.dispatch import set_default_limits, setting_tools_aside, take_timeout_counts
-from envs.resolve import UnknownEnvironment, resolve_env
-from synth.assembly import synthesize_trajectory
-from synth.contamination import check_records
-from synth.dataset import save_dataset
-from synth.stats import SynthStats, tokenizer_counter
-from synth.teachers import make_teacher
-from synth.teachers.base import CONVERSATION, RETRIED, SERVED, Teacher, TeacherError
-from synth.workers import ShardJob, run_in_workers
-from synth.writer import ShardWriter, read_entries
 
 # Keys that change how fast a run goes but not what it produces: they may differ between a run and its resume.
 OPERATIONAL_KEYS = {

@@ -1,6 +1,6 @@
 """Were the calls asked for? Every call of a synthesized record against its turn's request (invariant 6 of docs/design.md).
 
-    from synth.requested import RequestedCounts
+    from funreason.synth.requested import RequestedCounts
     counts = RequestedCounts()
     counts.add(record)            # replays the record in fresh backends
     counts.to_dict()              # the `requested` block of stats.json
@@ -23,11 +23,11 @@ import pickle
 from collections import Counter
 from dataclasses import dataclass, field
 
-from chat.calls import ToolCall
-from envs.base import copy_state
-from envs.verify import compare_states
-from synth.causality import forms, leaves
-from synth.trajectory import env_from_metadata, run_call
+from funreason.chat.calls import ToolCall
+from funreason.envs.base import copy_state
+from funreason.envs.verify import compare_states
+from funreason.synth.causality import forms, leaves
+from funreason.synth.trajectory import env_from_metadata, run_call
 
 
 def _turn_calls(record: dict) -> list[list[tuple[ToolCall, int]]]:

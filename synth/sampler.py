@@ -1,6 +1,6 @@
 """Phase I: the directed sampler (FunReason-MT Eq. 1-2) and the argument sampler behind it.
 
-    from synth.sampler import DirectedSampler
+    from funreason.synth.sampler import DirectedSampler
     sampler = DirectedSampler(graph, docs, rng)
     trace, failed, instances = sampler.run(instances, target="book_flight", length=5)
 
@@ -40,11 +40,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.calls import ToolCall
-from envs.base import Frozen
-from envs.dispatch import is_set_aside
-from envs.states import VEHICLE_DISTANCE_PAIRS, VEHICLE_ZIPCODES
-from synth.trajectory import Step, is_failure, run_call
+from funreason.chat.calls import ToolCall
+from funreason.envs.base import Frozen
+from funreason.envs.dispatch import is_set_aside
+from funreason.envs.states import VEHICLE_DISTANCE_PAIRS, VEHICLE_ZIPCODES
+from funreason.synth.trajectory import Step, is_failure, run_call
 
 # Constants of the BFCL tools (read from their sources/docstrings) and generic values for common parameter names.
 VALUE_POOLS: dict[str, list[Any]] = {

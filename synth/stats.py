@@ -1,6 +1,6 @@
 """Run statistics for synthesis: acceptance per phase, attempts histogram, rejection reasons, sizes, tool coverage.
 
-    from synth.stats import SynthStats
+    from funreason.synth.stats import SynthStats
     stats = SynthStats()
     for outcome in outcomes:                 # synth.assembly.TrajectoryOutcome
         stats.add(outcome)
@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.modelfiles import TOKENIZER_FILES
-from envs import bfcl
-from synth.causality import premature_calls
-from synth.requested import RequestedCounts
+from funreason.core.modelfiles import TOKENIZER_FILES
+from funreason.envs import bfcl
+from funreason.synth.causality import premature_calls
+from funreason.synth.requested import RequestedCounts
 
 
 def tokenizer_counter(model_dir: str | Path | None) -> Callable[[str], int] | None:

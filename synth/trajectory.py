@@ -1,6 +1,6 @@
 """Call execution as synthesis sees it (steps, failures) and replay of finished trajectories.
 
-    from synth.trajectory import env_from_metadata, is_failure, replay_record, run_call
+    from funreason.synth.trajectory import env_from_metadata, is_failure, replay_record, run_call
     env = env_from_metadata(record["metadata"])               # envs.resolve.EnvSpec of the record's environment
     result = run_call(instances, call)                        # the dispatcher's result string
     mismatches = replay_record(record)                        # [] when every recorded tool result reproduces
@@ -19,9 +19,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chat.calls import ToolCall
-from envs.dispatch import Dispatcher, is_execution_error
-from envs.resolve import EnvSpec, resolve_env
+from funreason.chat.calls import ToolCall
+from funreason.envs.dispatch import Dispatcher, is_execution_error
+from funreason.envs.resolve import EnvSpec, resolve_env
 
 # Values BFCL's tools return *in place of* an answer: get_symbol_by_name's "Stock not found", get_nearest_airport's
 # "Unknown", get_zipcode_based_on_city's "00000" for a city it does not know.

@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
-from synth.writer import ShardWriter
+from funreason.core.errors import UserError
+from funreason.synth.writer import ShardWriter
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_S = 30.0  # how long a stopped worker may take to flush before it is killed

@@ -21,8 +21,8 @@ import re
 import time
 from pathlib import Path
 
-from core.atomic import atomic_write_text
-from core.jsonl import JsonlError, iter_jsonl
+from funreason.core.atomic import atomic_write_text
+from funreason.core.jsonl import JsonlError, iter_jsonl
 
 PART_RE = re.compile(r"^part-(\d+)of(\d+)-(\d+)\.jsonl$")
 

@@ -24,8 +24,9 @@ import copy
 import json
 from xml.sax.saxutils import escape, quoteattr
 
-from chat import hermes
-from chat.calls import ToolCall
+from funreason.chat import hermes
+from funreason.chat.calls import ToolCall
+
 from tests.bfcl_damage import _mutate_value
 
 DAMAGES = [

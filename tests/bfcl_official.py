@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from envs import bfcl
+from funreason.envs import bfcl
 
 # public name -> (bfcl_eval submodule, attribute there); the objects returned are BFCL's own, not wrappers
 _EXPORTS = {

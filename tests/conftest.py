@@ -22,7 +22,7 @@ os.environ.setdefault("BFCL_PROJECT_ROOT", tempfile.mkdtemp(prefix="funreason-bf
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A freshly built tiny Qwen3 model + tokenizer (seed 0). Treat as read-only; copy it to modify."""
-    from funreason.tiny import build
+    from funreason.fixtures.tiny import build
 
     return build(tmp_path_factory.mktemp("tiny") / "model", seed=0)
 

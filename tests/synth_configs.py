@@ -8,7 +8,7 @@ unless a test turns one on, so a test sees exactly the dialogue shape it is abou
 
 from __future__ import annotations
 
-from core.sections.synth import SynthConfig
+from funreason.core.sections.synth import SynthConfig
 
 QUIET = {
     "rounds": [1, 1],

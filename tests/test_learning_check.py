@@ -11,13 +11,12 @@ import random
 from pathlib import Path
 
 import pytest
-
-from core.sections.chat import ChatOptions
-from envs.base import create
-from envs.dispatch import Dispatcher
-from envs.rewards import partial_credit, turn_success
-from envs.warehouse import Warehouse
-from train.dynamic_sampling import find_groups, is_flat, resample_flat_groups
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs.base import create
+from funreason.envs.dispatch import Dispatcher
+from funreason.envs.rewards import partial_credit, turn_success
+from funreason.envs.warehouse import Warehouse
+from funreason.train.dynamic_sampling import find_groups, is_flat, resample_flat_groups
 
 WAREHOUSE = "envs.warehouse:Warehouse"
 CONFIG = {
@@ -70,7 +69,7 @@ def test_partial_credit_of_an_irrelevant_turn_rewards_restraint():
 
 # --- no reward pays for not acting ---------------------------------------------------------------------------
 def warehouse_record() -> dict:
-    from envs.resolve import func_docs
+    from funreason.envs.resolve import func_docs
 
     call = {"type": "function", "function": {"name": "restock", "arguments": {"item_id": "k1", "quantity": 2}}}
     return {
@@ -115,8 +114,8 @@ ATTEMPTS = {
 @pytest.mark.parametrize("turn_reward", ["strict", "partial"])
 @pytest.mark.parametrize("weights", [(1.0, 0.1), (1.0, 1.0), (0.0, 1.0), (0.2, 5.0)])
 def test_declining_to_act_never_earns_more_than_a_failed_attempt(tiny_tokenizer, turn_reward, weights):
-    from train.rl_tasks import tasks_from_record
-    from train.rollout import EnvRollout, episode_reward, reward_weights
+    from funreason.train.rl_tasks import tasks_from_record
+    from funreason.train.rollout import EnvRollout, episode_reward, reward_weights
 
     task = tasks_from_record(warehouse_record())[0]
     w = reward_weights(turn_reward, *weights)
@@ -164,8 +163,7 @@ def test_dynamic_sampling_counts_flat_groups_resamples_and_skips():
 def test_dynamic_sampling_values_survive_yaml():
     """`off` would be YAML's boolean false: the switch's values are none / skip / resample, from a file or a flag."""
     import yaml
-
-    from core.recipe import load_recipe
+    from funreason.core.recipe import load_recipe
 
     for value in ("none", "skip", "resample"):
         parsed = yaml.safe_load(f"dynamic_sampling: {value}")["dynamic_sampling"]
@@ -185,10 +183,10 @@ def test_groups_split_across_the_batch_are_left_alone():
 # --- held-out splits --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def heldout(tmp_path_factory):
-    from tests.synth_configs import quiet_config
+    from funreason.synth import pipeline
+    from funreason.synth.heldout import write_splits
 
-    from synth import pipeline
-    from synth.heldout import write_splits
+    from tests.synth_configs import quiet_config
 
     config = quiet_config(
         environments=[WAREHOUSE], num_trajectories=30, trace_length=[1, 2], rounds=[1, 2], num_distractors=0
@@ -199,8 +197,8 @@ def heldout(tmp_path_factory):
 
 
 def test_heldout_splits_are_disjoint_bfcl_files(heldout):
-    from eval.tasks import load_tasks
-    from synth.heldout import fingerprints, read_records, select
+    from funreason.eval.tasks import load_tasks
+    from funreason.synth.heldout import fingerprints, read_records, select
 
     out, summary = heldout
     training = read_records(out / "trajectories.jsonl")
@@ -218,12 +216,12 @@ def test_heldout_splits_are_disjoint_bfcl_files(heldout):
 
 
 def test_heldout_split_is_scored_under_its_own_category(heldout, tiny_tokenizer, tmp_path):
-    from chat import pythonic
-    from envs.dispatch import parse_call
-    from eval.backends import ScriptedBackend
-    from eval.runner import MultiTurnRunner
-    from eval.score import score_results
-    from eval.tasks import load_tasks
+    from funreason.chat import pythonic
+    from funreason.envs.dispatch import parse_call
+    from funreason.eval.backends import ScriptedBackend
+    from funreason.eval.runner import MultiTurnRunner
+    from funreason.eval.score import score_results
+    from funreason.eval.tasks import load_tasks
 
     info = heldout[1]["test"]
     tasks = load_tasks(question_file=info["question_file"], answer_file=info["answer_file"])

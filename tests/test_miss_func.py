@@ -17,20 +17,20 @@ import json
 import re
 
 import pytest
+from funreason.chat.calls import ToolCall
+from funreason.chat.formats import tool_format
+from funreason.chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING, HoldoutError, holdout_conversation
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs.dispatch import Dispatcher
+from funreason.envs.resolve import func_docs, resolve_env
+from funreason.eval.backends import ScriptedBackend
+from funreason.eval.runner import LockstepRunner
+from funreason.eval.tasks import load_tasks
+from funreason.train.data import iter_examples, new_report
+from funreason.train.rl_tasks import tasks_from_record
+from funreason.train.rollout import EnvRollout
 
-from chat.calls import ToolCall
-from chat.formats import tool_format
-from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING, HoldoutError, holdout_conversation
-from core.sections.chat import ChatOptions
-from envs.dispatch import Dispatcher
-from envs.resolve import func_docs, resolve_env
-from eval.backends import ScriptedBackend
-from eval.runner import LockstepRunner
-from eval.tasks import load_tasks
 from tests.synth_configs import quiet_config
-from train.data import iter_examples, new_report
-from train.rl_tasks import tasks_from_record
-from train.rollout import EnvRollout
 
 CASES = {
     "pythonic": ChatOptions(tool_format="pythonic"),
@@ -89,10 +89,10 @@ def hand_record() -> dict:
 @pytest.fixture(scope="module")
 def synth_record(tmp_path_factory) -> dict:
     """A template-teacher miss_func record, saved and read back as train reads the synth dataset."""
-    from synth.assembly import synthesize_trajectory
-    from synth.dataset import save_dataset
-    from synth.teachers.template import TemplateTeacher
-    from train.data import read_rows
+    from funreason.synth.assembly import synthesize_trajectory
+    from funreason.synth.dataset import save_dataset
+    from funreason.synth.teachers.template import TemplateTeacher
+    from funreason.train.data import read_rows
 
     cfg = quiet_config(
         environments=["GorillaFileSystem", "TwitterAPI"], classes_per_trajectory=[2, 2], rounds=[3, 3],
@@ -275,7 +275,7 @@ def test_inconsistent_missed_function_is_refused(tiny_tokenizer):
 def test_identity_check_catches_a_record_rendered_without_its_holdout(tiny_tokenizer, tmp_path):
     """Negative control: rendering the record as before (held tool offered from turn 0, placeholder message kept)
     gives prompts that differ from eval's from the first one on."""
-    from train.data import normalize_row, render_conversation
+    from funreason.train.data import normalize_row, render_conversation
 
     record, options = hand_record(), CASES["pythonic"]
     from_eval = list(eval_prompts(tiny_tokenizer, record, options, tmp_path).values())

@@ -17,18 +17,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from funreason.core.errors import UserError
+from funreason.core.routing import Fault, ServerPool, ServersGone
+from funreason.core.sections.chat import ChatOptions
+from funreason.core.sections.synth import SynthConfig
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.backends import Sampling, ground_truth_script
+from funreason.eval.backends.openai import OpenAIBackend
+from funreason.eval.runner import LockstepRunner
+from funreason.eval.tasks import load_tasks
+from funreason.synth.pipeline import run
+from funreason.synth.writer import read_entries
 
-from core.errors import UserError
-from core.routing import Fault, ServerPool, ServersGone
-from core.sections.chat import ChatOptions
-from core.sections.synth import SynthConfig
-from eval import bfcl_layout as layout
-from eval.backends import Sampling, ground_truth_script
-from eval.backends.openai import OpenAIBackend
-from eval.runner import LockstepRunner
-from eval.tasks import load_tasks
-from synth.pipeline import run
-from synth.writer import read_entries
 from tests.fake_openai import FakeOpenAIServer
 from tests.synth.test_teachers import TemplateOverHTTP, fast_config
 
@@ -147,8 +147,8 @@ def test_send_fails_over_at_once_retries_with_backoff_and_stops_when_all_are_gon
 
 
 def test_a_teacher_server_down_at_the_start_is_left_out(capsys):
-    from synth.teachers import make_teacher
-    from synth.teachers.base import CONVERSATION
+    from funreason.synth.teachers import make_teacher
+    from funreason.synth.teachers.base import CONVERSATION
 
     dead = FakeOpenAIServer().start()
     dead_url = dead.base_url

@@ -1,4 +1,4 @@
-"""Eval's BFCL runner and the GRPO rollout take the same step (chat.step) and see the same prompt token ids.
+"""Eval's BFCL runner and the GRPO rollout take the same step (funreason.chat.step) and see the same prompt token ids.
 
 Both loops are driven with the same scripted replies on BFCL's multi_turn_base_0, turn 0 (two steps of calls, then
 a text answer): eval through `LockstepRunner` with a scripted backend, RL through `EnvRollout.run` with a scripted
@@ -11,15 +11,14 @@ OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/test_step_identity.py
 from __future__ import annotations
 
 import pytest
-
-from chat.calls import ToolCall
-from chat.formats import tool_format
-from core.sections.chat import ChatOptions
-from eval.backends import ScriptedBackend
-from eval.runner import LockstepRunner
-from eval.tasks import load_tasks
-from train.rl_tasks import RLTask
-from train.rollout import EnvRollout
+from funreason.chat.calls import ToolCall
+from funreason.chat.formats import tool_format
+from funreason.core.sections.chat import ChatOptions
+from funreason.eval.backends import ScriptedBackend
+from funreason.eval.runner import LockstepRunner
+from funreason.eval.tasks import load_tasks
+from funreason.train.rl_tasks import RLTask
+from funreason.train.rollout import EnvRollout
 
 ENTRY = "multi_turn_base_0"
 STEP_CALLS = [
@@ -131,11 +130,11 @@ def test_eval_and_rl_prompts_are_token_identical(tiny_tokenizer, entry, tmp_path
 
 def test_identity_check_catches_a_different_tool_rendering(tiny_tokenizer, entry, tmp_path, monkeypatch):
     """Negative control: if the rollout fed tool results back differently, the prompts would differ."""
-    import chat.step
-    import train.rollout
+    import funreason.chat.step
+    import funreason.train.rollout
 
     def shifted_step(*args, **kwargs):
-        step = chat.step.take_step(*args, **kwargs)
+        step = funreason.chat.step.take_step(*args, **kwargs)
         step.tool_messages = [{**m, "content": m["content"] + " "} for m in step.tool_messages]
         return step
 
@@ -143,6 +142,6 @@ def test_identity_check_catches_a_different_tool_rendering(tiny_tokenizer, entry
     texts = replies(options)
     bfcl_entry, ground_truth = entry
     from_eval = eval_prompts(tiny_tokenizer, bfcl_entry, options, texts, tmp_path)
-    monkeypatch.setattr(train.rollout, "take_step", shifted_step)
+    monkeypatch.setattr(funreason.train.rollout, "take_step", shifted_step)
     from_rl, _ = rl_contexts(tiny_tokenizer, rl_task(bfcl_entry, ground_truth), options, texts)
     assert from_eval[0] == from_rl[0] and from_eval[1] != from_rl[1]

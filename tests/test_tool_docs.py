@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from chat.render import render_prompt
-from chat.schemas import bfcl_to_json_schema
-from chat.tools import PYTHON_HINT, offered_docs
-from core.sections.chat import ChatOptions
-from core.sections.train import DatasetSpec
-from envs import bfcl
-from envs.resolve import func_docs
-from eval.tasks import load_tasks
-from train.data import build_sft_dataset
-from train.rl_tasks import tasks_from_record
+from funreason.chat.render import render_prompt
+from funreason.chat.schemas import bfcl_to_json_schema
+from funreason.chat.tools import PYTHON_HINT, offered_docs
+from funreason.core.sections.chat import ChatOptions
+from funreason.core.sections.train import DatasetSpec
+from funreason.envs import bfcl
+from funreason.envs.resolve import func_docs
+from funreason.eval.tasks import load_tasks
+from funreason.train.data import build_sft_dataset
+from funreason.train.rl_tasks import tasks_from_record
 
 ENTRY = "multi_turn_base_0"
 

@@ -83,8 +83,8 @@ def hf_model(varied_model_dir):
 @pytest.fixture(scope="module")
 def engine_backend(varied_model_dir):
     """eval's VLLMBackend; its `.llm` is the module's one vllm.LLM (also used directly by the first test)."""
-    from eval.backends import Sampling
-    from eval.backends.vllm import VLLMBackend
+    from funreason.eval.backends import Sampling
+    from funreason.eval.backends.vllm import VLLMBackend
 
     backend = VLLMBackend(str(varied_model_dir), Sampling(), max_model_len=MAX_MODEL_LEN, dtype="float32")
     yield backend
@@ -111,8 +111,8 @@ def hf_greedy(model, ids: list[int], max_new_tokens: int) -> tuple[list[int], li
 
 
 def rendered(tokenizer, fmt: str):
-    from chat.render import render_prompt
-    from core.sections.chat import ChatOptions
+    from funreason.chat.render import render_prompt
+    from funreason.core.sections.chat import ChatOptions
 
     return [render_prompt(tokenizer, m, TOOLS, ChatOptions(tool_format=fmt)) for m in CONVERSATIONS]
 
@@ -134,8 +134,8 @@ def test_llm_greedy_matches_transformers_token_for_token(engine_backend, hf_mode
 
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
 def test_backend_on_rendered_prompts_matches_hf_backend(engine_backend, varied_model_dir, tiny_tokenizer, fmt):
-    from eval.backends import GenRequest, Sampling
-    from eval.backends.hf import HFBackend
+    from funreason.eval.backends import GenRequest, Sampling
+    from funreason.eval.backends.hf import HFBackend
 
     reqs = [GenRequest((f"c{i}", 0, 0), r.text, r.ids, 10) for i, r in enumerate(rendered(tiny_tokenizer, fmt))]
     outs = engine_backend.generate(reqs)
@@ -149,12 +149,12 @@ def test_backend_on_rendered_prompts_matches_hf_backend(engine_backend, varied_m
 
 def test_bfcl_two_entry_loop_matches_hf_backend(engine_backend, varied_model_dir, tiny_tokenizer, tmp_path):
     """The runner over 2 BFCL entries (whole BFCL prompts, ~0.6-1.4k tiny tokens): same rows and token counts as HF."""
-    from core.sections.chat import ChatOptions
-    from eval.backends import Sampling
-    from eval.backends.hf import HFBackend
-    from eval.bfcl_layout import result_path as result_file
-    from eval.runner import LockstepRunner
-    from eval.tasks import load_tasks
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.eval.backends import Sampling
+    from funreason.eval.backends.hf import HFBackend
+    from funreason.eval.bfcl_layout import result_path as result_file
+    from funreason.eval.runner import LockstepRunner
+    from funreason.eval.tasks import load_tasks
 
     tasks = load_tasks(["base"], ids=["multi_turn_base_0", "multi_turn_base_1"])
     rows = {}
@@ -176,8 +176,8 @@ def test_bfcl_two_entry_loop_matches_hf_backend(engine_backend, varied_model_dir
 
 def test_synth_vllm_teacher_round_trip(varied_model_dir, hf_model, tiny_tokenizer):
     """Two concurrent requests go out as one LLM.chat batch; greedy replies equal transformers on the same chat."""
-    from core.sections.teacher import TeacherConfig
-    from synth.teachers.vllm_engine import VLLMTeacher
+    from funreason.core.sections.teacher import TeacherConfig
+    from funreason.synth.teachers.vllm_engine import VLLMTeacher
 
     config = TeacherConfig(kind="vllm", model=str(varied_model_dir), dtype="float32", temperature=0.0, max_tokens=8)
     teacher = VLLMTeacher(config)

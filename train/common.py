@@ -1,6 +1,6 @@
 """Helpers shared by the training scripts (train/sft.py, train/grpo.py): arguments, device defaults, models, saving.
 
-    from train.common import parse_script_args, device_defaults, trl_config, load_model_and_tokenizer
+    from funreason.train.common import parse_script_args, device_defaults, trl_config, load_model_and_tokenizer
     args, recipe = parse_script_args(__doc__, section="sft")          # --config X.yaml [key=value ...] [--resume]
     config = trl_config(SFTConfig, defaults={...}, user=recipe.sft.extra)   # device defaults + user values
 
@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.errors import DISK_ERRORS, RecipeError, UserError, disk_error
-from core.layout import FINAL
-from core.lock import hold
-from core.modelfiles import check_tokenizer_files, loading, require_model_dir, weights_problem
-from core.recipe import Recipe, load_recipe, save_resolved
+from funreason.core.errors import DISK_ERRORS, RecipeError, UserError, disk_error
+from funreason.core.layout import FINAL
+from funreason.core.lock import hold
+from funreason.core.modelfiles import check_tokenizer_files, loading, require_model_dir, weights_problem
+from funreason.core.recipe import Recipe, load_recipe, save_resolved
 
 RECIPE_STAGES = ("synth", "sft", "grpo", "eval", "report", "chat", "tiny")
 TOP_LEVEL_KEYS = ("model", "run_dir", "seed", "execution")

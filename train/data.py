@@ -1,6 +1,6 @@
 """SFT examples from conversations: read datasets, mix them, render every example through `chat.render`.
 
-    from train.data import build_sft_dataset
+    from funreason.train.data import build_sft_dataset
     ds = build_sft_dataset(tokenizer, [DatasetSpec("runs/x/synth/dataset")], ChatOptions(), layout="per_turn")
     ds.column_names   # ['input_ids', 'assistant_masks'] -- pre-tokenized, so SFTTrainer does not re-render
 
@@ -50,17 +50,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from funreason.chat.holdout import HoldoutError, holdout_conversation
+from funreason.chat.messages import MessageError, merge_tool_results, validate_messages
+from funreason.chat.render import render_example
+from funreason.chat.schemas import tool_names
+from funreason.chat.tools import offered_docs
+from funreason.core.errors import UserError
+from funreason.core.jsonl import MAX_DEPTH, BadJson, BadLine, iter_jsonl, lone_surrogate, parse_json
+from funreason.core.sections.chat import ChatOptions
+from funreason.core.sections.train import DatasetSpec
 from tqdm.auto import tqdm
-
-from chat.holdout import HoldoutError, holdout_conversation
-from chat.messages import MessageError, merge_tool_results, validate_messages
-from chat.render import render_example
-from chat.schemas import tool_names
-from chat.tools import offered_docs
-from core.errors import UserError
-from core.jsonl import MAX_DEPTH, BadJson, BadLine, iter_jsonl, lone_surrogate, parse_json
-from core.sections.chat import ChatOptions
-from core.sections.train import DatasetSpec
 
 
 class DatasetError(UserError):

@@ -1,6 +1,6 @@
 """Dynamic sampling for GRPO (DAPO, Yu et al. 2025): groups whose rollouts all earned the same reward teach nothing.
 
-    from train.dynamic_sampling import SamplingCounts, find_groups, resample_flat_groups
+    from funreason.train.dynamic_sampling import SamplingCounts, find_groups, resample_flat_groups
     groups = find_groups(task_keys, group_size=4)              # consecutive rollouts of one task
     episodes, counts = resample_flat_groups(episodes, groups, reward_of, rerun, tries=2)
     skip = counts.skip_mask(len(episodes))                     # 1 = leave this rollout out of the loss

@@ -1,6 +1,6 @@
 """Entropy-enhanced advantage (EGPO, Hao et al. 2025, arXiv 2508.05118), behind the recipe switch `grpo.egpo`.
 
-    from train.egpo import entropy_advantages, reasoning_mask
+    from funreason.train.egpo import entropy_advantages, reasoning_mask
     mask = reasoning_mask(completion_ids, think_id, end_think_id, starts_inside=think_prefill) * model_token_mask
     adv = entropy_advantages(advantages, entropies, mask, alpha=0.4, kappa=2.0)   # (B,) -> (B, T)
 

@@ -1,6 +1,6 @@
 """Let TRL's fused LM head score only the trained positions on a CPU too, as it does on CUDA.
 
-    from train.fused_head import score_trained_positions_only
+    from funreason.train.fused_head import score_trained_positions_only
     score_trained_positions_only()          # once, before the trainer's first step (train/sft.py, train/grpo.py)
 
 TRL 1.16's fused LM head (`add_fused_lm_head` in trl/trainer/utils.py) computes log-probs only at the labelled

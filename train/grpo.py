@@ -26,17 +26,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from train.common import setup_environment
+from funreason.train.common import setup_environment
 
 setup_environment()
 
-from core.atomic import atomic_write_json  # noqa: E402
-from core.errors import UserError  # noqa: E402
-from core.layout import RunLayout  # noqa: E402
-from core.recipe import Recipe  # noqa: E402
-from core.sections.train import GRPOSection  # noqa: E402
-from envs.dispatch import set_default_limits  # noqa: E402
-from train.common import (  # noqa: E402
+from funreason.core.atomic import atomic_write_json  # noqa: E402
+from funreason.core.errors import UserError  # noqa: E402
+from funreason.core.layout import RunLayout  # noqa: E402
+from funreason.core.recipe import Recipe  # noqa: E402
+from funreason.core.sections.train import GRPOSection  # noqa: E402
+from funreason.envs.dispatch import set_default_limits  # noqa: E402
+from funreason.train.common import (  # noqa: E402
     device_defaults,
     load_model_and_tokenizer,
     lora_config,
@@ -46,8 +46,8 @@ from train.common import (  # noqa: E402
     save_final,
     trl_config,
 )
-from train.fused_head import score_trained_positions_only  # noqa: E402
-from train.rl_tasks import build_tasks, tasks_to_dataset  # noqa: E402
+from funreason.train.fused_head import score_trained_positions_only  # noqa: E402
+from funreason.train.rl_tasks import build_tasks, tasks_to_dataset  # noqa: E402
 
 
 def output_dir(recipe: Recipe) -> Path:
@@ -63,9 +63,8 @@ def policy_path(recipe: Recipe) -> Path:
 
 def grpo_config(recipe: Recipe):
     """TRL GRPOConfig: project defaults, hardware defaults, then the recipe's own TRL fields."""
+    from funreason.train.rollout import reward_weights  # deferred: imports torch and trl
     from trl import GRPOConfig  # deferred: heavy (torch); `--help` and recipe errors should not pay for it
-
-    from train.rollout import reward_weights  # deferred: imports torch and trl
 
     section: GRPOSection = recipe.grpo
     out = output_dir(recipe)
@@ -99,7 +98,11 @@ def load_tasks(recipe: Recipe):
 
 def build_trainer(recipe: Recipe, config=None):
     """The trainer for a recipe (also used by benchmarks/grpo_step.py)."""
-    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions  # deferred: imports torch and trl
+    from funreason.train.rollout import (  # deferred: imports torch and trl
+        EnvRollout,
+        RolloutGRPOTrainer,
+        reward_functions,
+    )
 
     score_trained_positions_only()
     section: GRPOSection = recipe.grpo
@@ -135,7 +138,7 @@ def build_trainer(recipe: Recipe, config=None):
         egpo=egpo,
     )
     if section.heldout_every:
-        from train.heldout_curve import HeldoutCallback, load_heldout_tasks  # deferred: only curves need it
+        from funreason.train.heldout_curve import HeldoutCallback, load_heldout_tasks  # deferred: only curves need it
 
         path = section.heldout_dataset or RunLayout.of(recipe).synth_dir / "heldout" / "valid_records.jsonl"
         greedy = EnvRollout(tokenizer, recipe.chat, section.max_tool_steps, config.max_completion_length)

@@ -1,6 +1,6 @@
 """Held-out turn success during GRPO: every `grpo.heldout_every` steps, greedy rollouts on held-out tasks.
 
-    from train.heldout_curve import HeldoutCallback, load_heldout_tasks
+    from funreason.train.heldout_curve import HeldoutCallback, load_heldout_tasks
     tasks = load_heldout_tasks("runs/x/synth/heldout/valid_records.jsonl", limit=32, options=recipe.chat)
     callback = HeldoutCallback(rollout, tasks, every=10)
     trainer.add_callback(callback); callback.trainer = trainer      # heldout/* entries in trainer.state.log_history
@@ -18,11 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from funreason.core.errors import UserError
+from funreason.core.jsonl import iter_jsonl
+from funreason.train.rl_tasks import RLTask, build_tasks
 from transformers import TrainerCallback
-
-from core.errors import UserError
-from core.jsonl import iter_jsonl
-from train.rl_tasks import RLTask, build_tasks
 
 
 def load_heldout_tasks(path: str | Path, limit: int, options) -> list[RLTask]:

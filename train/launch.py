@@ -1,6 +1,6 @@
 """`funreason run`'s training stages: launch train/sft.py or train/grpo.py with `accelerate launch`, as a user would.
 
-    from train.launch import run_sft_stage
+    from funreason.train.launch import run_sft_stage
     summary = run_sft_stage(recipe, "runs/smoke/recipe.yaml")   # {"final_model": ..., "steps": ..., "final_loss": ...}
 
 The command is printed before it runs, so it can be copied and re-run by hand:
@@ -24,10 +24,9 @@ import sys
 from pathlib import Path
 
 import yaml
-
-from core.errors import UserError
-from core.layout import RunLayout
-from core.recipe import Recipe
+from funreason.core.errors import UserError
+from funreason.core.layout import RunLayout
+from funreason.core.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "accelerate_configs"

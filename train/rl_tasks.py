@@ -1,7 +1,7 @@
 """RL tasks from synthesized trajectories: one task per user turn.
 
     from datasets import load_from_disk
-    from train.rl_tasks import build_tasks, tasks_to_dataset
+    from funreason.train.rl_tasks import build_tasks, tasks_to_dataset
     tasks = build_tasks(load_from_disk("runs/smoke/synth/dataset"), options=recipe.chat)
     train_dataset = tasks_to_dataset(tasks)          # columns: prompt (the user's text, for logs), task (JSON)
     instances, results = tasks[3].restore()          # the environment as it was when turn 3 began
@@ -27,15 +27,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from funreason.chat.holdout import holdout_conversation
+from funreason.chat.tools import offered_docs
+from funreason.core.errors import UserError
+from funreason.core.jsonl import BadJson, lone_surrogate, parse_json
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs.dispatch import Dispatcher
+from funreason.envs.resolve import UnknownEnvironment, resolve_env
 from tqdm.auto import tqdm
-
-from chat.holdout import holdout_conversation
-from chat.tools import offered_docs
-from core.errors import UserError
-from core.jsonl import BadJson, lone_surrogate, parse_json
-from core.sections.chat import ChatOptions
-from envs.dispatch import Dispatcher
-from envs.resolve import UnknownEnvironment, resolve_env
 
 
 @dataclass

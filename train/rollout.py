@@ -1,6 +1,6 @@
 """Environment rollouts for GRPO: the policy works through one user turn against live BFCL backends.
 
-    from train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions
+    from funreason.train.rollout import EnvRollout, RolloutGRPOTrainer, reward_functions
     rollout = EnvRollout(tokenizer, recipe.chat, max_tool_steps=20, max_completion_length=1024)
     trainer = RolloutGRPOTrainer(model=..., args=grpo_config, train_dataset=tasks_to_dataset(tasks),
                                  reward_funcs=reward_functions(), rollout_func=rollout, processing_class=tokenizer)
@@ -34,17 +34,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from funreason.chat.messages import merge_tool_results
+from funreason.chat.render import render_prompt
+from funreason.chat.step import take_step
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs import rewards
+from funreason.envs.dispatch import Dispatcher, is_execution_error
+from funreason.train.dynamic_sampling import find_groups, resample_flat_groups
+from funreason.train.egpo import entropy_advantages, reasoning_mask
+from funreason.train.rl_tasks import RLTask
 from trl import GRPOTrainer
-
-from chat.messages import merge_tool_results
-from chat.render import render_prompt
-from chat.step import take_step
-from core.sections.chat import ChatOptions
-from envs import rewards
-from envs.dispatch import Dispatcher, is_execution_error
-from train.dynamic_sampling import find_groups, resample_flat_groups
-from train.egpo import entropy_advantages, reasoning_mask
-from train.rl_tasks import RLTask
 
 Generate = Callable[[list[list[int]]], tuple[list[list[int]], list[list[float]] | None]]
 

@@ -25,15 +25,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from train.common import setup_environment
+from funreason.train.common import setup_environment
 
 setup_environment()
 
-from core.atomic import atomic_write_json  # noqa: E402
-from core.layout import RunLayout  # noqa: E402
-from core.recipe import Recipe  # noqa: E402
-from core.sections.train import DatasetSpec, SFTSection  # noqa: E402
-from train.common import (  # noqa: E402
+from funreason.core.atomic import atomic_write_json  # noqa: E402
+from funreason.core.layout import RunLayout  # noqa: E402
+from funreason.core.recipe import Recipe  # noqa: E402
+from funreason.core.sections.train import DatasetSpec, SFTSection  # noqa: E402
+from funreason.train.common import (  # noqa: E402
     device_defaults,
     load_model,
     load_tokenizer,
@@ -86,10 +86,9 @@ def sft_config(recipe: Recipe):
 def main(argv: list[str] | None = None) -> dict:
     # Deferred with trl: these import torch and datasets, which `accelerate launch` pays for in every process anyway,
     # but `--help` and recipe errors should not.
+    from funreason.train.data import build_sft_dataset, new_report
+    from funreason.train.fused_head import score_trained_positions_only
     from trl import SFTTrainer
-
-    from train.data import build_sft_dataset, new_report
-    from train.fused_head import score_trained_positions_only
 
     args, recipe = parse_script_args(__doc__, "sft", argv)
     section: SFTSection = recipe.sft

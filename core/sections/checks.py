@@ -8,7 +8,7 @@ raised while the recipe is loaded, before any stage writes a file or loads a mod
 
 from __future__ import annotations
 
-from core.errors import RecipeError
+from funreason.core.errors import RecipeError
 
 
 def at_least(key: str, value, low, strict: bool = False) -> None:

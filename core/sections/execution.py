@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.sections.checks import at_least
+from funreason.core.sections.checks import at_least
 
 
 @dataclass

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.errors import RecipeError
-from core.sections.checks import at_least, int_range, ratio
-from core.sections.teacher import TeacherConfig
+from funreason.core.errors import RecipeError
+from funreason.core.sections.checks import at_least, int_range, ratio
+from funreason.core.sections.teacher import TeacherConfig
 
 
 @dataclass

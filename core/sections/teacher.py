@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.errors import RecipeError
-from core.sections.checks import at_least, ratio
+from funreason.core.errors import RecipeError
+from funreason.core.sections.checks import at_least, ratio
 
 ROLES = ("tooling", "querying", "reasoning", "critic", "closing")
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.sections.checks import at_least, ratio, trl_values
+from funreason.core.sections.checks import at_least, ratio, trl_values
 
 
 @dataclass

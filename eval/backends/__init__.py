@@ -1,6 +1,6 @@
 """Generation backends for the multi-turn runner: one call generates the next step for a whole batch of entries.
 
-    from eval.backends import make_backend
+    from funreason.eval.backends import make_backend
     backend = make_backend(section, model_path, tokenizer)        # section: core.sections.eval.EvalSection
     outs = backend.generate([GenRequest(key=("multi_turn_base_0", 0, 0), text=..., ids=[...], max_new_tokens=64)])
     backend.describe()   # what goes into metadata.json: backend name, sampling params, max tokens
@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from chat.formats import tool_format
-from envs.dispatch import parse_call
-from envs.resolve import resolve_env
+from funreason.chat.formats import tool_format
+from funreason.envs.dispatch import parse_call
+from funreason.envs.resolve import resolve_env
 
 
 @dataclass
@@ -138,13 +138,13 @@ def make_backend(section, model_path: str, tokenizer, seed: int | None = None) -
     heavy optional packages (torch and transformers, vllm, openai) that the other backends do not need."""
     sampling = Sampling(section.temperature, section.top_p, section.seed if section.seed is not None else seed)
     if section.backend == "hf":
-        from eval.backends.hf import HFBackend
+        from funreason.eval.backends.hf import HFBackend
 
         return HFBackend(
             model_path, tokenizer, sampling, micro_batch_size=section.micro_batch_size, dtype=section.dtype
         )
     if section.backend == "vllm":
-        from eval.backends.vllm import VLLMBackend
+        from funreason.eval.backends.vllm import VLLMBackend
 
         return VLLMBackend(
             model_path,
@@ -155,7 +155,7 @@ def make_backend(section, model_path: str, tokenizer, seed: int | None = None) -
             tensor_parallel_size=section.tensor_parallel_size,
         )
     if section.backend == "openai":
-        from eval.backends.openai import OpenAIBackend
+        from funreason.eval.backends.openai import OpenAIBackend
 
         return OpenAIBackend(
             section.urls(),

@@ -19,11 +19,10 @@ import time
 from collections import OrderedDict
 
 import torch
+from funreason.core.modelfiles import loading
+from funreason.eval.backends import Generation, GenRequest, Sampling
 from transformers import AutoModelForCausalLM, DynamicCache
 from transformers.cache_utils import DynamicLayer
-
-from core.modelfiles import loading
-from eval.backends import Generation, GenRequest, Sampling
 
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 

@@ -23,10 +23,9 @@ import threading
 import time
 
 import openai
-
-from core.errors import UserError
-from core.routing import Fault, ServerPool, ServersGone, session_headers
-from eval.backends import Generation, GenRequest, Sampling
+from funreason.core.errors import UserError
+from funreason.core.routing import Fault, ServerPool, ServersGone, session_headers
+from funreason.eval.backends import Generation, GenRequest, Sampling
 
 PROBE_TIMEOUT_S = 10.0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import time
 
-from eval.backends import Generation, GenRequest, Sampling
+from funreason.eval.backends import Generation, GenRequest, Sampling
 
 
 class VLLMBackend:

@@ -1,6 +1,6 @@
 """Teachers: the LLM clients that play the FunReason-MT agents (see synth/teachers/base.py for the protocol).
 
-    from synth.teachers import make_teacher
+    from funreason.synth.teachers import make_teacher
     teacher = make_teacher(config.teacher)      # template | openai | vllm | hf
 
 `make_teacher` fails fast with a one-line UserError for a teacher that cannot work: an unreachable server
@@ -10,8 +10,8 @@ Heavy imports (vllm, torch/transformers) happen only for the kind asked for.
 
 from __future__ import annotations
 
-from core.sections.teacher import TeacherConfig
-from synth.teachers.base import Teacher, TeacherError
+from funreason.core.sections.teacher import TeacherConfig
+from funreason.synth.teachers.base import Teacher, TeacherError
 
 __all__ = ["Teacher", "TeacherError", "make_teacher"]
 
@@ -19,20 +19,20 @@ __all__ = ["Teacher", "TeacherError", "make_teacher"]
 def make_teacher(config: TeacherConfig) -> Teacher:
     # Each teacher is imported only when chosen: vllm, transformers and the HTTP clients are heavy or optional.
     if config.kind == "template":
-        from synth.teachers.template import TemplateTeacher
+        from funreason.synth.teachers.template import TemplateTeacher
 
         return TemplateTeacher()
     if config.kind == "openai":
-        from synth.teachers.openai_client import OpenAITeacher, probe_server
+        from funreason.synth.teachers.openai_client import OpenAITeacher, probe_server
 
         model, down = probe_server(config) if config.probe else (config.model, [])
         return OpenAITeacher(config, model=model, down=down)
     if config.kind == "vllm":
-        from synth.teachers.vllm_engine import VLLMTeacher
+        from funreason.synth.teachers.vllm_engine import VLLMTeacher
 
         return VLLMTeacher(config)
     if config.kind == "hf":
-        from synth.teachers.hf_local import HFTeacher
+        from funreason.synth.teachers.hf_local import HFTeacher
 
         return HFTeacher(config)
     raise ValueError(f"unknown teacher kind {config.kind!r}")

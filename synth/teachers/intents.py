@@ -1,6 +1,6 @@
 """How a user asks for what each BFCL tool does, in their own words (written for this project, not BFCL's docs).
 
-    from synth.teachers.intents import intent
+    from funreason.synth.teachers.intents import intent
     intent("pwd", doc)        # "tell me which folder I'm in"
     intent("my_tool", doc)    # a tool of another environment: its doc sentence, reworded as a request
 

@@ -1,6 +1,6 @@
 """A teacher served by any OpenAI-compatible server (vLLM, SGLang, an API), called asynchronously.
 
-    from synth.teachers import make_teacher
+    from funreason.synth.teachers import make_teacher
     teacher = make_teacher(TeacherConfig(kind="openai", base_url="http://127.0.0.1:8000/v1"))   # or base_urls=[...]
     text = await teacher.generate("querying", messages, payload)   # raises TeacherError(kind) for good failures
     await teacher.aclose()
@@ -31,12 +31,11 @@ from collections.abc import Mapping
 
 import aiohttp
 import httpx
-
-from core.errors import UserError
-from core.routing import Fault, ServerPool, session_headers
-from core.sections.teacher import TeacherConfig
-from synth.teachers.base import CONVERSATION, Role, TeacherError, count_retry, count_served
-from synth.teachers.http11 import BodyTooLarge, Http11Pool, HttpError
+from funreason.core.errors import UserError
+from funreason.core.routing import Fault, ServerPool, session_headers
+from funreason.core.sections.teacher import TeacherConfig
+from funreason.synth.teachers.base import CONVERSATION, Role, TeacherError, count_retry, count_served
+from funreason.synth.teachers.http11 import BodyTooLarge, Http11Pool, HttpError
 
 RETRYABLE = {"timeout", "http_429", "http_5xx", "connection", "malformed"}
 

@@ -1,6 +1,6 @@
 """The template teacher's request language: how a clause asks for one call, and how a reader gets the call back.
 
-    from synth.teachers.requests import clause_text, read_request, value_from_results
+    from funreason.synth.teachers.requests import clause_text, read_request, value_from_results
     clause_text("edit_ticket", doc, {"ticket_id": 8365}, {})       # "update a support ticket with ticket id 8365"
     read_request(query, docs)          # [Clause(name="edit_ticket", stated={"ticket_id": 8365}, refs={})]
     value_from_results("ticket_id", "integer", results)   # the one ticket id the newest result holding one shows
@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from synth.sampler import OUTPUT_ALIASES, _fits, _leaves
-from synth.teachers.intents import INTENTS, intent
+from funreason.synth.sampler import OUTPUT_ALIASES, _fits, _leaves
+from funreason.synth.teachers.intents import INTENTS, intent
 
 REF_THIS = "the {label} from that"  # a result of an earlier call of this request
 REF_BEFORE = "the {label} you found earlier"  # a result shown in an earlier request of the conversation

@@ -1,6 +1,6 @@
 """`template`: a deterministic, offline teacher that writes every agent's JSON from the structured payload.
 
-    from synth.teachers.template import TemplateTeacher
+    from funreason.synth.teachers.template import TemplateTeacher
     teacher = TemplateTeacher()
     text = await teacher.generate("querying", messages, payload)   # '{"query": "..."}'
 
@@ -24,8 +24,8 @@ import json
 import re
 import zlib
 
-from synth.teachers.intents import intent
-from synth.teachers.requests import SUPPLY, compose_clause, read_request, say, value_from_results, words_of
+from funreason.synth.teachers.intents import intent
+from funreason.synth.teachers.requests import SUPPLY, compose_clause, read_request, say, value_from_results, words_of
 
 OPENERS = [
     "Could you {body}?",

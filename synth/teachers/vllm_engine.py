@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import gc
 
-from core.errors import UserError
-from core.sections.teacher import TeacherConfig
-from synth.teachers.base import Role, TeacherError
-from synth.teachers.batching import Batcher, Request
+from funreason.core.errors import UserError
+from funreason.core.sections.teacher import TeacherConfig
+from funreason.synth.teachers.base import Role, TeacherError
+from funreason.synth.teachers.batching import Batcher, Request
 
 
 class VLLMTeacher:

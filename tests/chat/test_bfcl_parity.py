@@ -14,11 +14,11 @@ import json
 from pathlib import Path
 
 import pytest
+from funreason.chat import hermes, pythonic
+from funreason.chat.calls import ToolCall
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat import hermes, pythonic
-from chat.calls import ToolCall
 from tests import bfcl_official as official
 
 BFCL_DIR = Path(importlib.util.find_spec("bfcl_eval").submodule_search_locations[0])

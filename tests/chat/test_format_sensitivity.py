@@ -13,13 +13,13 @@ import copy
 from dataclasses import astuple
 
 import pytest
+from funreason.chat import pythonic
+from funreason.chat.doc_formats import DOC_FORMATS, format_docs
+from funreason.chat.format_sensitivity import CONFIGS, DEFAULT_CONFIG, config_of, parse_config, system_prompt
+from funreason.chat.single_turn import case_docs, case_messages
+from funreason.chat.tools import PYTHON_HINT
+from funreason.eval.format_sensitivity import load_cases
 
-from chat import pythonic
-from chat.doc_formats import DOC_FORMATS, format_docs
-from chat.format_sensitivity import CONFIGS, DEFAULT_CONFIG, config_of, parse_config, system_prompt
-from chat.single_turn import case_docs, case_messages
-from chat.tools import PYTHON_HINT
-from eval.format_sensitivity import load_cases
 from tests import bfcl_official as official
 
 # schema corners the listings treat specially: defaults (with commas), enums, items, nested and open objects

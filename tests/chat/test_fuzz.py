@@ -9,13 +9,12 @@ from __future__ import annotations
 import keyword
 
 import pytest
+from funreason.chat import hermes, pythonic
+from funreason.chat.calls import ParseResult, ToolCall
+from funreason.chat.render import assistant_message, parse_assistant
+from funreason.core.sections.chat import ChatOptions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from chat import hermes, pythonic
-from chat.calls import ParseResult, ToolCall
-from chat.render import assistant_message, parse_assistant
-from core.sections.chat import ChatOptions
 
 FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 

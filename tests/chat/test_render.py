@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from chat import pythonic
-from chat.calls import ToolCall
-from chat.messages import MessageError
-from chat.render import assistant_message, parse_assistant, render_example, render_prompt, tool_messages
-from chat.schemas import bfcl_to_json_schema
-from core.sections.chat import ChatOptions
+from funreason.chat import pythonic
+from funreason.chat.calls import ToolCall
+from funreason.chat.messages import MessageError
+from funreason.chat.render import assistant_message, parse_assistant, render_example, render_prompt, tool_messages
+from funreason.chat.schemas import bfcl_to_json_schema
+from funreason.core.sections.chat import ChatOptions
 
 DOCS = [
     {

@@ -14,7 +14,7 @@ from tests.conversations import LS_DOC, long_conversation
 
 
 def _render_seconds(tokenizer, messages, options, repeats: int) -> float:
-    from chat.render import render_example
+    from funreason.chat.render import render_example
 
     best = float("inf")
     for _ in range(repeats):
@@ -26,7 +26,7 @@ def _render_seconds(tokenizer, messages, options, repeats: int) -> float:
 
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
 def test_rendering_is_linear_in_the_message_count(tiny_tokenizer, fmt):
-    from core.sections.chat import ChatOptions
+    from funreason.core.sections.chat import ChatOptions
 
     options = ChatOptions(tool_format=fmt)
     small = _render_seconds(tiny_tokenizer, long_conversation(100), options, repeats=5)  # 202 messages
@@ -36,8 +36,8 @@ def test_rendering_is_linear_in_the_message_count(tiny_tokenizer, fmt):
 
 
 def test_windowed_bounds_equal_prefix_bounds_and_a_non_local_template_falls_back(tiny_tokenizer, monkeypatch):
-    import chat.render as render
-    from core.sections.chat import ChatOptions
+    import funreason.chat.render as render
+    from funreason.core.sections.chat import ChatOptions
 
     messages = long_conversation(12)
     messages.insert(3, {"role": "user", "content": "and again"})  # a user turn between calls

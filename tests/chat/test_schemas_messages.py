@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from chat.calls import ToolCall
-from chat.messages import MessageError, validate_messages
-from chat.schemas import as_bfcl_docs, bfcl_to_json_schema, json_schema_to_bfcl
-from core.errors import UserError
+from funreason.chat.calls import ToolCall
+from funreason.chat.messages import MessageError, validate_messages
+from funreason.chat.schemas import as_bfcl_docs, bfcl_to_json_schema, json_schema_to_bfcl
+from funreason.core.errors import UserError
 
 BFCL_DIR = Path(importlib.util.find_spec("bfcl_eval").submodule_search_locations[0])
 DOC_FILES = sorted((BFCL_DIR / "data/multi_turn_func_doc").glob("*.json"))

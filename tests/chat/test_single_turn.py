@@ -8,9 +8,9 @@ from __future__ import annotations
 import copy
 
 import pytest
+from funreason.chat.single_turn import GORILLA_TO_OPENAPI, functions_for, messages_for, openai_tools
+from funreason.eval.single_turn import CATEGORIES, load_category
 
-from chat.single_turn import GORILLA_TO_OPENAPI, functions_for, messages_for, openai_tools
-from eval.single_turn import CATEGORIES, load_category
 from tests import bfcl_official as official
 
 

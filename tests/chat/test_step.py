@@ -6,12 +6,11 @@ OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/chat/test_step.py
 from __future__ import annotations
 
 import pytest
-
-from chat.calls import ToolCall
-from chat.formats import FORMATS, tool_format
-from chat.step import DECODE_ERROR, EXECUTED, NO_CALLS, take_step
-from core.errors import UserError
-from core.sections.chat import ChatOptions
+from funreason.chat.calls import ToolCall
+from funreason.chat.formats import FORMATS, tool_format
+from funreason.chat.step import DECODE_ERROR, EXECUTED, NO_CALLS, take_step
+from funreason.core.errors import UserError
+from funreason.core.sections.chat import ChatOptions
 
 DOCS = [
     {"name": "cd", "description": "Change directory.", "parameters": {"type": "dict", "properties": {"folder": {}}}},

@@ -22,11 +22,17 @@ import itertools
 from pathlib import Path
 
 import pytest
-
-from chat import hermes, pythonic
-from chat.calls import ToolCall
-from chat.render import RenderError, assistant_message, parse_assistant, render_example, render_prompt, tool_messages
-from core.sections.chat import ChatOptions
+from funreason.chat import hermes, pythonic
+from funreason.chat.calls import ToolCall
+from funreason.chat.render import (
+    RenderError,
+    assistant_message,
+    parse_assistant,
+    render_example,
+    render_prompt,
+    tool_messages,
+)
+from funreason.core.sections.chat import ChatOptions
 
 QWEN2_5_TEMPLATE = Path(__file__).resolve().parents[2] / "funreason" / "templates" / "qwen2_5_instruct.jinja"
 
@@ -190,8 +196,8 @@ def test_merged_tool_results_render_alike_in_sft_and_eval(tokenizer, fmt, prefil
     """tool_results=merged (FunReason-MT's handler): the eval/RL step feeds a step's results back as one tool message
     `str(list_of_results)`, and SFT rows (stored one message per result) are merged the same way by
     train.data.render_conversation: every per-turn example's prompt is what the eval loop renders."""
-    from chat.messages import merge_tool_results
-    from train.data import render_conversation
+    from funreason.chat.messages import merge_tool_results
+    from funreason.train.data import render_conversation
 
     options = ChatOptions(tool_format=fmt, think_prefill=prefill, tool_results="merged")
     messages = conversation(False)

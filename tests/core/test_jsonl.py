@@ -6,8 +6,7 @@ OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q tests/core/test_jsonl.py
 from __future__ import annotations
 
 import pytest
-
-from core.jsonl import JsonlError, iter_jsonl
+from funreason.core.jsonl import JsonlError, iter_jsonl
 
 
 def test_non_utf8_jsonl_names_file_and_line(tmp_path):

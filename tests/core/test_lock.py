@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from funreason.core.lock import LockedError, holder, stage_lock
 
-from core.lock import LockedError, holder, stage_lock
 from tests.cli import REPO, base_recipe, write
 
 HOLD = (

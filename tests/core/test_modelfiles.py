@@ -9,8 +9,7 @@ import os
 import shutil
 
 import pytest
-
-from core.errors import UserError
+from funreason.core.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +36,7 @@ def broken_models(tmp_path_factory, tiny_model_dir):
 )
 def test_broken_model_dir_is_one_line_naming_it(broken_models, broken, message):
     """transformers raises on the first two and silently builds an EMPTY tokenizer for the third."""
-    from train.common import load_model_and_tokenizer
+    from funreason.train.common import load_model_and_tokenizer
 
     with pytest.raises(UserError, match=message):
         load_model_and_tokenizer(broken_models[broken])

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from core.errors import RecipeError
-from core.recipe import load_recipe, save_resolved
+from funreason.core.errors import RecipeError
+from funreason.core.recipe import load_recipe, save_resolved
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))
@@ -124,7 +123,7 @@ def test_scientific_notation_without_dot_is_a_number(tmp_path):
 
 def test_reference_recipe_launches_both_training_stages_with_its_accelerate_config(monkeypatch, tmp_path):
     """`funreason run` launches GRPO with the recipe's `grpo.accelerate_config` (zero3 for the 8-GPU recipe)."""
-    from train import launch
+    from funreason.train import launch
 
     recipe = load_recipe(REPO / "recipes" / "qwen3_4b_funreason_mt.yaml", [f"run_dir={tmp_path}"])
     seen = {}
@@ -139,9 +138,9 @@ def test_reference_recipe_launches_both_training_stages_with_its_accelerate_conf
 
 def test_training_output_dirs_move_every_consumer(tmp_path):
     """sft.output_dir / grpo.output_dir: GRPO starts from the moved SFT model, eval finds both, DONE.json follows."""
-    from core.layout import RunLayout
-    from eval.pipeline import models_to_evaluate
-    from train.grpo import policy_path
+    from funreason.core.layout import RunLayout
+    from funreason.eval.pipeline import models_to_evaluate
+    from funreason.train.grpo import policy_path
 
     overrides = [f"run_dir={tmp_path}/run", f"sft.output_dir={tmp_path}/elsewhere/sft", f"grpo.output_dir={tmp_path}/g"]
     recipe = load_recipe(REPO / "recipes" / "smoke.yaml", overrides)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from funreason.core.errors import RecipeError
+from funreason.core.recipe import load_recipe, read_yaml, save_resolved
 
-from core.errors import RecipeError
-from core.recipe import load_recipe, read_yaml, save_resolved
 from tests.cli import REPO, base_recipe, write
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from envs.base import Environment, create, public_state, snapshot, tool_docs, tool_names
+from funreason.envs.base import Environment, create, public_state, snapshot, tool_docs, tool_names
 
 
 class Base:

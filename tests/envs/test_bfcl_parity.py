@@ -17,10 +17,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from funreason.envs import bfcl
+from funreason.envs.base import public_state, tool_docs, tool_names
+from funreason.envs.dispatch import Dispatcher
 
-from envs import bfcl
-from envs.base import public_state, tool_docs, tool_names
-from envs.dispatch import Dispatcher
 from tests import bfcl_official as official
 
 bfcl.ensure_project_root()

@@ -14,13 +14,13 @@ import asyncio
 import json
 import random
 
-from core.recipe import load_recipe
-from envs.bfcl import new_backends
-from envs.dispatch import Dispatcher
-from envs.states import generate_initial_config
-from synth.assembly import synthesize_trajectory
-from synth.teachers.template import TemplateTeacher
-from synth.trajectory import replay_record
+from funreason.core.recipe import load_recipe
+from funreason.envs.bfcl import new_backends
+from funreason.envs.dispatch import Dispatcher
+from funreason.envs.states import generate_initial_config
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.teachers.template import TemplateTeacher
+from funreason.synth.trajectory import replay_record
 
 
 def _twitter(seed: int) -> Dispatcher:

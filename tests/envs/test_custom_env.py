@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from funreason.chat import pythonic
+from funreason.core.errors import UserError
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs.dispatch import Dispatcher, parse_call
+from funreason.envs.resolve import UnknownEnvironment, func_docs, resolve_env
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.dataset import save_dataset
+from funreason.synth.teachers.template import TemplateTeacher
 
-from chat import pythonic
-from core.errors import UserError
-from core.sections.chat import ChatOptions
-from envs.dispatch import Dispatcher, parse_call
-from envs.resolve import UnknownEnvironment, func_docs, resolve_env
-from synth.assembly import synthesize_trajectory
-from synth.dataset import save_dataset
-from synth.teachers.template import TemplateTeacher
 from tests.synth_configs import quiet_config
 from tests.toy_env import ToyLibrary
 
@@ -98,7 +98,7 @@ def user_turns(messages: list[dict]) -> list[list[dict]]:
 
 
 def test_rl_tasks_restore_the_toy_environment(records):
-    from train.rl_tasks import build_tasks
+    from funreason.train.rl_tasks import build_tasks
 
     tasks = build_tasks(records)
     assert len(tasks) == sum(len(r["metadata"]["turns"]) for r in records)
@@ -114,7 +114,7 @@ def test_rl_tasks_restore_the_toy_environment(records):
 
 
 def test_rl_task_with_an_unknown_environment_names_the_row(records):
-    from train.rl_tasks import build_tasks
+    from funreason.train.rl_tasks import build_tasks
 
     broken = json.loads(json.dumps(records[0]))
     broken["metadata"]["environment_refs"] = ["tests.toy_env:Gone"]
@@ -124,8 +124,8 @@ def test_rl_task_with_an_unknown_environment_names_the_row(records):
 
 def test_scripted_rollout_on_the_toy_environment_earns_bfcls_reward(records, tiny_tokenizer):
     """Replaying a turn's ground truth as the policy's reply passes BFCL's turn check in the toy environment."""
-    from train.rl_tasks import build_tasks
-    from train.rollout import EnvRollout, turn_success
+    from funreason.train.rl_tasks import build_tasks
+    from funreason.train.rollout import EnvRollout, turn_success
 
     task = next(t for t in build_tasks(records) if t.ground_truth)
     replies = iter([pythonic.render_calls([parse_call(c) for c in task.ground_truth]), "Done."])
@@ -142,7 +142,7 @@ def test_scripted_rollout_on_the_toy_environment_earns_bfcls_reward(records, tin
 
 def test_grpo_on_toy_environment_data(records, dataset, tiny_model_dir, tmp_path):
     """GRPO on a synth dataset of the custom environment runs its steps (every rollout restores and rewards it)."""
-    from train import grpo
+    from funreason.train import grpo
 
     recipe = {
         "model": str(tiny_model_dir),
@@ -195,8 +195,8 @@ def toy_files(records, tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_eval_loads_toy_tasks_with_offered_docs(toy_files):
-    from chat.tools import offered_docs
-    from eval.tasks import load_tasks
+    from funreason.chat.tools import offered_docs
+    from funreason.eval.tasks import load_tasks
 
     tasks = load_tasks(question_file=toy_files[0], answer_file=toy_files[1])
     (entry, *_) = tasks.entries["base"]
@@ -212,10 +212,10 @@ def test_eval_loads_toy_tasks_with_offered_docs(toy_files):
 @pytest.mark.parametrize(("replay", "accuracy"), [(True, 1.0), (False, 0.0)])
 def test_eval_runner_and_scorer_on_toy_tasks(toy_files, tiny_tokenizer, tmp_path, replay, accuracy):
     """BFCL's loop and checker on the custom environment: the ground truth scores 100%, saying nothing 0%."""
-    from eval.backends import ScriptedBackend
-    from eval.runner import LockstepRunner
-    from eval.score import score_results
-    from eval.tasks import load_tasks
+    from funreason.eval.backends import ScriptedBackend
+    from funreason.eval.runner import LockstepRunner
+    from funreason.eval.score import score_results
+    from funreason.eval.tasks import load_tasks
 
     tasks = load_tasks(question_file=toy_files[0], answer_file=toy_files[1])
     gt = tasks.ground_truth["base"]
@@ -237,8 +237,8 @@ def test_eval_runner_and_scorer_on_toy_tasks(toy_files, tiny_tokenizer, tmp_path
 
 def test_eval_stage_on_toy_tasks_with_the_tiny_model(toy_files, tiny_model_dir, tmp_path):
     """The whole eval stage (tasks from the question file, hf backend, scoring, metadata) on the custom env."""
-    from core.recipe import load_recipe
-    from eval.pipeline import evaluate_model
+    from funreason.core.recipe import load_recipe
+    from funreason.eval.pipeline import evaluate_model
 
     recipe = {
         "model": str(tiny_model_dir),

@@ -13,11 +13,10 @@ import sys
 from collections import OrderedDict
 
 import pytest
-
-from chat.calls import ToolCall
-from envs import bfcl
-from envs.base import snapshot
-from envs.dispatch import ERROR_PREFIX, Dispatcher, format_result, is_limit_error, parse_call
+from funreason.chat.calls import ToolCall
+from funreason.envs import bfcl
+from funreason.envs.base import snapshot
+from funreason.envs.dispatch import ERROR_PREFIX, Dispatcher, format_result, is_limit_error, parse_call
 
 PWN = "__import__('os').system('touch PWNED')"
 

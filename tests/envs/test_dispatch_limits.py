@@ -9,11 +9,11 @@ import json
 import time
 
 import pytest
+from funreason.core.errors import RecipeError
+from funreason.core.sections.execution import ExecutionLimits
+from funreason.envs import bfcl
+from funreason.envs.dispatch import LIMIT_COUNTS, Dispatcher, is_limit_error
 
-from core.errors import RecipeError
-from core.sections.execution import ExecutionLimits
-from envs import bfcl
-from envs.dispatch import LIMIT_COUNTS, Dispatcher, is_limit_error
 from tests.cli import funreason, math_result_dir
 
 HOSTILE = ["logarithm(value=2, base=3, precision=1000000)", "power(base=10, exponent=10000000)"]
@@ -79,7 +79,7 @@ def test_argument_size_caps_refuse_before_parsing_or_running():
     assert dispatcher.execute("echo(content='ok')") == "ok"
     text = dispatcher.execute("echo(content='" + "x" * 5000 + "')")
     assert text.startswith("Error during execution: call stopped: the call is 5016 characters, over the limit of 1000")
-    from chat.calls import ToolCall
+    from funreason.chat.calls import ToolCall
 
     nested = ToolCall("echo", {"content": ["y" * 300] * 10})
     assert "arguments of echo() are over the limit of 1000" in dispatcher.execute(nested)

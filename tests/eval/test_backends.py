@@ -10,13 +10,13 @@ import threading
 
 import httpx
 import pytest
+from funreason.core.sections.chat import ChatOptions
+from funreason.eval.backends import GenRequest, Sampling, ground_truth_script
+from funreason.eval.backends.openai import OpenAIBackend
+from funreason.eval.bfcl_layout import result_path as result_file
+from funreason.eval.runner import LockstepRunner
+from funreason.eval.tasks import load_tasks
 
-from core.sections.chat import ChatOptions
-from eval.backends import GenRequest, Sampling, ground_truth_script
-from eval.backends.openai import OpenAIBackend
-from eval.bfcl_layout import result_path as result_file
-from eval.runner import LockstepRunner
-from eval.tasks import load_tasks
 from tests.fake_openai import FakeOpenAIServer, Fault
 
 
@@ -123,14 +123,14 @@ def test_whole_loop_through_openai_against_fake_server(tiny_tokenizer, tmp_path)
     assert stats["errors"] == 0 and active["max"] > 1
     rows = [json.loads(x) for x in result_file(tmp_path / "result" / "fake", "base").read_text().splitlines()]
     assert [r["id"] for r in rows] == [e["id"] for e in entries]
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     summary = score_results(tmp_path / "result", tmp_path / "score", "pythonic", categories=["base"])
     assert summary["models"]["fake"]["categories"]["multi_turn_base"]["accuracy"] == 1.0
 
 
 def test_hf_backend_batches_left_padded_and_matches_single(tiny_model_dir, tiny_tokenizer):
-    from eval.backends.hf import HFBackend
+    from funreason.eval.backends.hf import HFBackend
 
     backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=3)
     prompts = ["hello world", "list the files in the current directory please", "cd"]
@@ -147,8 +147,7 @@ def test_hf_lockstep_decode_equals_one_at_a_time_generate(tiny_model_dir, tiny_t
     prompt alone, token for token, with rows stopping at eos or their own limit at different steps, and again
     when the prompts' prefixes come from the prefix cache (second round, and a prompt extending another)."""
     import torch
-
-    from eval.backends.hf import HFBackend
+    from funreason.eval.backends.hf import HFBackend
 
     backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=8)
     base = "You are a helpful assistant that calls tools. " * 40
@@ -191,8 +190,7 @@ def test_hf_next_step_reuses_the_kv_of_the_generated_reply(tiny_model_dir, tiny_
     """A step's prompt extends the previous prompt by the model's own reply: the reply's KV, computed while
     decoding, is reused (only the new tokens are prefilled), and the output is still model.generate's."""
     import torch
-
-    from eval.backends.hf import HFBackend
+    from funreason.eval.backends.hf import HFBackend
 
     backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=4)
     first = tiny_tokenizer("You are a helpful assistant that calls tools. " * 20 + "list files")["input_ids"]
@@ -217,8 +215,7 @@ def test_cli_eval_through_openai_writes_results_scores_and_metadata(tiny_model_d
     """`funreason eval --config ... --model ... --label ...` end to end (backend openai on loopback), then
     `--resume` keeps every finished entry."""
     import yaml
-
-    from eval.cli import main
+    from funreason.eval.cli import main
 
     tasks = load_tasks(["base"], limit=2)
     script = ground_truth_script(tasks.all_entries(), tasks.ground_truth["base"], "pythonic")
@@ -230,7 +227,7 @@ def test_cli_eval_through_openai_writes_results_scores_and_metadata(tiny_model_d
     recipe = {"model": str(tiny_model_dir), "run_dir": str(tmp_path / "run"), "eval": {"categories": ["base"]}}
     cfg = tmp_path / "r.yaml"
     cfg.write_text(yaml.safe_dump(recipe))
-    import eval.backends.openai as ob
+    import funreason.eval.backends.openai as ob
 
     original = ob.OpenAIBackend.generate
 

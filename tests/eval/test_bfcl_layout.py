@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from eval import bfcl_layout as layout
+from funreason.eval import bfcl_layout as layout
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {"tests", ".venv", ".git", "runs", "build", "node_modules"}

@@ -13,10 +13,10 @@ import copy
 import random
 
 import pytest
+from funreason.envs import bfcl
+from funreason.envs.verify import check_response, check_state, compare_turn
+from funreason.eval.checker import check_entry
 
-from envs import bfcl
-from envs.verify import check_response, check_state, compare_turn
-from eval.checker import check_entry
 from tests import bfcl_official as official
 from tests.bfcl_damage import KINDS, damage
 
@@ -49,7 +49,7 @@ def test_ground_truth_replay_passes_all_800(dataset):
 
 
 def test_tool_call_objects_and_call_strings_are_equivalent(dataset):
-    from envs.dispatch import parse_call
+    from funreason.envs.dispatch import parse_call
 
     for entry, gt in dataset["miss_param"][:20]:
         as_calls = [[[parse_call(c) for c in turn], [""]] if turn else [[]] for turn in gt]

@@ -11,11 +11,11 @@ import copy
 import random
 
 import pytest
+from funreason.chat.format_sensitivity import CONFIGS as FORMAT_CONFIGS
+from funreason.eval import csvs
+from funreason.eval.csvs import DATASET_SIZES, groups, overall_note, write_leaderboard_csvs
+from funreason.eval.format_sensitivity import _spread
 
-from chat.format_sensitivity import CONFIGS as FORMAT_CONFIGS
-from eval import csvs
-from eval.csvs import DATASET_SIZES, groups, overall_note, write_leaderboard_csvs
-from eval.format_sensitivity import _spread
 from tests import bfcl_official as official
 
 
@@ -62,7 +62,7 @@ def test_columns_are_bfcl_columns():
 
 
 def test_dataset_sizes_are_the_installed_bfcl_sizes():
-    from eval.single_turn import CATEGORIES, dataset_size
+    from funreason.eval.single_turn import CATEGORIES, dataset_size
 
     for category in CATEGORIES:
         assert DATASET_SIZES[category] == dataset_size(category), category

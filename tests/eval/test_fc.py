@@ -9,12 +9,12 @@ import json
 import random
 
 import pytest
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.eval import fc
+from funreason.eval.score import main, score_results
+from funreason.eval.step_decode import decode_result
 
-from core.errors import UserError
-from envs import bfcl
-from eval import fc
-from eval.score import main, score_results
-from eval.step_decode import decode_result
 from tests import bfcl_official as official
 from tests.bfcl_damage import KINDS, damage
 from tests.eval.test_score import CATS, _keyword_call, _write_results, gt_row
@@ -205,8 +205,8 @@ def test_ground_truth_row_helper_still_covers_all_formats():
 
 def test_the_format_prefilter_never_hides_a_decodable_step():
     """`could_hold_calls` lets the wrong-format check skip decoding; it must be True wherever a decoder finds a call."""
-    from eval.format_check import FORMATS, could_hold_calls
-    from eval.step_decode import decode_step
+    from funreason.eval.format_check import FORMATS, could_hold_calls
+    from funreason.eval.step_decode import decode_step
 
     steps = list(ODD_STEPS)
     for fmt in ("pythonic", "hermes"):

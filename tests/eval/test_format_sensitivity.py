@@ -19,14 +19,14 @@ import time
 from collections import Counter
 
 import pytest
+from funreason.chat.format_sensitivity import config_of, parse_config
+from funreason.chat.single_turn import functions_for
+from funreason.core.errors import UserError
+from funreason.eval import format_sensitivity
+from funreason.eval.ast_decode import decode_prompting
+from funreason.eval.json_xml_decode import _json_list_span, find_between
+from funreason.eval.single_turn import evaluate_entry
 
-from chat.format_sensitivity import config_of, parse_config
-from chat.single_turn import functions_for
-from core.errors import UserError
-from eval import format_sensitivity
-from eval.ast_decode import decode_prompting
-from eval.json_xml_decode import _json_list_span, find_between
-from eval.single_turn import evaluate_entry
 from tests import bfcl_official as official
 from tests.bfcl_ast_damage import RETURN_FORMATS, prompting_output
 
@@ -109,7 +109,7 @@ def test_score_files_equal_bfcl_evaluate(tmp_path):
     """All 5,200 cases in one result file: `funreason score` writes BFCL's score file (header with per-config
     accuracies, max delta, variance and std; failed rows in id order), and a partial file scores as
     `bfcl evaluate --partial-eval` does."""
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     rng = random.Random(7)
     cases, truth = format_sensitivity._load()
@@ -147,7 +147,7 @@ def test_score_files_equal_bfcl_evaluate(tmp_path):
 
 
 def test_hermes_and_fc_results_are_refused(tmp_path):
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     cases = list(format_sensitivity.load_cases())
     _write(tmp_path / "result", "m", [{"id": cases[0], "result": "[f(a=1)]"}])

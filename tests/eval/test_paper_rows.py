@@ -8,9 +8,8 @@ Overall (the board rounds to 0.01). A mistyped quote, or a drift of our weights 
 from __future__ import annotations
 
 import pytest
-
-from eval.csvs import groups
-from eval.paper import LEADERBOARD_V4_ROWS, PAPER_ROWS
+from funreason.eval.csvs import groups
+from funreason.eval.paper import LEADERBOARD_V4_ROWS, PAPER_ROWS
 
 
 def _scores(**accuracy: float) -> dict:

@@ -13,13 +13,13 @@ import signal
 from pathlib import Path
 
 import pytest
+from funreason.core.errors import UserError
+from funreason.core.parallel import run_jobs
+from funreason.envs import bfcl
+from funreason.eval import score
+from funreason.eval.bfcl_layout import group_of, result_file_name
+from funreason.eval.single_turn import load_category
 
-from core.errors import UserError
-from core.parallel import run_jobs
-from envs import bfcl
-from eval import score
-from eval.bfcl_layout import group_of, result_file_name
-from eval.single_turn import load_category
 from tests.bfcl_ast_damage import model_output
 
 

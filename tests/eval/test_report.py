@@ -9,15 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
-
-from chat import pythonic
-from core import provenance
-from core.errors import UserError
-from envs import bfcl
-from envs.dispatch import parse_call
-from eval.bfcl_layout import result_file_name
-from eval.report import QUOTED, main, run_report_stage
-from eval.score import score_results
+from funreason.chat import pythonic
+from funreason.core import provenance
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.envs.dispatch import parse_call
+from funreason.eval.bfcl_layout import result_file_name
+from funreason.eval.report import QUOTED, main, run_report_stage
+from funreason.eval.score import score_results
 
 N = 6  # entries per category: enough for distinct scores, fast to score
 
@@ -86,8 +85,8 @@ def test_report_has_table_paper_rows_diagnostics_and_provenance(run_dir, capsys)
 
 
 def test_run_report_stage_uses_recipe_title_and_records_recipe(run_dir):
-    from core.recipe import Recipe
-    from core.sections.eval import ReportSection
+    from funreason.core.recipe import Recipe
+    from funreason.core.sections.eval import ReportSection
 
     recipe = Recipe(model="models/m", run_dir=str(run_dir), seed=3, report=ReportSection(title="Smoke"))
     recipe.source = "recipes/x.yaml"
@@ -104,7 +103,7 @@ def test_run_report_stage_uses_recipe_title_and_records_recipe(run_dir):
 
 
 def test_provenance_says_what_is_shared_once_and_names_files_apart(run_dir):
-    from eval.report import file_names
+    from funreason.eval.report import file_names
 
     assert main([str(run_dir)]) == 0
     md = (run_dir / "report" / "report.md").read_text()
@@ -126,7 +125,7 @@ def test_provenance_says_what_is_shared_once_and_names_files_apart(run_dir):
 
 def test_provenance_lists_a_file_only_some_models_read_under_those_models(tmp_path):
     """Seeds' runs read different question files: no file is shared, each is listed under its own model."""
-    from eval.report import _provenance_section
+    from funreason.eval.report import _provenance_section
 
     common = provenance.collect()
     records = [
@@ -141,7 +140,7 @@ def test_provenance_lists_a_file_only_some_models_read_under_those_models(tmp_pa
 def test_all_zero_chart_draws_diagnostics_learning_curve_and_check_rows(tmp_path, monkeypatch):
     """When every measured score is 0, report.png shows the measured diagnostics; GRPO's curve gets its own PNG;
     the learning check's table gets rows."""
-    from eval import report
+    from funreason.eval import report
 
     run = tmp_path / "seed-0"
     _label(run, "base", speak=False)

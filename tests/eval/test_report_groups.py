@@ -11,12 +11,13 @@ import random
 import statistics
 from pathlib import Path
 
-from eval import agentic, format_sensitivity
-from eval.bfcl_layout import group_of
-from eval.paper import AGENTIC_ROWS, LEADERBOARD_V4_ROWS, SINGLE_TURN_ROWS
-from eval.report import QUOTED, QUOTED_V4, build_report
-from eval.score import score_results
-from eval.single_turn import load_category
+from funreason.eval import agentic, format_sensitivity
+from funreason.eval.bfcl_layout import group_of
+from funreason.eval.paper import AGENTIC_ROWS, LEADERBOARD_V4_ROWS, SINGLE_TURN_ROWS
+from funreason.eval.report import QUOTED, QUOTED_V4, build_report
+from funreason.eval.score import score_results
+from funreason.eval.single_turn import load_category
+
 from tests.bfcl_ast_damage import model_output
 
 

@@ -14,8 +14,7 @@ from tests.cli import funreason
 
 def _eval_recipe(tmp_path, model, **eval_keys):
     import yaml
-
-    from core.recipe import load_recipe
+    from funreason.core.recipe import load_recipe
 
     section = {"categories": ["base"], "ids": ["multi_turn_base_0"], "max_new_tokens": 3, "batch_size": 1,
                "max_context": 4096, **eval_keys}  # fmt: skip
@@ -27,8 +26,8 @@ def _eval_recipe(tmp_path, model, **eval_keys):
 def test_eval_label_refuses_another_identity_and_silent_reruns(tiny_model_dir, tmp_path):
     import shutil
 
-    from core.errors import UserError
-    from eval.pipeline import evaluate_model
+    from funreason.core.errors import UserError
+    from funreason.eval.pipeline import evaluate_model
 
     path, recipe = _eval_recipe(tmp_path, tiny_model_dir)
     meta = evaluate_model(recipe, str(tiny_model_dir), "m", progress=False)

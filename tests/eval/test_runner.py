@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING
-from core.sections.chat import ChatOptions
-from envs import bfcl
-from eval.backends import GenRequest, ScriptedBackend, ground_truth_script
-from eval.bfcl_layout import result_path as result_file
-from eval.multi_turn import MAXIMUM_STEP_LIMIT
-from eval.runner import LockstepRunner
-from eval.tasks import load_tasks
+from funreason.chat.holdout import HOLDOUT_FC, HOLDOUT_PROMPTING
+from funreason.core.sections.chat import ChatOptions
+from funreason.envs import bfcl
+from funreason.eval.backends import GenRequest, ScriptedBackend, ground_truth_script
+from funreason.eval.bfcl_layout import result_path as result_file
+from funreason.eval.multi_turn import MAXIMUM_STEP_LIMIT
+from funreason.eval.runner import LockstepRunner
+from funreason.eval.tasks import load_tasks
 
 
 def rows_of(path):
@@ -61,8 +60,8 @@ def test_tasks_from_path_match_installed_loader(tmp_path):
 
 def test_scoring_loader_matches_installed_loader():
     """eval.score reads each func-doc file once instead of once per entry; the entries must be BFCL's own."""
-    from envs import bfcl
-    from eval.score_multi_turn import load_scoring_entries
+    from funreason.envs import bfcl
+    from funreason.eval.score_multi_turn import load_scoring_entries
 
     for cat in bfcl.MULTI_TURN_CATEGORIES:
         ours, names = load_scoring_entries(cat)
@@ -95,7 +94,7 @@ def test_ground_truth_replay_scores_100(tiny_tokenizer, tmp_path, fmt):
                 assert len(steps) == (2 if gt[row["id"]][turn] else 1)
                 assert len(row["input_token_count"][turn]) == len(steps) == len(row["latency"][turn])
                 assert all(isinstance(s, str) for s in steps)
-    from eval.score import score_results
+    from funreason.eval.score import score_results
 
     summary = score_results(tmp_path / "result", tmp_path / "score", fmt, categories=list(tasks.entries))
     accs = {c: v["accuracy"] for c, v in summary["models"]["replay"]["categories"].items()}
@@ -159,7 +158,7 @@ def test_miss_func_holdout_announcement(tiny_tokenizer, tmp_path, fmt, holdout):
 def test_context_overflow_is_an_inference_error_and_others_go_on(tiny_tokenizer, tmp_path):
     entries = load_tasks(["base"], limit=40).all_entries()
     opts = ChatOptions()
-    from chat.render import render_prompt
+    from funreason.chat.render import render_prompt
 
     sizes = {e["id"]: len(render_prompt(tiny_tokenizer, e["question"][0], e["function"], opts).ids) for e in entries}
     small, big = min(sizes, key=sizes.get), max(sizes, key=sizes.get)
@@ -209,8 +208,8 @@ def test_resume_after_kill_does_not_redo_finished_entries(tiny_tokenizer, tmp_pa
 
 
 def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path):
-    from eval.backends import Sampling
-    from eval.backends.hf import HFBackend
+    from funreason.eval.backends import Sampling
+    from funreason.eval.backends.hf import HFBackend
 
     tasks = load_tasks(["base"], ids=["multi_turn_base_0", "multi_turn_base_1"])
     backend = HFBackend(str(tiny_model_dir), tiny_tokenizer, Sampling(), micro_batch_size=2)
@@ -227,7 +226,7 @@ def test_whole_loop_with_tiny_model_hf(tiny_model_dir, tiny_tokenizer, tmp_path)
 def test_one_run_drives_every_kind_with_one_stats_shape(tiny_tokenizer, tmp_path):
     """Multi-turn and single-turn entries in one run: each category's rows in BFCL's layout, one batch per tick
     across kinds, totals that are the sum of the per-kind counts, and a broken entry failing alone."""
-    from eval.single_run import load_single_turn
+    from funreason.eval.single_run import load_single_turn
 
     multi = load_tasks(["base"], limit=2).entries
     single = load_single_turn(["simple_python"], limit=3)

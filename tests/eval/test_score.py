@@ -11,15 +11,15 @@ import random
 from pathlib import Path
 
 import pytest
+from funreason.chat import hermes, pythonic
+from funreason.chat.calls import ToolCall
+from funreason.core.errors import UserError
+from funreason.envs import bfcl
+from funreason.envs.dispatch import parse_call
+from funreason.eval.bfcl_layout import result_file_name
+from funreason.eval.csvs import COLUMNS_MULTI_TURN, COLUMNS_OVERALL, write_leaderboard_csvs
+from funreason.eval.score import main, score_results
 
-from chat import hermes, pythonic
-from chat.calls import ToolCall
-from core.errors import UserError
-from envs import bfcl
-from envs.dispatch import parse_call
-from eval.bfcl_layout import result_file_name
-from eval.csvs import COLUMNS_MULTI_TURN, COLUMNS_OVERALL, write_leaderboard_csvs
-from eval.score import main, score_results
 from tests import bfcl_official as official
 from tests.bfcl_damage import KINDS, damage
 

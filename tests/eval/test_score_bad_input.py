@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from core.errors import UserError
-from core.jsonl import BadJson, BadLine, iter_jsonl, json_line, parse_json
-from eval.score import score_results
+from funreason.core.errors import UserError
+from funreason.core.jsonl import BadJson, BadLine, iter_jsonl, json_line, parse_json
+from funreason.eval.score import score_results
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
@@ -134,7 +133,7 @@ def test_funreason_score_the_issue_cases_exit_cleanly(tmp_path):
 
 
 def _question_files(tmp_path: Path) -> tuple[list, list]:
-    from envs import bfcl
+    from funreason.envs import bfcl
 
     entry = bfcl.load_entries("base", language_hint=False)[0]
     question = {k: entry[k] for k in ("id", "question", "initial_config", "involved_classes", "path") if k in entry}
@@ -155,7 +154,7 @@ def _question_files(tmp_path: Path) -> tuple[list, list]:
     ],
 )
 def test_question_and_answer_files_name_the_line(tmp_path, which, line, message):
-    from eval.tasks import load_tasks
+    from funreason.eval.tasks import load_tasks
 
     (q,), (a,) = _question_files(tmp_path)
     q_text = line(q) if which == "question" else json.dumps(q)

@@ -9,16 +9,15 @@ import json
 
 import pytest
 import yaml
-
-from chat.single_turn import functions_for, messages_for
-from core.errors import UserError
-from core.sections.chat import ChatOptions
-from eval import single_turn
-from eval.backends import GenRequest, ScriptedBackend
-from eval.bfcl_layout import result_path
-from eval.runner import LockstepRunner
-from eval.score import score_results
-from eval.single_run import load_single_turn, single_turn_request, split_categories
+from funreason.chat.single_turn import functions_for, messages_for
+from funreason.core.errors import UserError
+from funreason.core.sections.chat import ChatOptions
+from funreason.eval import single_turn
+from funreason.eval.backends import GenRequest, ScriptedBackend
+from funreason.eval.bfcl_layout import result_path
+from funreason.eval.runner import LockstepRunner
+from funreason.eval.score import score_results
+from funreason.eval.single_run import load_single_turn, single_turn_request, split_categories
 
 AST = [c for c in single_turn.CATEGORIES if not single_turn.is_relevance(c)]
 
@@ -152,8 +151,8 @@ def test_context_overflow_and_resume(tiny_tokenizer, tmp_path):
 
 def test_eval_stage_runs_single_turn_with_the_tiny_model(tiny_model_dir, tmp_path):
     """`funreason eval`'s stage with single-turn and multi-turn categories: hf backend, result files, scores, metadata."""
-    from core.recipe import load_recipe
-    from eval.pipeline import evaluate_model
+    from funreason.core.recipe import load_recipe
+    from funreason.eval.pipeline import evaluate_model
 
     recipe = {
         "model": str(tiny_model_dir),
@@ -186,8 +185,9 @@ def _case_answers(cases: list[dict], written_as: str | None = None):
     (or always in `written_as` Python without the tag)."""
     import random
 
-    from chat.format_sensitivity import config_of, parse_config
-    from eval import format_sensitivity
+    from funreason.chat.format_sensitivity import config_of, parse_config
+    from funreason.eval import format_sensitivity
+
     from tests.bfcl_ast_damage import prompting_output
 
     _, truth = format_sensitivity._load()
@@ -228,7 +228,7 @@ def test_format_sensitivity_runs_and_scores_per_config(tiny_tokenizer, tmp_path)
     """Two questions in all 26 configs through the runner and `funreason score`: answers in each config's format
     score 100 % everywhere (max delta 0); answers always written as plain Python lists pass only the python configs
     without the tag (max delta 100)."""
-    from eval.csvs import CSV_FILES
+    from funreason.eval.csvs import CSV_FILES
 
     entries = load_single_turn(["format_sensitivity"], limit=52)
     cases = entries["format_sensitivity"]
@@ -259,8 +259,8 @@ def test_format_sensitivity_runs_and_scores_per_config(tiny_tokenizer, tmp_path)
 def test_format_sensitivity_is_refused_for_fc_formats(tiny_model_dir, tmp_path):
     """BFCL runs format_sensitivity for prompting models only: a hermes run refuses it in one line, before any
     generation."""
-    from core.recipe import load_recipe
-    from eval.pipeline import evaluate_model
+    from funreason.core.recipe import load_recipe
+    from funreason.eval.pipeline import evaluate_model
 
     recipe = {
         "model": str(tiny_model_dir), "run_dir": str(tmp_path / "run"), "seed": 0, "chat": {"tool_format": "hermes"},

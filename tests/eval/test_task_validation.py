@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+from funreason.envs import bfcl
 
-from envs import bfcl
 from tests.cli import funreason, math_result_dir
 
 
@@ -32,7 +32,7 @@ def _write_rows(path: Path, rows) -> Path:
 
 
 def test_every_installed_bfcl_entry_passes_validation(tmp_path):
-    from eval.tasks import load_tasks
+    from funreason.eval.tasks import load_tasks
 
     for category in ("base", "miss_func", "miss_param", "long_context"):
         q, a = _bfcl_files(tmp_path, category)
@@ -60,7 +60,7 @@ QUESTION_DAMAGE = [
 
 @pytest.mark.parametrize(("damage", "message"), QUESTION_DAMAGE)
 def test_malformed_question_entries_are_data_errors_naming_file_line_field(tmp_path, damage, message):
-    from eval.tasks import DataError, load_tasks
+    from funreason.eval.tasks import DataError, load_tasks
 
     q, a = _bfcl_files(tmp_path, n=3)
     damage(q[1])
@@ -79,7 +79,7 @@ def test_malformed_question_entries_are_data_errors_naming_file_line_field(tmp_p
     ],
 )
 def test_malformed_answers_are_data_errors_and_funreason_score_exits_2(tmp_path, damage, message):
-    from eval.tasks import DataError, load_tasks
+    from funreason.eval.tasks import DataError, load_tasks
 
     q, a = _bfcl_files(tmp_path, n=3)
     damage(a[2])

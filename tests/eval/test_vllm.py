@@ -12,9 +12,9 @@ pytestmark = pytest.mark.vllm
 
 
 def test_vllm_backend_matches_hf_greedy(tiny_model_dir, tiny_tokenizer):
-    from eval.backends import GenRequest, Sampling
-    from eval.backends.hf import HFBackend
-    from eval.backends.vllm import VLLMBackend
+    from funreason.eval.backends import GenRequest, Sampling
+    from funreason.eval.backends.hf import HFBackend
+    from funreason.eval.backends.vllm import VLLMBackend
 
     prompts = ["hello world", "list the files in the current directory please"]
     reqs = [GenRequest((i, 0, 0), p, tiny_tokenizer(p)["input_ids"], 6) for i, p in enumerate(prompts)]

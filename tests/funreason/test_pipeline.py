@@ -40,9 +40,9 @@ def test_all_failed_synthesis_is_not_done_and_transport_is_not_identity(tmp_path
 
 
 def test_synth_identity_ignores_transport_only():
-    from core.sections.synth import SynthConfig
-    from core.sections.teacher import TeacherConfig
-    from synth.pipeline import _identity
+    from funreason.core.sections.synth import SynthConfig
+    from funreason.core.sections.teacher import TeacherConfig
+    from funreason.synth.pipeline import _identity
 
     def ident(**teacher):
         return _identity(SynthConfig(teacher=TeacherConfig(kind="openai", **teacher)), 0)

@@ -16,7 +16,7 @@ import unicodedata
 import pytest
 
 # Qwen3-4B-Instruct-2507's tokenizer_config.json `added_tokens_decoder`, written out here (not imported from the
-# builder) so a wrong table in funreason/qwen3_tokenizer.py fails this test. id -> (content, special)
+# builder) so a wrong table in funreason/fixtures/qwen3_tokenizer.py fails this test. id -> (content, special)
 QWEN3_ADDED = {
     151643: ("<|endoftext|>", True),
     151644: ("<|im_start|>", True),
@@ -116,7 +116,7 @@ def test_added_tokens_have_qwen3_ids_and_flags(qwen3_tokenizer):
 
 
 def test_loads_with_auto_tokenizer_and_carries_the_verbatim_template(qwen3_tokenizer_dir, qwen3_tokenizer):
-    from funreason.tiny import TEMPLATE_PATH
+    from funreason.fixtures.tiny import TEMPLATE_PATH
 
     assert (qwen3_tokenizer_dir / "tokenizer.json").is_file()
     assert qwen3_tokenizer.chat_template == TEMPLATE_PATH.read_text()
@@ -126,8 +126,8 @@ def test_loads_with_auto_tokenizer_and_carries_the_verbatim_template(qwen3_token
 
 
 def test_same_ids_as_reference_on_every_bfcl_tool_doc(qwen3_tokenizer, reference):
-    from chat.pythonic import system_prompt
-    from envs.bfcl import BFCL_CLASSES, func_docs
+    from funreason.chat.pythonic import system_prompt
+    from funreason.envs.bfcl import BFCL_CLASSES, func_docs
 
     texts, n_docs = [], 0
     for cls in BFCL_CLASSES:
@@ -141,9 +141,9 @@ def test_same_ids_as_reference_on_every_bfcl_tool_doc(qwen3_tokenizer, reference
 
 def test_same_ids_as_reference_on_bfcl_prompts(qwen3_tokenizer, reference):
     """Every multi_turn_base entry's first-turn prompt, rendered as eval renders it, in both tool formats."""
-    from chat.render import render_prompt
-    from core.sections.chat import ChatOptions
-    from envs.bfcl import load_entries
+    from funreason.chat.render import render_prompt
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.envs.bfcl import load_entries
 
     entries = load_entries("base")
     texts = []
@@ -218,8 +218,9 @@ def test_same_ids_as_reference_on_10000_random_unicode_strings(qwen3_tokenizer, 
 
 
 def test_a_wrong_ranks_file_is_refused(tmp_path, monkeypatch):
-    import funreason.qwen3_tokenizer as q
-    from core.errors import UserError
+    from funreason.core.errors import UserError
+
+    import funreason.fixtures.qwen3_tokenizer as q
 
     fake = tmp_path / "qwen.tiktoken"
     fake.write_bytes(q.ranks_path().read_bytes().replace(b" 9707\n", b" 9707\n", 1) + b"eA== 151643\n")

@@ -10,9 +10,9 @@ import hashlib
 import re
 
 import pytest
+from funreason.core.errors import UserError
 
-from core.errors import UserError
-from funreason import real_model
+from funreason.experiments import real_model
 
 
 def test_every_requirement_is_pinned_by_sha256():
@@ -54,7 +54,7 @@ def test_parts_are_joined_in_order_and_checked(tmp_path):
 def test_replies_are_classified_by_the_bfcl_parser_first(text, fmt, kind):
     """What Qwen2.5-Coder-0.5B wrote in the real-model run (hermes: fenced or bare JSON, which BFCL does not decode;
     pythonic: bare tool-name lists), told apart from decodable calls."""
-    from funreason.real_model_report import classify_reply
+    from funreason.experiments.real_model_report import classify_reply
 
     assert classify_reply(text, fmt) == kind
 

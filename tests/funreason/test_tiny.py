@@ -6,7 +6,7 @@ import hashlib
 import subprocess
 import sys
 
-from funreason.tiny import ADDED_TOKENS, SPECIAL_TOKENS, TEMPLATE_PATH, build
+from funreason.fixtures.tiny import ADDED_TOKENS, SPECIAL_TOKENS, TEMPLATE_PATH, build
 
 
 def _digest(directory):
@@ -74,10 +74,11 @@ def test_cli_builds(tmp_path):
 def test_line_tokens_shorten_bfcl_prompts_and_round_trip(tiny_tokenizer):
     """BFCL's prompt text is the same bytes with or without line tokens; only its token count drops (5-9k -> ~1k),
     for the docs as eval renders them (with BFCL's Python hint) and as synth does (without)."""
-    from chat.pythonic import system_prompt
-    from chat.tools import PYTHON_HINT
-    from envs.bfcl import func_docs
-    from funreason.tiny import build_tokenizer
+    from funreason.chat.pythonic import system_prompt
+    from funreason.chat.tools import PYTHON_HINT
+    from funreason.envs.bfcl import func_docs
+
+    from funreason.fixtures.tiny import build_tokenizer
 
     plain = build_tokenizer(0, 4096, line_tokens=False)
     assert len(tiny_tokenizer) > len(plain) + 500

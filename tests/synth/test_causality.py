@@ -8,11 +8,12 @@ import asyncio
 import json
 from pathlib import Path
 
-from synth.assembly import synthesize_trajectory
-from synth.causality import premature_calls
-from synth.stats import SynthStats
-from synth.teachers.template import TemplateTeacher
-from synth.trajectory import replay_record
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.causality import premature_calls
+from funreason.synth.stats import SynthStats
+from funreason.synth.teachers.template import TemplateTeacher
+from funreason.synth.trajectory import replay_record
+
 from tests.synth_configs import travel_chain_config
 
 AUTH = {"name": "authenticate_travel", "arguments": {"client_id": "c1x", "client_secret": "s3cret"}}

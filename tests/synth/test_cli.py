@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from core.errors import UserError
-from core.recipe import load_recipe
-from synth.cli import parse_shard
+from funreason.core.errors import UserError
+from funreason.core.recipe import load_recipe
+from funreason.synth.cli import parse_shard
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -100,7 +99,7 @@ def test_cli_run_writes_every_output(recipe_file):
 
 
 def test_run_synth_stage_writes_into_run_dir(recipe_file):
-    from synth.pipeline import run_synth_stage
+    from funreason.synth.pipeline import run_synth_stage
 
     recipe = load_recipe(recipe_file)
     summary = run_synth_stage(recipe, recipe_file)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from core.recipe import load_recipe
-from synth.assembly import synthesize_trajectory
-from synth.stats import SynthStats, bfcl_ground_truth_tools
-from synth.teachers.template import TemplateTeacher
-from synth.trajectory import is_failure, replay_record
+from funreason.core.recipe import load_recipe
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.stats import SynthStats, bfcl_ground_truth_tools
+from funreason.synth.teachers.template import TemplateTeacher
+from funreason.synth.trajectory import is_failure, replay_record
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ import math
 import random
 
 import pytest
-
-from envs.resolve import resolve_env
-from synth.api_graph import ApiGraph, load_or_build
-from synth.sampler import DirectedSampler
-from synth.trajectory import is_failure
+from funreason.envs.resolve import resolve_env
+from funreason.synth.api_graph import ApiGraph, load_or_build
+from funreason.synth.sampler import DirectedSampler
+from funreason.synth.trajectory import is_failure
 
 TOY = "tests.toy_env:ToyLibrary"
 

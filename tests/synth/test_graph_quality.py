@@ -14,9 +14,8 @@ value edges together), the set the sampler's distances run on.
 from __future__ import annotations
 
 import pytest
-
-from envs.resolve import resolve_env
-from synth.api_graph import load_or_build
+from funreason.envs.resolve import resolve_env
+from funreason.synth.api_graph import load_or_build
 
 _LOGIN = {
     "authenticate_travel": [

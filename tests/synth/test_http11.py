@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from synth.teachers.http11 import BodyTooLarge, Http11Pool, HttpError
+from funreason.synth.teachers.http11 import BodyTooLarge, Http11Pool, HttpError
 
 
 async def _serve(replies, seen):

@@ -6,15 +6,15 @@ import asyncio
 import json
 
 import pytest
+from funreason.core.sections.synth import SynthConfig
+from funreason.envs.resolve import resolve_env
+from funreason.synth.agents import Agents, schema_errors
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.teachers.base import TeacherError
+from funreason.synth.teachers.requests import read_request
+from funreason.synth.teachers.template import TemplateTeacher
+from funreason.synth.trajectory import replay_record
 
-from core.sections.synth import SynthConfig
-from envs.resolve import resolve_env
-from synth.agents import Agents, schema_errors
-from synth.assembly import synthesize_trajectory
-from synth.teachers.base import TeacherError
-from synth.teachers.requests import read_request
-from synth.teachers.template import TemplateTeacher
-from synth.trajectory import replay_record
 from tests.synth_configs import quiet_config
 
 TOY = "tests.toy_env:ToyLibrary"
@@ -208,7 +208,7 @@ def test_toy_environment_end_to_end():
 
 def test_sampled_arguments_match_their_schema_types():
     """Pools are keyed by parameter name; a value of the wrong type (a bool for a float) must never be sampled."""
-    from synth.sampler import _fits
+    from funreason.synth.sampler import _fits
 
     assert _fits(2.5, "float") and _fits(3, "float") and not _fits(False, "float")
     assert _fits(3, "integer") and _fits("12", "integer") and not _fits(True, "integer") and not _fits("x", "integer")
@@ -221,9 +221,9 @@ def test_synthesized_math_calls_use_numbers():
     # MathAPI has no boolean parameter, so a bool in its calls can only come from a mistyped pool value.
     import asyncio
 
-    from core.sections.synth import SynthConfig
-    from synth.assembly import synthesize_trajectory
-    from synth.teachers import make_teacher
+    from funreason.core.sections.synth import SynthConfig
+    from funreason.synth.assembly import synthesize_trajectory
+    from funreason.synth.teachers import make_teacher
 
     cfg = SynthConfig(environments=["MathAPI"], num_trajectories=12)
     teacher = make_teacher(cfg.teacher)
@@ -279,8 +279,8 @@ def test_offered_tools_called_keeps_the_dialogue_and_offers_called_plus_distract
 def test_template_data_reads_like_a_user_and_an_assistant():
     """Requests never restate a tool's doc sentence (nor BFCL's typos), reasoning says where each argument comes
     from, closing replies are prose (no raw JSON), and stats.json measures exactly that."""
-    from synth.stats import SynthStats, _doc_sentence
-    from synth.teachers.intents import INTENTS
+    from funreason.synth.stats import SynthStats, _doc_sentence
+    from funreason.synth.teachers.intents import INTENTS
 
     all8 = ["GorillaFileSystem", "MathAPI", "MessageAPI", "TwitterAPI", "TicketAPI", "TradingBot", "TravelAPI",
             "VehicleControlAPI"]  # fmt: skip

@@ -8,13 +8,14 @@ import asyncio
 import json
 import re
 
-from core.sections.synth import SynthConfig
-from core.sections.teacher import TeacherConfig
-from synth.agents import SYSTEM_PROMPTS
-from synth.assembly import synthesize_trajectory
-from synth.causality import premature_calls
-from synth.teachers import make_teacher
-from synth.trajectory import replay_record
+from funreason.core.sections.synth import SynthConfig
+from funreason.core.sections.teacher import TeacherConfig
+from funreason.synth.agents import SYSTEM_PROMPTS
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.causality import premature_calls
+from funreason.synth.teachers import make_teacher
+from funreason.synth.trajectory import replay_record
+
 from tests.fake_openai import FakeOpenAIServer
 from tests.synth_configs import travel_chain_config
 

@@ -6,15 +6,14 @@ import asyncio
 import json
 
 import pytest
-
-from chat.calls import ToolCall
-from core.sections.synth import SynthConfig
-from envs.bfcl import new_backends
-from envs.dispatch import Dispatcher, parse_call
-from synth.assembly import synthesize_trajectory
-from synth.contamination import check_queries, check_records
-from synth.stats import SynthStats
-from synth.teachers.template import TemplateTeacher
+from funreason.chat.calls import ToolCall
+from funreason.core.sections.synth import SynthConfig
+from funreason.envs.bfcl import new_backends
+from funreason.envs.dispatch import Dispatcher, parse_call
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.contamination import check_queries, check_records
+from funreason.synth.stats import SynthStats
+from funreason.synth.teachers.template import TemplateTeacher
 
 ALL = ["GorillaFileSystem", "MathAPI", "MessageAPI", "TwitterAPI", "TicketAPI", "TradingBot", "TravelAPI",
        "VehicleControlAPI"]  # fmt: skip
@@ -104,7 +103,7 @@ def test_template_output_is_clean_and_stats_add_up(outcomes):
     report = check_records(records, n=8)
     assert report["clean"] and report["overlapping_queries"] == 0 and report["queries"] > 50
     # the check does catch a copied BFCL question
-    from envs.bfcl import load_entries
+    from funreason.envs.bfcl import load_entries
 
     bfcl_question = load_entries("base")[0]["question"][0][0]["content"]
     assert not check_queries([f"Hi! {bfcl_question.upper()}"], n=8)["clean"]

@@ -13,15 +13,15 @@ import json
 import re
 
 import pytest
+from funreason.chat.calls import ToolCall
+from funreason.core.sections.synth import SynthConfig
+from funreason.envs.resolve import resolve_env
+from funreason.synth.assembly import synthesize_trajectory
+from funreason.synth.pipeline import run
+from funreason.synth.requested import RequestedCounts
+from funreason.synth.teachers.requests import clause_text, read_request, value_from_results
+from funreason.synth.teachers.template import TemplateTeacher, _describe
 
-from chat.calls import ToolCall
-from core.sections.synth import SynthConfig
-from envs.resolve import resolve_env
-from synth.assembly import synthesize_trajectory
-from synth.pipeline import run
-from synth.requested import RequestedCounts
-from synth.teachers.requests import clause_text, read_request, value_from_results
-from synth.teachers.template import TemplateTeacher, _describe
 from tests.synth_configs import quiet_config
 
 ALL8 = ["GorillaFileSystem", "MathAPI", "MessageAPI", "TwitterAPI", "TicketAPI", "TradingBot", "TravelAPI",
@@ -73,7 +73,7 @@ def test_clauses_read_back_exactly():
 
 def test_no_intent_starts_another():
     """The reader takes the longest intent starting at a place; one that began another would hide it."""
-    from synth.teachers.intents import INTENTS
+    from funreason.synth.teachers.intents import INTENTS
 
     phrases = set(INTENTS.values())
     assert len(phrases) == len(INTENTS), "two tools share an intent: the reader could not tell them apart"

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from core.errors import UserError
-from core.recipe import load_recipe
-from synth import workers
-from synth.pipeline import run
-from synth.workers import STOP_GRACE_S
-from synth.writer import PART_RE, part_files
+from funreason.core.errors import UserError
+from funreason.core.recipe import load_recipe
+from funreason.synth import workers
+from funreason.synth.pipeline import run
+from funreason.synth.workers import STOP_GRACE_S
+from funreason.synth.writer import PART_RE, part_files
 
 REPO = Path(__file__).resolve().parents[2]
 N = 14

@@ -11,8 +11,9 @@ import json
 def test_retried_teacher_faults_are_counted_by_kind_in_stats(tmp_path):
     import threading
 
-    from core.sections.synth import SynthConfig
-    from synth.pipeline import run
+    from funreason.core.sections.synth import SynthConfig
+    from funreason.synth.pipeline import run
+
     from tests.fake_openai import FakeOpenAIServer, Fault
     from tests.synth.test_teachers import TemplateOverHTTP, fast_config
 

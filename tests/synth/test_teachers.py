@@ -11,14 +11,14 @@ import threading
 import time
 
 import pytest
+from funreason.core.errors import RecipeError, UserError
+from funreason.core.schema import Where, build
+from funreason.core.sections.teacher import ROLES, TeacherConfig
+from funreason.synth.teachers import make_teacher
+from funreason.synth.teachers.base import Role, TeacherError
+from funreason.synth.teachers.batching import Batcher, Request
+from funreason.synth.teachers.openai_client import OpenAITeacher
 
-from core.errors import RecipeError, UserError
-from core.schema import Where, build
-from core.sections.teacher import ROLES, TeacherConfig
-from synth.teachers import make_teacher
-from synth.teachers.base import Role, TeacherError
-from synth.teachers.batching import Batcher, Request
-from synth.teachers.openai_client import OpenAITeacher
 from tests.fake_openai import FakeOpenAIServer, Fault
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -220,7 +220,7 @@ class TemplateOverHTTP(OpenAITeacher):
     (or to corrupt): the whole pipeline then runs over real HTTP with replies that can complete trajectories."""
 
     def __init__(self, config):
-        from synth.teachers.template import TemplateTeacher
+        from funreason.synth.teachers.template import TemplateTeacher
 
         super().__init__(config)
         self.template = TemplateTeacher()
@@ -236,10 +236,10 @@ def test_pipeline_counts_every_teacher_fault_and_finishes(tmp_path):
     counted as a rejection reason in stats; none stops the run."""
     import json
 
-    from core.sections.synth import SynthConfig
-    from synth.agents import SYSTEM_PROMPTS
-    from synth.pipeline import run
-    from synth.writer import read_entries
+    from funreason.core.sections.synth import SynthConfig
+    from funreason.synth.agents import SYSTEM_PROMPTS
+    from funreason.synth.pipeline import run
+    from funreason.synth.writer import read_entries
 
     faults = [
         Fault(body=b'{"choices": [{"mess'),  # malformed body
@@ -302,7 +302,7 @@ _ANSWER = '{"query": "Book the usual flight, please."}'
     ],
 )
 def test_json_answers_are_parsed_from_the_answer_never_the_reasoning(message):
-    from synth.agents import Agents, parse_json_reply, split_reasoning
+    from funreason.synth.agents import Agents, parse_json_reply, split_reasoning
 
     body = {"choices": [{"message": message}]}
     with FakeOpenAIServer(lambda e, r: body) as server:
@@ -321,13 +321,13 @@ def test_json_answers_are_parsed_from_the_answer_never_the_reasoning(message):
 
 
 def test_a_reply_cut_off_while_thinking_has_no_json():
-    from synth.agents import parse_json_reply
+    from funreason.synth.agents import parse_json_reply
 
     with pytest.raises(ValueError):
         parse_json_reply('<think>\nI will answer {"query": "x"} once I')
 
 
 def test_the_querying_agent_is_told_to_copy_input_values_verbatim():
-    from synth.agents import SYSTEM_PROMPTS
+    from funreason.synth.agents import SYSTEM_PROMPTS
 
     assert "verbatim" in SYSTEM_PROMPTS["querying"]

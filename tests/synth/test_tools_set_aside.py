@@ -10,10 +10,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from funreason.core.sections.execution import ExecutionLimits
+from funreason.envs.dispatch import (
+    Dispatcher,
+    is_limit_error,
+    set_default_limits,
+    setting_tools_aside,
+    take_timeout_counts,
+)
+from funreason.synth.pipeline import run
 
-from core.sections.execution import ExecutionLimits
-from envs.dispatch import Dispatcher, is_limit_error, set_default_limits, setting_tools_aside, take_timeout_counts
-from synth.pipeline import run
 from tests.synth_configs import quiet_config
 from tests.toy_slow_env import HangingLibrary
 
@@ -76,7 +82,7 @@ def test_synthesis_sets_a_hanging_tool_aside_and_goes_on(fast_limits, tmp_path, 
 def test_a_teachers_lone_surrogate_rejects_the_trajectory_not_the_run(tmp_path):
     """An LLM teacher that emits half of an escaped emoji: the trajectory is rejected (no tokenizer, Arrow column or
     UTF-8 file takes it), the dataset of the others is written."""
-    from synth.teachers.template import TemplateTeacher
+    from funreason.synth.teachers.template import TemplateTeacher
 
     class HalfEmojiTeacher(TemplateTeacher):
         replies = 0

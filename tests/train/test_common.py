@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from train.common import last_checkpoint
+from funreason.train.common import last_checkpoint
 
 # A whole one-tensor safetensors file (header, then 4 bytes of data); tests/train/test_resume.py tears real ones.
 HEADER = b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'

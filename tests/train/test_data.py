@@ -13,12 +13,11 @@ import json
 import random
 
 import pytest
-
-from chat.render import render_prompt
-from chat.tools import offered_docs
-from core.sections.chat import ChatOptions
-from core.sections.train import DatasetSpec
-from train.data import DatasetError, build_sft_dataset, mix, new_report, read_rows
+from funreason.chat.render import render_prompt
+from funreason.chat.tools import offered_docs
+from funreason.core.sections.chat import ChatOptions
+from funreason.core.sections.train import DatasetSpec
+from funreason.train.data import DatasetError, build_sft_dataset, mix, new_report, read_rows
 
 TOOLS = [
     {
@@ -288,9 +287,9 @@ def test_missing_and_malformed_files(tiny_tokenizer, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["pythonic", "hermes"])
 def test_reasoning_drop_trains_only_the_visible_answer(tokenizer, fmt):
-    from chat.render import render_prompt
-    from core.sections.chat import ChatOptions
-    from train.data import render_conversation, without_reasoning
+    from funreason.chat.render import render_prompt
+    from funreason.core.sections.chat import ChatOptions
+    from funreason.train.data import render_conversation, without_reasoning
 
     messages = [
         {"role": "user", "content": "list files"},

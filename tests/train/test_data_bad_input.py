@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from funreason.core.sections.train import DatasetSpec
+from funreason.train.data import DatasetError, build_sft_dataset, new_report
 
-from core.sections.train import DatasetSpec
 from tests.train.test_data import OPTIONS, TOOLS, _call, sft_conversations
 from tests.train.test_sft import write_recipe
-from train.data import DatasetError, build_sft_dataset, new_report
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}

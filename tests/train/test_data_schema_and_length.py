@@ -35,9 +35,10 @@ def _first_call(row):
     ],
 )
 def test_calls_that_do_not_fit_their_schema_are_dropped_and_named(tiny_tokenizer, tmp_path, damage, reason, capsys):
-    from core.sections.train import DatasetSpec
+    from funreason.core.sections.train import DatasetSpec
+    from funreason.train.data import build_sft_dataset, new_report
+
     from tests.train.test_data import OPTIONS, write_dataset
-    from train.data import build_sft_dataset, new_report
 
     rows = _sft_rows()
     clean = build_sft_dataset(tiny_tokenizer, [DatasetSpec(str(write_dataset(tmp_path / "a.jsonl", rows)))], OPTIONS,
@@ -57,9 +58,10 @@ def test_calls_that_do_not_fit_their_schema_are_dropped_and_named(tiny_tokenizer
 
 
 def test_examples_over_max_length_are_dropped_and_counted_never_cut(tiny_tokenizer, tmp_path, capsys):
-    from core.sections.train import DatasetSpec
+    from funreason.core.sections.train import DatasetSpec
+    from funreason.train.data import DatasetError, build_sft_dataset, new_report
+
     from tests.train.test_data import OPTIONS, write_dataset
-    from train.data import DatasetError, build_sft_dataset, new_report
 
     rows = _sft_rows()
     spec = [DatasetSpec(str(write_dataset(tmp_path / "a.jsonl", rows)))]
@@ -80,9 +82,10 @@ def test_examples_over_max_length_are_dropped_and_counted_never_cut(tiny_tokeniz
 
 def test_a_hostile_long_row_costs_time_linear_in_what_fits(tiny_tokenizer, tmp_path):
     """27,000 messages in the per_turn layout: only prefixes up to max_length are rendered."""
-    from core.sections.train import DatasetSpec
+    from funreason.core.sections.train import DatasetSpec
+    from funreason.train.data import build_sft_dataset, new_report
+
     from tests.train.test_data import OPTIONS, write_dataset
-    from train.data import build_sft_dataset, new_report
 
     conversation = long_conversation(13_500)
     row = {"messages": conversation, "tools": [{"type": "function", "function": {

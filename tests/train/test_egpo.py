@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from train.egpo import entropy_advantages, reasoning_mask
+from funreason.train.egpo import entropy_advantages, reasoning_mask
 
 
 def test_entropy_bonus_effect_on_advantages():

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from train.fused_head import score_trained_positions_only
+from funreason.train.fused_head import score_trained_positions_only
 
 
 def _loss_and_grads(model, ids, labels, monkeypatch) -> tuple[torch.Tensor, dict, list[int]]:

@@ -28,7 +28,7 @@ def bfcl_root(tmp_path_factory):
 
 
 def mkdir_docs():
-    from envs import bfcl
+    from funreason.envs import bfcl
 
     return [d for d in bfcl.func_docs(["GorillaFileSystem"]) if d["name"] in ("mkdir", "ls")]
 
@@ -60,7 +60,7 @@ def mkdir_record(name: str) -> dict:
 
 
 def options():
-    from core.sections.chat import ChatOptions
+    from funreason.core.sections.chat import ChatOptions
 
     return ChatOptions(tool_format="pythonic")
 
@@ -80,10 +80,9 @@ def synth_dataset(tmp_path_factory) -> Path:
 def warm_model(tiny_model_dir, tmp_path_factory) -> Path:
     """The tiny model after a short SFT on the mkdir conversations (it then calls tools, not always right)."""
     from datasets import Dataset
+    from funreason.chat.render import render_example
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
-
-    from chat.render import render_example
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     rows = {"input_ids": [], "assistant_masks": []}
@@ -158,8 +157,8 @@ def scripted(tokenizer, replies: list[str]):
     ],
 )
 def test_scripted_rollout_rewards(tiny_tokenizer, replies, turn, fmt):
-    from train.rl_tasks import tasks_from_record
-    from train.rollout import EnvRollout, format, turn_success
+    from funreason.train.rl_tasks import tasks_from_record
+    from funreason.train.rollout import EnvRollout, format, turn_success
 
     task = tasks_from_record(mkdir_record("docs"))[0]
     rollout = EnvRollout(tiny_tokenizer, options(), max_tool_steps=3, max_completion_length=512)
@@ -170,9 +169,9 @@ def test_scripted_rollout_rewards(tiny_tokenizer, replies, turn, fmt):
 
 def test_rollout_masks_tool_results_and_matches_eval_context(tiny_tokenizer):
     """Generated tokens train (env_mask 1); tool results do not; the spliced context equals eval's re-rendering."""
-    from chat.render import render_prompt
-    from train.rl_tasks import tasks_from_record
-    from train.rollout import EnvRollout
+    from funreason.chat.render import render_prompt
+    from funreason.train.rl_tasks import tasks_from_record
+    from funreason.train.rollout import EnvRollout
 
     task = tasks_from_record(mkdir_record("docs"))[0]
     rollout = EnvRollout(tiny_tokenizer, options(), max_tool_steps=5, max_completion_length=512)
@@ -200,7 +199,7 @@ def test_rollout_masks_tool_results_and_matches_eval_context(tiny_tokenizer):
 
 # --- real GRPO on the warm-started tiny model -------------------------------------------------------------------
 def test_grpo_executes_tools_and_rewards_vary(warm_model, synth_dataset, tmp_path):
-    from train import grpo
+    from funreason.train import grpo
 
     recipe = write_recipe(tmp_path / "r.yaml", warm_model, tmp_path / "run", synth_dataset)
     summary = grpo.main(["--config", str(recipe)])
@@ -218,7 +217,7 @@ def test_grpo_executes_tools_and_rewards_vary(warm_model, synth_dataset, tmp_pat
 def test_grpo_logs_diagnostics_with_partial_credit_and_dynamic_sampling(warm_model, synth_dataset, tmp_path):
     """A short run with the learning check's switches: every logged step carries the diagnostics a user reads
     (zero-variance share included), dynamic sampling is counted, and held-out success is logged every step."""
-    from train import grpo
+    from funreason.train import grpo
 
     heldout = tmp_path / "heldout.jsonl"
     heldout.write_text("".join(json.dumps(mkdir_record(n)) + "\n" for n in ["notes", "music"]))

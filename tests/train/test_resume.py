@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from funreason.core.modelfiles import weights_problem
 
-from core.modelfiles import weights_problem
 from tests.cli import ENV, REPO
 from tests.train.test_data import sft_conversations, write_dataset
 from tests.train.test_sft import write_recipe as write_sft_recipe
@@ -35,7 +35,7 @@ def fake_checkpoint(d: Path, model: Path, state: bool = True) -> Path:
 
 
 def test_last_checkpoint_falls_back_past_torn_weights_and_optimizer(tmp_path, tiny_model_dir):
-    from train.common import checkpoint_problem, last_checkpoint
+    from funreason.train.common import checkpoint_problem, last_checkpoint
 
     for n in (2, 4, 6, 8):
         fake_checkpoint(tmp_path / f"checkpoint-{n}", tiny_model_dir, state=n != 8)
@@ -144,7 +144,7 @@ def test_killed_funreason_run_resumes_training_and_holds_the_lock_meanwhile(tmp_
 
 
 def test_launch_command_resumes_unless_forced():
-    from train.launch import launch_command
+    from funreason.train.launch import launch_command
 
     assert "--fresh" not in launch_command("sft.py", "r.yaml", None, gpu=False)
     assert launch_command("sft.py", "r.yaml", None, gpu=False, fresh=True)[-1] == "--fresh"

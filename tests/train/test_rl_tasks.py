@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from core.sections.chat import ChatOptions
+from funreason.core.sections.chat import ChatOptions
 
 INIT = {"GorillaFileSystem": {"root": {"alex": {"type": "directory", "contents": {}}}}}
 
@@ -21,7 +20,7 @@ def call(name, **arguments):
 
 
 def two_turn_record() -> dict:
-    from envs import bfcl
+    from funreason.envs import bfcl
 
     docs = [d for d in bfcl.func_docs(["GorillaFileSystem"]) if d["name"] in ("mkdir", "cd", "touch")]
     return {
@@ -51,8 +50,8 @@ def two_turn_record() -> dict:
 
 
 def test_one_task_per_user_turn_with_replayed_environment():
-    from envs.base import public_state
-    from train.rl_tasks import RLTask, tasks_from_record
+    from funreason.envs.base import public_state
+    from funreason.train.rl_tasks import RLTask, tasks_from_record
 
     first, second = tasks_from_record(two_turn_record(), where="row 0")
     assert [m["role"] for m in first.messages] == ["user"]
@@ -72,8 +71,8 @@ def test_one_task_per_user_turn_with_replayed_environment():
 
 
 def test_bad_records_name_the_row():
-    from core.errors import UserError
-    from train.rl_tasks import build_tasks
+    from funreason.core.errors import UserError
+    from funreason.train.rl_tasks import build_tasks
 
     broken = two_turn_record()
     broken["metadata"]["turns"].pop()
@@ -94,10 +93,10 @@ def test_bad_records_name_the_row():
 )
 def test_rl_prompt_tokens_equal_eval_prompt(tiny_tokenizer, options):
     """The rollout's prompt ids are eval's prompt for the same conversation prefix (invariant 1 of docs/design.md)."""
-    from chat.render import render_prompt
-    from chat.tools import offered_docs
-    from train.rl_tasks import build_tasks
-    from train.rollout import EnvRollout
+    from funreason.chat.render import render_prompt
+    from funreason.chat.tools import offered_docs
+    from funreason.train.rl_tasks import build_tasks
+    from funreason.train.rollout import EnvRollout
 
     record = two_turn_record()
     offered = offered_docs(record["tools"])  # what eval's entries and SFT rows offer for these tools
@@ -109,7 +108,7 @@ def test_rl_prompt_tokens_equal_eval_prompt(tiny_tokenizer, options):
         eval_ids = render_prompt(tiny_tokenizer, record["messages"][:cut], offered, options).ids
         assert episode.prompt_ids == eval_ids
         # ... and the SFT example of the next assistant message continues exactly these ids.
-        from chat.render import render_example
+        from funreason.chat.render import render_example
 
         example = render_example(tiny_tokenizer, record["messages"][: cut + 1], offered, options)
         assert example.ids[: len(eval_ids)] == eval_ids and example.mask.index(1) == len(eval_ids)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from funreason.chat import pythonic
+from funreason.chat.calls import ToolCall
+from funreason.core.recipe import load_recipe
 
-from chat import pythonic
-from chat.calls import ToolCall
-from core.recipe import load_recipe
 from tests.train.test_data import sft_conversations, write_dataset
 
 
@@ -35,7 +35,7 @@ def write_recipe(tmp: Path, model: Path, data: list[Path], sft: dict, chat: dict
 
 def test_run_learns_and_saves_final(tmp_path, tiny_model_dir):
     """A few hundred steps on a small fixed dataset: the loss falls clearly; final/ has model, tokenizer, recipe."""
-    from train.sft import main
+    from funreason.train.sft import main
 
     data = write_dataset(tmp_path / "chats.jsonl", sft_conversations(16, seed=0, tools=False))
     recipe = write_recipe(
@@ -93,11 +93,10 @@ def _expected_assistant_turns(rows) -> list[str]:
 )
 def test_trained_tokens_are_exactly_the_assistant_turns(tmp_path, tiny_model_dir, layout, packing):
     """Decoding the labels of every batch SFTTrainer builds gives exactly the assistant turns, each once."""
+    from funreason.train.common import load_model_and_tokenizer
+    from funreason.train.data import build_sft_dataset
+    from funreason.train.sft import dataset_specs, sft_config
     from trl import SFTTrainer
-
-    from train.common import load_model_and_tokenizer
-    from train.data import build_sft_dataset
-    from train.sft import dataset_specs, sft_config
 
     rows = sft_conversations(5, seed=2)
     data = write_dataset(tmp_path / "dataset", rows)
@@ -126,7 +125,7 @@ def test_trained_tokens_are_exactly_the_assistant_turns(tmp_path, tiny_model_dir
 def test_bf16_on_cpu_trains_fp32_weights_under_autocast(tmp_path, tiny_model_dir):
     """`bf16: true` on a CPU is mixed precision (bf16 autocast, fp32 weights and optimizer), not bf16 weights,
     whose small updates would round away; the model still learns and is saved in fp32."""
-    from train.sft import main
+    from funreason.train.sft import main
 
     data = write_dataset(tmp_path / "chats.jsonl", sft_conversations(8, seed=2, tools=False))
     recipe = write_recipe(
@@ -146,10 +145,9 @@ def test_bf16_on_cpu_trains_fp32_weights_under_autocast(tmp_path, tiny_model_dir
 
 
 def test_lora_run_saves_merges_and_reloads(tmp_path, tiny_model_dir):
+    from funreason.train.sft import main
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
-
-    from train.sft import main
 
     data = write_dataset(tmp_path / "chats.jsonl", sft_conversations(8, seed=1, tools=False))
     recipe = write_recipe(
@@ -173,8 +171,8 @@ def test_lora_run_saves_merges_and_reloads(tmp_path, tiny_model_dir):
 
 
 def test_bad_override_and_missing_dataset_are_clear(tmp_path, tiny_model_dir):
-    from core.errors import UserError
-    from train.sft import main
+    from funreason.core.errors import UserError
+    from funreason.train.sft import main
 
     recipe = write_recipe(tmp_path, tiny_model_dir, [tmp_path / "missing.jsonl"], {})
     with pytest.raises(UserError, match="unknown key 'max_stepz'.*did you mean 'max_steps'"):

@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+from funreason.core.recipe import load_recipe, save_resolved
+from funreason.train.launch import LaunchError, run_sft_stage
 
-from core.recipe import load_recipe, save_resolved
 from tests.train.test_data import sft_conversations, write_dataset
 from tests.train.test_sft import write_recipe
-from train.launch import LaunchError, run_sft_stage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,7 +108,7 @@ def test_killed_run_resumes_and_continues_the_same_loss_curve(tmp_path, tiny_mod
 
 def test_cpu_launch_gives_each_process_its_share_of_the_cores(monkeypatch):
     """accelerate launch would pin OMP_NUM_THREADS=1 when it is unset: one core of the machine's for the demo."""
-    from train import launch
+    from funreason.train import launch
 
     seen = []
 

@@ -1,8 +1,8 @@
 """The learning check: does the pipeline teach? Synthesis, SFT, GRPO and held-out BFCL eval, per seed, then the table.
 
-    make learning-check                                              # = python -m funreason.learning_check
-    python -m funreason.learning_check --seeds 0                     # one seed
-    python -m funreason.learning_check --out /tmp/lc grpo.max_steps=40   # overrides go to every seed's run
+    make learning-check                                              # = python -m funreason.experiments.learning_check
+    python -m funreason.experiments.learning_check --seeds 0                     # one seed
+    python -m funreason.experiments.learning_check --out /tmp/lc grpo.max_steps=40   # overrides go to every seed's run
 
 Per seed s (recipes/learning_check.yaml, run dir <out>/seed-s, its own tiny model built with tiny.seed=s):
 `funreason synth --heldout N` (training data, plus valid and test splits as BFCL files: synth/heldout.py), then
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.atomic import atomic_write_json, atomic_write_text
+from funreason.core.atomic import atomic_write_json, atomic_write_text
 
 RECIPE = "recipes/learning_check.yaml"
 LABELS = ("base", "sft", "grpo")
@@ -122,7 +122,9 @@ def markdown(check: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m funreason.learning_check", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m funreason.experiments.learning_check", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--seeds", default="0,1,2", help="Comma-separated seeds (default 0,1,2).")
     parser.add_argument("--out", default="runs/learning-check", help="Folder of the seeds' run dirs and the table.")
     parser.add_argument("--heldout", type=int, default=200, help="Trajectories synthesized per held-out split.")

