@@ -34,7 +34,9 @@ from funreason.chat.render import (
 )
 from funreason.core.sections.chat import ChatOptions
 
-QWEN2_5_TEMPLATE = Path(__file__).resolve().parents[2] / "funreason" / "templates" / "qwen2_5_instruct.jinja"
+QWEN2_5_TEMPLATE = (
+    Path(__file__).resolve().parents[2] / "funreason" / "fixtures" / "templates" / "qwen2_5_instruct.jinja"
+)
 
 
 @pytest.fixture(scope="module")
