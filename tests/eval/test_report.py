@@ -140,18 +140,18 @@ def test_provenance_lists_a_file_only_some_models_read_under_those_models(tmp_pa
 def test_all_zero_chart_draws_diagnostics_learning_curve_and_check_rows(tmp_path, monkeypatch):
     """When every measured score is 0, report.png shows the measured diagnostics; GRPO's curve gets its own PNG;
     the learning check's table gets rows."""
-    from funreason.eval import report
+    from funreason.eval import report, report_charts
 
     run = tmp_path / "seed-0"
     _label(run, "base", speak=False)
     drawn = {}
-    real_bars = report._bars
+    real_bars = report_charts._bars
 
     def spy(series, cats, title, path, **kwargs):
         drawn[path.name] = (cats, title)
         return real_bars(series, cats, title, path, **kwargs)
 
-    monkeypatch.setattr(report, "_bars", spy)
+    monkeypatch.setattr(report_charts, "_bars", spy)
     (run / "grpo").mkdir()
     curve = {"heldout_curve": [[0, 0.2], [10, 0.35]], "reward_curve": [[1, 0.3], [10, 0.6]]}
     (run / "grpo" / "train_summary.json").write_text(json.dumps(curve))
