@@ -1,3 +1,5 @@
+"""`python -m funreason ...` is the `funreason` command (funreason/cli.py)."""
+
 import sys
 
 from funreason.cli import main
