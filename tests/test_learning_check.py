@@ -219,7 +219,7 @@ def test_heldout_split_is_scored_under_its_own_category(heldout, tiny_tokenizer,
     from funreason.chat import pythonic
     from funreason.envs.dispatch import parse_call
     from funreason.eval.backends import ScriptedBackend
-    from funreason.eval.runner import MultiTurnRunner
+    from funreason.eval.runner import LockstepRunner
     from funreason.eval.score import score_results
     from funreason.eval.tasks import load_tasks
 
@@ -232,7 +232,7 @@ def test_heldout_split_is_scored_under_its_own_category(heldout, tiny_tokenizer,
         calls = gt[entry_id][turn]
         return pythonic.render_calls([parse_call(c) for c in calls]) if step == 0 and calls else "Done."
 
-    MultiTurnRunner(ScriptedBackend(script), tiny_tokenizer, OPTIONS, in_flight=4, progress=False).run(
+    LockstepRunner(ScriptedBackend(script), tiny_tokenizer, OPTIONS, in_flight=4, progress=False).run(
         tasks.entries, tmp_path / "result" / "replay"
     )
     summary = score_results(tmp_path / "result", tmp_path / "score", "pythonic", ["synthtest"], tasks=tasks)
