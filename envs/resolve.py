@@ -25,7 +25,9 @@ import functools
 import importlib
 import inspect
 import json
+import os
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,10 @@ def _bfcl_docs(class_name: str) -> Frozen:
 
 def _import_class(ref: str) -> type:
     module_name, _, attr = ref.partition(":")
+    # A `module:Class` is found as `python -m` finds modules: from the working directory too. Training scripts run
+    # by path under `accelerate launch`, where sys.path starts at the script's folder, not where the user is.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         cls = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as e:

@@ -2,7 +2,7 @@
 
     from funreason.envs.warehouse import Warehouse
     env = envs.base.create(Warehouse, Warehouse.generate_config(random.Random(0)))
-    # in a recipe: synth.environments: [envs.warehouse:Warehouse]
+    # in a recipe: synth.environments: [funreason.envs.warehouse:Warehouse]
 
 Why this environment: it needs what BFCL's multi-turn entries need, at a size a 1.8M-parameter model can learn on
 two CPU cores. A request names an item and a quantity ("restock 7 of the box"): `find_item` turns the name into an

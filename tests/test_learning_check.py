@@ -18,7 +18,7 @@ from funreason.envs.rewards import partial_credit, turn_success
 from funreason.envs.warehouse import Warehouse
 from funreason.train.dynamic_sampling import find_groups, is_flat, resample_flat_groups
 
-WAREHOUSE = "envs.warehouse:Warehouse"
+WAREHOUSE = "funreason.envs.warehouse:Warehouse"
 CONFIG = {
     "items": {
         "k1": {"name": "box", "stock": 4},

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from funreason.core.atomic import atomic_write_json, atomic_write_text
@@ -128,13 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="Comma-separated seeds (default 0,1,2).")
     parser.add_argument("--out", default="runs/learning-check", help="Folder of the seeds' run dirs and the table.")
     parser.add_argument("--heldout", type=int, default=200, help="Trajectories synthesized per held-out split.")
+    parser.add_argument(
+        "--jobs", type=int, default=0, help="Seeds run at once (default: every seed, at most one more than the cores)."
+    )
     parser.add_argument("overrides", nargs="*", help="key=value recipe overrides for every seed's run.")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per process: oversubscribed OpenMP stalls on 2 cores
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    seeds = [run_seed(int(s), out, args.heldout, args.overrides) for s in args.seeds.split(",") if s.strip()]
+    wanted = [int(s) for s in args.seeds.split(",") if s.strip()]
+    # Each seed's stages are subprocesses on one thread each: seeds side by side use every core, where one seed at a
+    # time leaves all but one idle (a tiny model's matmuls do not scale past one thread).
+    # 3 seeds on 2 cores take 1.5 seeds' time this way, against 2 with two at a time and 3 with one.
+    jobs = args.jobs or min(len(wanted), (os.cpu_count() or 1) + 1)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        seeds = list(pool.map(lambda s: run_seed(s, out, args.heldout, args.overrides), wanted))
     check = {**summarize(seeds), "wall_s": round(time.time() - t0, 1)}
     atomic_write_json(out / "learning_check.json", check)
     atomic_write_text(out / "learning_check.md", markdown(check))

@@ -10,6 +10,8 @@ import asyncio
 import inspect
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,20 @@ def test_resolver_builds_bfcl_and_custom_classes_alike():
     library = resolve_env([TOY]).make_instances({TOY: toy})["ToyLibrary"]
     assert json.loads(Dispatcher({"ToyLibrary": library}).execute(f"find_book(title={title!r})"))["book_id"]
     assert json.dumps(toy) == before
+
+
+def test_a_module_in_the_working_directory_resolves_from_a_script_run_by_path(tmp_path):
+    """`accelerate launch train/grpo.py` puts train/ first on sys.path, not the user's folder: a `module:Class` that
+    synthesis found (run as `python -m`, from the working directory) must still import in the training script."""
+    (tmp_path / "my_env.py").write_text(Path(inspect.getsourcefile(ToyLibrary)).read_text())
+    script = tmp_path / "scripts" / "train.py"
+    script.parent.mkdir()
+    script.write_text(
+        "from funreason.envs.resolve import resolve_env\nprint(resolve_env(['my_env:ToyLibrary']).classes)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['ToyLibrary']"
 
 
 @pytest.mark.parametrize(
