@@ -86,7 +86,18 @@ def ensure_model(recipe: Recipe) -> None:
         )
     print(f"[run] building {recipe.tiny.shape} model at {model}")
     t = recipe.tiny
-    build(model, seed=t.seed, shape=t.shape, vocab_size=t.vocab_size, line_tokens=t.line_tokens, vocab=t.vocab)
+    # The recipe's own `module:Class` environments get line tokens as BFCL's classes do: the prompt the model
+    # trains and is evaluated on is then a few dozen tokens, not hundreds.
+    custom = tuple(ref for ref in (recipe.synth.environments if recipe.synth else []) if ":" in ref)
+    build(
+        model,
+        seed=t.seed,
+        shape=t.shape,
+        vocab_size=t.vocab_size,
+        line_tokens=t.line_tokens,
+        vocab=t.vocab,
+        environments=custom,
+    )
 
 
 def _stage_runner(stage: str):

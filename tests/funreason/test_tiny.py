@@ -93,6 +93,23 @@ def test_line_tokens_shorten_bfcl_prompts_and_round_trip(tiny_tokenizer):
     assert tiny_tokenizer(query)["input_ids"] == plain(query)["input_ids"]
 
 
+def test_a_recipes_own_environment_gets_line_tokens_too(tiny_tokenizer):
+    """`build(..., environments=[module:Class])` (what `funreason run` passes for a recipe's own environments):
+    that environment's prompt lines become tokens as BFCL's are, the text round-trips, and BFCL's lines stay."""
+    from funreason.chat.pythonic import system_prompt
+    from funreason.envs.resolve import func_docs
+
+    from funreason.fixtures.tiny import build_tokenizer
+
+    warehouse = "funreason.envs.warehouse:Warehouse"
+    own = build_tokenizer(0, 4096, environments=(warehouse,))
+    text = system_prompt(func_docs([warehouse])) + "Ship 3 of the box to Oslo."
+    ids = own(text, add_special_tokens=False)["input_ids"]
+    assert own.decode(ids) == text
+    assert len(ids) * 2 < len(tiny_tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert set(tiny_tokenizer.get_vocab()) <= set(own.get_vocab())
+
+
 def test_tiny_model_on_qwen3_real_vocabulary(tmp_path, qwen3_tokenizer):
     """`funreason tiny --vocab qwen3`: the tiny architecture over Qwen3's 151,669 real tokens, tied embeddings."""
     import torch
