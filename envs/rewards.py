@@ -16,8 +16,14 @@
 truth does that the model reproduced: every public state unit the ground truth changed (an attribute, or one key of
 a dict attribute) that the model's instance now holds, and every ground-truth result found among the model's results
 (BFCL's multiset containment), over those units plus every unit the model changed that the ground truth left alone
-(a wrong extra call costs). It is 1.0 exactly when `turn_success` is, and 0.0 for a reply without calls to a turn
-that needs calls. All three are computed on environment state and execution results (`envs.verify`), never on the
+(a wrong extra call costs) plus every call beyond the ground truth's number of calls (a retried or repeated call
+costs, even one that changes nothing). It is 1.0 only when `turn_success` is, and exactly then for a turn done in
+no more calls than the ground truth; 0.0 for a reply without calls to a turn that needs calls.
+
+Why surplus calls cost, though BFCL's checker never charges them: a reward that lets a policy retry for free teaches
+it to retry. On the learning check (docs/learning-check.md), GRPO with the uncharged reward learned to repeat a
+failed `find_item` until the step cap (up to 20 identical calls per held-out turn) instead of copying the name the
+request gave; a rollout that gets the value right the first time must earn more than one that stumbles into it. All three are computed on environment state and execution results (`envs.verify`), never on the
 model's text.
 
 No reward pays for not acting: a reply without calls to a turn whose ground truth needs calls gets 0 from every
@@ -105,8 +111,9 @@ def partial_credit(
         k not in gt and k not in model for k in changed
     )
     wrong_extra = sum(k not in changed and model.get(k, _ABSENT) != gt.get(k, _ABSENT) for k in keys)
+    surplus_calls = max(0, num_model_calls - len(gt_results))  # one ground-truth result per ground-truth call
     results_found = len(gt_results) - len(missing_results(gt_results, model_results))
-    return (reproduced + results_found) / (len(changed) + len(gt_results) + wrong_extra)
+    return (reproduced + results_found) / (len(changed) + len(gt_results) + wrong_extra + surplus_calls)
 
 
 def acted_as_needed(num_model_calls: int, gt_results: list[str]) -> bool:

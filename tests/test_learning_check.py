@@ -45,8 +45,12 @@ GT = ["restock(item_id='k1', quantity=2)", "restock(item_id='m2', quantity=3)"]
         (GT[:1], 0.5),  # half: one of two stock changes and one of two results
         ([], 0.0),  # none: no call where the turn needs calls
         (["restock(item_id='k1', quantity=4)"], 0.0),  # wrong value: no change or result of the ground truth
-        # wrong extra call: both changes and results, but a shipment and a stock change nobody asked for
-        ([*GT, "ship(item_id='p3', quantity=1, city='Oslo')"], 4 / 6),
+        # wrong extra call: both changes and results, but a shipment and a stock change nobody asked for, and a
+        # call more than the ground truth made
+        ([*GT, "ship(item_id='p3', quantity=1, city='Oslo')"], 4 / 7),
+        # a look-up retried after a wrong name: BFCL passes the turn, but the surplus calls cost
+        (["find_item(name='pen')", "find_item(name='box')", *GT], 4 / 6),
+        (["find_item(name='box')", *GT], 4 / 5),
     ],
 )
 def test_partial_credit_on_hand_made_turns(calls, credit):
@@ -55,9 +59,10 @@ def test_partial_credit_on_hand_made_turns(calls, credit):
     model_instances, model_results = play(calls)
     got = partial_credit(model_instances, gt_instances, start, model_results, gt_results, len(calls))
     assert got == pytest.approx(credit)
-    # Full credit exactly when BFCL's checker passes the turn.
+    # Full credit exactly when BFCL's checker passes the turn in no more calls than the ground truth made.
     passed = turn_success(model_instances, gt_instances, model_results, gt_results, len(calls))
-    assert (got == 1.0) == (passed == 1.0)
+    assert (got == 1.0) == (passed == 1.0 and len(calls) <= len(GT))
+    assert got < 1.0 or passed == 1.0
 
 
 def test_partial_credit_of_an_irrelevant_turn_rewards_restraint():
