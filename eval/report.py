@@ -150,11 +150,14 @@ def _closing_sections(labels: list[dict], provenance: dict) -> list[str]:
 
 def write_markdown(labels: list[dict], out: Path, title: str, provenance: dict, check: dict | None = None) -> Path:
     """`report.md`: the sections in order, each a helper above (tables from eval.report_tables)."""
+    # A learning check's reader comes for its verdict: it leads, and BFCL's leaderboard (all N/A for models scored
+    # only on held-out categories of their own) follows as context.
+    learning = [*_learning_check(check), *_own_categories(labels)]
     lines = [
         *_intro(title),
+        *(learning if check else []),
         *_leaderboard_section(labels),
-        *_learning_check(check),
-        *_own_categories(labels),
+        *([] if check else learning),
         *_groups_section(labels),
         *_single_turn_section(labels),
         *_agentic_section(labels),

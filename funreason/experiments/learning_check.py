@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", default="0,1,2", help="Comma-separated seeds (default 0,1,2).")
     parser.add_argument("--out", default="runs/learning-check", help="Folder of the seeds' run dirs and the table.")
-    parser.add_argument("--heldout", type=int, default=200, help="Trajectories synthesized per held-out split.")
+    parser.add_argument(
+        "--heldout", type=int, default=400, help="Trajectories synthesized per held-out split (default 400)."
+    )
     parser.add_argument(
         "--jobs", type=int, default=0, help="Seeds run at once (default: every seed, at most one more than the cores)."
     )

@@ -169,6 +169,7 @@ def test_all_zero_chart_draws_diagnostics_learning_curve_and_check_rows(tmp_path
     assert str(tmp_path / "out" / "report_learning_curve.png") in summary["charts"]
     md = (tmp_path / "out" / "report.md").read_text()
     assert "| learning check: sft | measured | 30.0% | 25.0% | 35.0% | 25.0%, 30.0%, 35.0% |" in md
+    assert md.index("## Learning check") < md.index("## Leaderboard")  # the verdict first, BFCL's context after
 
 
 def test_no_evaluated_model_is_a_clear_error(tmp_path):
