@@ -250,3 +250,26 @@ def test_heldout_split_is_scored_under_its_own_category(heldout, tiny_tokenizer,
 def test_warehouse_config_is_seeded():
     a, b = (Warehouse.generate_config(random.Random(7)) for _ in range(2))
     assert json.dumps(a) == json.dumps(b) and len(a["items"]) == 4
+
+
+# --- the verdict -----------------------------------------------------------------------------------------------
+def _row(share: float) -> dict:
+    return {"passed": round(share * 100), "checked": 100, "share": share}
+
+
+def _seed(seed: int, sft: float, grpo: float) -> dict:
+    return {"seed": seed, "category": "synthtest", "heldout": {"base": _row(0.0), "sft": _row(sft), "grpo": _row(grpo)}}
+
+
+def test_the_verdict_needs_headroom_and_a_gain_larger_than_the_seed_spread():
+    from funreason.experiments.learning_check import summarize
+
+    passing = summarize([_seed(0, 0.40, 0.60), _seed(1, 0.45, 0.62), _seed(2, 0.42, 0.58)])
+    assert passing["headroom"] and passing["passes"]
+    assert passing["gain_per_seed"] == pytest.approx([0.20, 0.17, 0.16])
+    # The measured case of 2026-12-07: in the band, but GRPO's change is inside the spread between seeds.
+    measured = summarize([_seed(0, 0.613, 0.583), _seed(1, 0.542, 0.564), _seed(2, 0.410, 0.391)])
+    assert measured["headroom"] and not measured["passes"]
+    assert "per seed -3.0, +2.2, -1.9" in measured["verdict"] and "NOT larger" in measured["verdict"]
+    # Above the band there is no room left for GRPO to show anything, whatever it gains.
+    assert not summarize([_seed(0, 0.80, 0.99), _seed(1, 0.80, 0.99)])["passes"]

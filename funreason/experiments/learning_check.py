@@ -83,11 +83,14 @@ def summarize(seeds: list[dict]) -> dict:
     sft, grpo = rows["sft"], rows["grpo"]
     spread = max(sft["max"] - sft["min"], grpo["max"] - grpo["min"])
     gain = grpo["mean"] - sft["mean"]
+    # The paired change per seed says more than the means: seeds differ far more from each other than GRPO moves one.
+    per_seed_gain = [g - s for g, s in zip(grpo["per_seed"], sft["per_seed"], strict=True)]
     headroom = HEADROOM[0] <= sft["mean"] <= HEADROOM[1]
     verdict = (
         f"SFT mean {sft['mean']:.1%} ({'within' if headroom else 'OUTSIDE'} the 15-75 % headroom band); GRPO's "
-        f"gain over SFT {gain * 100:+.1f} points against a seed spread (largest min-max range of SFT or GRPO) of "
-        f"{spread * 100:.1f} points: {'larger' if gain > spread else 'NOT larger'}."
+        f"gain over SFT {gain * 100:+.1f} points (per seed {', '.join(f'{g * 100:+.1f}' for g in per_seed_gain)}) "
+        f"against a seed spread (largest min-max range of SFT or GRPO) of {spread * 100:.1f} points: "
+        f"{'larger' if gain > spread else 'NOT larger'}."
     )
     return {
         "category": seeds[0]["category"],
@@ -95,6 +98,7 @@ def summarize(seeds: list[dict]) -> dict:
         "seeds": [s["seed"] for s in seeds],
         "rows": rows,
         "gain": gain,
+        "gain_per_seed": per_seed_gain,
         "spread": spread,
         "headroom": headroom,
         "passes": headroom and gain > spread,
