@@ -273,3 +273,24 @@ def test_the_verdict_needs_headroom_and_a_gain_larger_than_the_seed_spread():
     assert "per seed -3.0, +2.2, -1.9" in measured["verdict"] and "NOT larger" in measured["verdict"]
     # Above the band there is no room left for GRPO to show anything, whatever it gains.
     assert not summarize([_seed(0, 0.80, 0.99), _seed(1, 0.80, 0.99)])["passes"]
+
+
+def test_skipped_groups_leave_the_loss_and_its_token_count(monkeypatch):
+    """DAPO's loss divides by TRL's count of loss tokens, made before the rollout knew which groups were flat: a
+    skipped group's tokens must leave that count too, or `skip` trains exactly as `none` does."""
+    import torch
+    from funreason.train.rollout import RolloutGRPOTrainer
+    from trl import GRPOTrainer
+
+    mask = torch.ones(4, 5, dtype=torch.long)
+    tool_mask = torch.tensor([[1, 1, 0, 0, 1]] * 4)
+    fake = {"completion_mask": mask, "tool_mask": tool_mask, "num_items_in_batch": (mask * tool_mask).sum()}
+    monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", lambda self, inputs: dict(fake))
+    trainer = object.__new__(RolloutGRPOTrainer)
+    trainer.egpo = None
+    trainer.model = torch.nn.Linear(1, 1)  # in training mode
+    trainer.rollout_func = type("Rollout", (), {"skip_mask": [0, 0, 1, 1]})()
+    trainer.__dict__["accelerator"] = type("Accelerator", (), {"gather": staticmethod(lambda t: t)})()
+    out = trainer._generate_and_score_completions([{}] * 4)
+    assert out["completion_mask"].tolist() == [[1] * 5, [1] * 5, [0] * 5, [0] * 5]
+    assert int(out["num_items_in_batch"]) == 2 * 3  # two kept rollouts, three loss tokens each

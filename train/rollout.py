@@ -301,6 +301,14 @@ class RolloutGRPOTrainer(GRPOTrainer):
             output["completion_mask"] = output["completion_mask"] * keep.unsqueeze(1).to(
                 output["completion_mask"].dtype
             )
+            if "num_items_in_batch" in output:
+                # TRL counted the loss tokens before the mask changed; DAPO's loss divides by that count, so without
+                # this a skipped group's tokens still dilute the others and `skip` trains exactly as `none` does
+                # (measured: identical runs on the learning check).
+                loss_mask = output["completion_mask"]
+                if output.get("tool_mask") is not None:
+                    loss_mask = loss_mask * output["tool_mask"]
+                output["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
         return output
 
     def _egpo_advantages(self, output: dict) -> torch.Tensor:
