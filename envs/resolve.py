@@ -121,12 +121,8 @@ def _bfcl_docs(class_name: str) -> Frozen:
 
 def _import_class(ref: str) -> type:
     module_name, _, attr = ref.partition(":")
-    # A `module:Class` is found as `python -m` finds modules: from the working directory too. Training scripts run
-    # by path under `accelerate launch`, where sys.path starts at the script's folder, not where the user is.
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.append(os.getcwd())
     try:
-        cls = getattr(importlib.import_module(module_name), attr)
+        cls = getattr(_import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as e:
         raise UnknownEnvironment(f"cannot import environment {ref!r}: {e}") from None
     if not isinstance(cls, type):
@@ -136,6 +132,22 @@ def _import_class(ref: str) -> type:
     except Exception as e:  # whatever building it or documenting its tools raised
         raise UnknownEnvironment(f"{ref!r} is not an environment: {_first_line(e)}") from None
     return cls
+
+
+def _import_module(name: str):
+    """`importlib.import_module`, falling back to the working directory as `python -m` would search it: training
+    scripts run by path under `accelerate launch` start sys.path at the script's folder, not where the user is.
+    sys.path is only touched for that retry, so a process that finds its modules never sees it changed."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        if os.getcwd() in sys.path or "" in sys.path:
+            raise
+    sys.path.append(os.getcwd())
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(os.getcwd())
 
 
 class _NotEnvironment(ValueError):
