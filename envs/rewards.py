@@ -18,13 +18,13 @@ a dict attribute) that the model's instance now holds, and every ground-truth re
 (BFCL's multiset containment), over those units plus every unit the model changed that the ground truth left alone
 (a wrong extra call costs) plus every call beyond the ground truth's number of calls (a retried or repeated call
 costs, even one that changes nothing). It is 1.0 only when `turn_success` is, and exactly then for a turn done in
-no more calls than the ground truth; 0.0 for a reply without calls to a turn that needs calls.
+no more calls than the ground truth; 0.0 for a reply without calls to a turn that needs calls. All three are
+computed on environment state and execution results (`envs.verify`), never on the model's text.
 
 Why surplus calls cost, though BFCL's checker never charges them: a reward that lets a policy retry for free teaches
 it to retry. On the learning check (docs/learning-check.md), GRPO with the uncharged reward learned to repeat a
 failed `find_item` until the step cap (up to 20 identical calls per held-out turn) instead of copying the name the
-request gave; a rollout that gets the value right the first time must earn more than one that stumbles into it. All three are computed on environment state and execution results (`envs.verify`), never on the
-model's text.
+request gave; a rollout that gets the value right the first time must earn more than one that stumbles into it.
 
 No reward pays for not acting: a reply without calls to a turn whose ground truth needs calls gets 0 from every
 term (the format term requires the reply to act as the turn needs), so with non-negative weights it never earns

@@ -86,9 +86,8 @@ def ensure_model(recipe: Recipe) -> None:
         )
     print(f"[run] building {recipe.tiny.shape} model at {model}")
     t = recipe.tiny
-    # The recipe's own `module:Class` environments get line tokens as BFCL's classes do: the prompt the model
-    # trains and is evaluated on is then a few dozen tokens, not hundreds.
-    custom = tuple(ref for ref in (recipe.synth.environments if recipe.synth else []) if ":" in ref)
+    # The recipe's environments get line tokens (BFCL's classes always have them; a `module:Class` of the user's
+    # gets them here): the prompt the model trains and is evaluated on is then a few dozen tokens, not hundreds.
     build(
         model,
         seed=t.seed,
@@ -96,7 +95,7 @@ def ensure_model(recipe: Recipe) -> None:
         vocab_size=t.vocab_size,
         line_tokens=t.line_tokens,
         vocab=t.vocab,
-        environments=custom,
+        environments=tuple(recipe.synth.environments) if recipe.synth else (),
     )
 
 
