@@ -11,7 +11,11 @@ ShardWriter, so what they produce is exactly what one process would: shard (k, n
 (k + n*w, n*W), whose indices together are those of (k, n). The parent only counts progress and reports errors.
 
 A worker dies with its parent (PR_SET_PDEATHSIG on Linux: a killed run leaves no orphan writing into the run
-directory), and a SIGTERM or SIGINT flushes what it finished before it exits.
+directory), and a SIGTERM or SIGINT flushes what it finished before it exits. The stop is raised as
+`StopRequested`, not SystemExit: the signal lands anywhere, often inside a tool call, where the dispatcher turns a
+tool's own `sys.exit()` into an error result. A SystemExit was swallowed there, and the worker stored a trajectory
+built on that false result (one kill-and-resume run in six of tests/synth/test_resume.py). A tool whose own code
+swallows every exception cannot keep a stopped worker going either: after the stop, nothing more is stored.
 """
 
 from __future__ import annotations
@@ -124,8 +128,9 @@ def _worker(w: int, job: ShardJob, events, parent: int) -> None:
     status = 0
     try:
         _die_with(parent)
-        signal.signal(signal.SIGTERM, _raise_exit)
-        writer = ShardWriter(job.out, job.shard, flush_every=job.flush_every)
+        signal.signal(signal.SIGTERM, _request_stop)
+        signal.signal(signal.SIGINT, _request_stop)  # Ctrl-C reaches the whole process group
+        writer = _StoppableWriter(job.out, job.shard, flush_every=job.flush_every)
 
         def done(accepted: bool) -> None:
             events.put(("done", accepted))
@@ -137,7 +142,7 @@ def _worker(w: int, job: ShardJob, events, parent: int) -> None:
         status = 1
         events.put(("error", f"synth-worker-{w}", isinstance(e, UserError), f"{type(e).__name__}: {e}"))
     finally:
-        # The parent answers an error report with SIGTERM; a SystemExit raised inside the queue's close would leave
+        # The parent answers an error report with SIGTERM; a StopRequested raised inside the queue's close would leave
         # its feeder thread unwoken and the process joining it forever. The report is sent with both ignored.
         _ignore_stop_signals()
         try:
@@ -151,13 +156,37 @@ def _worker(w: int, job: ShardJob, events, parent: int) -> None:
             os._exit(status)
 
 
+class StopRequested(BaseException):
+    """A SIGTERM or SIGINT reached this worker. A BaseException outside SystemExit and Exception, so that the
+    dispatcher, which turns a tool's own exceptions and `sys.exit()` into error results, lets it through."""
+
+
+_stop_requested = False
+
+
+def _request_stop(signum, frame):
+    global _stop_requested
+    _stop_requested = True
+    raise StopRequested(f"stopped by {signal.Signals(signum).name}")
+
+
+class _StoppableWriter(ShardWriter):
+    """Stores nothing finished after a stop was requested: a trajectory in flight when the signal came may have
+    been built on a tool call it interrupted (tool code with a bare `except:` swallows even StopRequested)."""
+
+    def add(self, entry: dict) -> None:
+        if _stop_requested:
+            raise StopRequested(f"trajectory {entry['index']} finished after the stop; not stored")
+        super().add(entry)
+
+
 def _die_with(parent: int) -> None:
     try:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):  # not Linux: a worker outlives a killed parent until its work is done
         pass
     if os.getppid() != parent:  # the parent died before the line above took effect
-        raise SystemExit(1)
+        raise StopRequested("the parent is gone")
 
 
 def _ignore_stop_signals() -> None:
@@ -165,7 +194,3 @@ def _ignore_stop_signals() -> None:
     # it skips a pending signal whose handler is no longer a Python function.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _raise_exit(signum, frame):
-    raise SystemExit(128 + signum)

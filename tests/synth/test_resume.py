@@ -15,15 +15,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from funreason.core.errors import UserError
 from funreason.core.recipe import load_recipe
+from funreason.envs.dispatch import Dispatcher
 from funreason.synth import workers
 from funreason.synth.pipeline import run
 from funreason.synth.workers import STOP_GRACE_S
-from funreason.synth.writer import PART_RE, part_files
+from funreason.synth.writer import PART_RE, part_files, read_entries
 
 REPO = Path(__file__).resolve().parents[2]
 N = 14
@@ -142,6 +144,43 @@ def test_a_failing_worker_stops_the_run_with_its_error(recipe_file, tmp_path):
         with pytest.raises(RuntimeError, match=r"synthesis worker synth-worker-\d: KeyError: .bug at trajectory"):
             run(config, tmp_path / str(attempt), seed=recipe.seed, progress=False, synthesize=broken)
         assert time.monotonic() - started < STOP_GRACE_S / 3, f"a worker hung on its error report (run {attempt})"
+
+
+class Interrupted:
+    """An environment whose one tool is running when its worker is told to stop, as a killed parent's
+    PR_SET_PDEATHSIG tells it; `swallow`: the tool's own code has a bare `except:`, as some tool code does."""
+
+    def __init__(self, swallow: bool) -> None:
+        self.swallow = swallow
+
+    def wait(self) -> str:
+        os.kill(os.getpid(), signal.SIGTERM)
+        try:
+            time.sleep(5)
+        except:  # noqa: E722 - the point of the case
+            if not self.swallow:
+                raise
+        return "done"
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_a_stop_inside_a_tool_call_stores_nothing_built_on_it(recipe_file, tmp_path, swallow):
+    """The stop reached a worker inside a tool call. The dispatcher turns a tool's own exceptions and sys.exit() into
+    error results, and a worker used to store the trajectory made from that false result (and go on as an orphan)."""
+    recipe = load_recipe(recipe_file)
+
+    async def one_call(index, config, seed, teacher):
+        result = "no call"
+        if index == 1:  # worker 1 of 2 makes the odd indices
+            result = Dispatcher({"Interrupted": Interrupted(swallow)}).execute("wait()")
+        return SimpleNamespace(record=None, rejections=[("result", result)], counters={})  # stored as it came
+
+    config = dataclasses.replace(recipe.synth, workers=2)
+    with pytest.raises(RuntimeError, match=r"synth-worker-1: StopRequested"):
+        run(config, tmp_path, seed=recipe.seed, progress=False, synthesize=one_call)
+    stored = read_entries(tmp_path)
+    assert 1 not in stored and not [i for i in stored if i % 2]  # worker 1 stored nothing from the stop on
+    assert all(e["rejections"] == [["result", "no call"]] for e in stored.values())
 
 
 def test_a_worker_that_ignores_sigterm_is_killed(recipe_file, tmp_path, monkeypatch):
