@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -15,8 +17,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 # deepspeed (installed for the ZeRO tests) otherwise warns "Setting accelerator to CPU" on every import.
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
-# bfcl_eval creates result/, score/ and .file_locks/ under its project root on import: keep them out of $HOME.
-os.environ.setdefault("BFCL_PROJECT_ROOT", tempfile.mkdtemp(prefix="funreason-bfcl-"))
+# bfcl_eval creates result/, score/ and .file_locks/ under its project root on import: keep them out of $HOME, in
+# a folder of this session's (subprocesses inherit it) removed when the session ends.
+if "BFCL_PROJECT_ROOT" not in os.environ:
+    os.environ["BFCL_PROJECT_ROOT"] = tempfile.mkdtemp(prefix="funreason-bfcl-")
+    atexit.register(shutil.rmtree, os.environ["BFCL_PROJECT_ROOT"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
