@@ -31,11 +31,15 @@ def load_heldout_tasks(path: str | Path, limit: int, options) -> list[RLTask]:
     return build_tasks((row for _, row in iter_jsonl(path)), limit=limit, options=options)
 
 
-def greedy_generate(model, tokenizer, max_new_tokens: int, batch_size: int = 16):
-    """A `generate(contexts) -> (ids, None)` for `EnvRollout.run`: greedy, left-padded, each reply cut after its
-    first end-of-message token (as a served model would stop)."""
+def transformers_generate(model, tokenizer, max_new_tokens: int, batch_size: int = 16, temperature: float = 0.0):
+    """A `generate(contexts) -> (ids, None)` for `EnvRollout.run`: greedy (or sampled at `temperature` > 0, from
+    the full distribution), left-padded, each reply cut after its first end-of-message token (as a served model
+    would stop)."""
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     stops = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+    sampling = {"do_sample": False}
+    if temperature > 0:  # no top-k/top-p: what GRPO's rollouts draw from
+        sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
 
     def generate(contexts: list[list[int]]):
         replies = []
@@ -48,7 +52,7 @@ def greedy_generate(model, tokenizer, max_new_tokens: int, batch_size: int = 16)
                 input_ids=ids,
                 attention_mask=mask,
                 max_new_tokens=max_new_tokens,
-                do_sample=False,
+                **sampling,
                 pad_token_id=pad,
                 eos_token_id=sorted(stops),
             )
@@ -66,7 +70,7 @@ def heldout_scores(rollout, tasks: list[RLTask], model, tokenizer, max_new_token
     model.eval()
     try:
         with torch.no_grad():
-            episodes = rollout.run(tasks, greedy_generate(model, tokenizer, max_new_tokens))
+            episodes = rollout.run(tasks, transformers_generate(model, tokenizer, max_new_tokens))
     finally:
         model.train(was_training)
     n = max(len(episodes), 1)
