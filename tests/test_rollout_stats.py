@@ -1,6 +1,6 @@
 """funreason/experiments/rollout_stats.py: the group figures that say how much signal a GRPO step could get.
 
-    .venv/bin/python -m pytest -q tests/test_rollout_stats.py
+.venv/bin/python -m pytest -q tests/test_rollout_stats.py
 """
 
 from __future__ import annotations
