@@ -305,10 +305,7 @@ class RolloutGRPOTrainer(GRPOTrainer):
                 # TRL counted the loss tokens before the mask changed; DAPO's loss divides by that count, so without
                 # this a skipped group's tokens still dilute the others and `skip` trains exactly as `none` does
                 # (measured: identical runs on the learning check).
-                loss_mask = output["completion_mask"]
-                if output.get("tool_mask") is not None:
-                    loss_mask = loss_mask * output["tool_mask"]
-                output["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
+                output["num_items_in_batch"] = self.accelerator.gather(_loss_mask(output).sum()).sum()
         return output
 
     def _egpo_advantages(self, output: dict) -> torch.Tensor:
@@ -324,9 +321,7 @@ class RolloutGRPOTrainer(GRPOTrainer):
                 batch_size=self.args.per_device_train_batch_size,
                 compute_entropy=True,
             )
-        mask = output["completion_mask"]
-        if "tool_mask" in output:
-            mask = mask * output["tool_mask"]
+        mask = _loss_mask(output)
         if self.egpo["scope"] == "reasoning":
             vocab = self.processing_class.get_vocab()
             mask = mask * reasoning_mask(
@@ -337,3 +332,11 @@ class RolloutGRPOTrainer(GRPOTrainer):
         self._metrics["train"]["egpo/bonus_mean"].append((bonus.sum() / mask.sum().clamp(min=1)).item())
         self._metrics["train"]["egpo/token_fraction"].append(mask.float().mean().item())
         return advantages
+
+
+def _loss_mask(output: dict) -> torch.Tensor:
+    """The completion tokens TRL's loss counts: generated (`completion_mask`) and not tool results (`tool_mask`)."""
+    mask = output["completion_mask"]
+    if output.get("tool_mask") is not None:
+        mask = mask * output["tool_mask"]
+    return mask

@@ -183,7 +183,7 @@ class GRPOSection(TrainingSection):
     heldout_dataset: str | None = field(
         default=None,
         metadata={
-            "help": "Held-out synth records (JSONL) for heldout_every; default <run_dir>/synth/heldout/records.jsonl."
+            "help": "Held-out synth records (JSONL) for heldout_every; default <run_dir>/synth/heldout/valid_records.jsonl."
         },
     )
     heldout_tasks: int = field(default=32, metadata={"help": "Held-out tasks scored each time (the first N)."})

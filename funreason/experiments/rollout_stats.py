@@ -34,14 +34,17 @@ def group_stats(successes: list[float], group: int) -> dict:
 
 
 def load_split(run_dir: Path, split: str, limit: int, options):
+    """The first `limit` RL tasks of a split: `train` is the synthesized dataset, the others the held-out records."""
     from datasets import load_from_disk  # deferred: heavy
 
+    from funreason.core.layout import RunLayout
     from funreason.train.heldout_curve import load_heldout_tasks
     from funreason.train.rl_tasks import build_tasks
 
+    layout = RunLayout.at(run_dir)
     if split == "train":
-        return build_tasks(load_from_disk(str(run_dir / "synth" / "dataset")), limit=limit, options=options)
-    return load_heldout_tasks(run_dir / "synth" / "heldout" / f"{split}_records.jsonl", limit, options)
+        return build_tasks(load_from_disk(str(layout.dataset)), limit=limit, options=options)
+    return load_heldout_tasks(layout.synth_dir / "heldout" / f"{split}_records.jsonl", limit, options)
 
 
 def main(argv: list[str] | None = None) -> int:
